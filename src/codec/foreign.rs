@@ -1,0 +1,78 @@
+//! The general path: arrays outside outcore's fast-path profile (other codecs such as blosc,
+//! gzip or transpose, unsharded arrays, Zarr v2) are read through the zarrs crate.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use zarrs::array::{
+    Array as ZarrsArray, ArrayBytes, ArrayMetadata, ArrayMetadataOptions, ArraySubset,
+};
+use zarrs::config::MetadataConvertVersion;
+use zarrs::filesystem::FilesystemStore;
+use zarrs::metadata::v3::ArrayMetadataV3;
+
+use crate::error::{Error, Result};
+
+/// An array opened through zarrs.
+pub struct ForeignArray {
+    array: ZarrsArray<FilesystemStore>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for ForeignArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ForeignArray({})", self.dir.display())
+    }
+}
+
+fn foreign_err(dir: &Path) -> impl Fn(String) -> Error + '_ {
+    move |message| Error::Foreign {
+        path: dir.to_owned(),
+        message,
+    }
+}
+
+impl ForeignArray {
+    /// Opens the array in directory `dir` (Zarr v2 or v3) and returns its metadata as a v3
+    /// document (zarrs converts v2 metadata).
+    pub fn open(dir: &Path) -> Result<(ArrayMetadataV3, Self)> {
+        let err = foreign_err(dir);
+        let store = FilesystemStore::new(dir).map_err(|e| err(e.to_string()))?;
+        let array = ZarrsArray::open(Arc::new(store), "/").map_err(|e| err(e.to_string()))?;
+        let options = ArrayMetadataOptions::default()
+            .with_metadata_convert_version(MetadataConvertVersion::V3)
+            .with_include_zarrs_metadata(false);
+        let document = match array.metadata_opt(&options) {
+            ArrayMetadata::V3(v3) => v3,
+            ArrayMetadata::V2(_) => {
+                return Err(err("zarrs could not convert the v2 metadata to v3".into()))
+            }
+        };
+        Ok((
+            document,
+            Self {
+                array,
+                dir: dir.to_owned(),
+            },
+        ))
+    }
+
+    /// The elements of `region` (inside the array), in C order, as host-order bytes.
+    pub fn read_region(&self, region: &[Range<u64>]) -> Result<Vec<u8>> {
+        let subset = ArraySubset::new_with_ranges(region);
+        let bytes: ArrayBytes<'static> = self
+            .array
+            .retrieve_array_subset(&subset)
+            .map_err(|e| foreign_err(&self.dir)(format!("reading {region:?}: {e}")))?;
+        let fixed = bytes
+            .into_fixed()
+            .map_err(|e| foreign_err(&self.dir)(e.to_string()))?;
+        Ok(fixed.into_owned())
+    }
+
+    /// The path of the file holding outer chunk (or shard) `coords`.
+    pub fn chunk_file(&self, coords: &[u64]) -> PathBuf {
+        self.dir.join(self.array.chunk_key(coords).as_str())
+    }
+}

@@ -1,0 +1,102 @@
+//! Where chunks go inside a shard file, and the default chunk and shard shapes.
+//! `format-spec/shard.md` gives the reasons and the measurements behind the numbers.
+
+use super::ChunkEncoding;
+
+/// Every uncompressed inner chunk starts at a multiple of this (the page size of the common
+/// platforms), so its bytes are a page-aligned, zero-copy typed view of the mapping.
+pub const RAW_CHUNK_ALIGNMENT: u64 = 4096;
+/// Every compressed inner chunk starts at a multiple of this (a cache line): decoders read
+/// whole lines, and the padding costs at most 63 bytes per chunk.
+pub const COMPRESSED_CHUNK_ALIGNMENT: u64 = 64;
+
+/// The default decoded size of one inner chunk when the caller gives no chunk shape.
+pub const DEFAULT_CHUNK_BYTES: u64 = 1 << 20;
+/// The default size of one shard (decoded bytes) when the caller gives no shard shape.
+pub const DEFAULT_SHARD_BYTES: u64 = 128 << 20;
+
+/// The alignment of chunk starts for an encoding.
+pub const fn chunk_alignment(encoding: ChunkEncoding) -> u64 {
+    match encoding {
+        ChunkEncoding::Raw => RAW_CHUNK_ALIGNMENT,
+        ChunkEncoding::Zstd { .. } => COMPRESSED_CHUNK_ALIGNMENT,
+    }
+}
+
+/// `offset` rounded up to a multiple of `alignment` (a power of two).
+pub const fn align_up(offset: u64, alignment: u64) -> u64 {
+    (offset + alignment - 1) & !(alignment - 1)
+}
+
+/// A chunk shape of about [`DEFAULT_CHUNK_BYTES`]: start from the whole array and halve the
+/// longest axis until the chunk fits (so chunks stay close to square, as dask's `auto` does).
+pub fn default_chunk_shape(shape: &[u64], element_size: usize) -> Vec<u64> {
+    let mut chunk: Vec<u64> = shape.iter().map(|&n| n.max(1)).collect();
+    let bytes = |c: &[u64]| {
+        c.iter()
+            .product::<u64>()
+            .saturating_mul(element_size as u64)
+    };
+    while bytes(&chunk) > DEFAULT_CHUNK_BYTES {
+        let longest = (0..chunk.len())
+            .max_by_key(|&i| (chunk[i], usize::MAX - i))
+            .expect("rank > 0");
+        chunk[longest] = chunk[longest].div_ceil(2);
+    }
+    chunk
+}
+
+/// A shard shape of at most [`DEFAULT_SHARD_BYTES`] made of whole chunks: grow the last axis
+/// first up to the array's extent, then the ones before it, so a shard is a slab of
+/// complete rows and a writer streaming in C order completes shards one after another.
+pub fn default_shard_shape(shape: &[u64], chunk_shape: &[u64], element_size: usize) -> Vec<u64> {
+    let mut shard = chunk_shape.to_vec();
+    let bytes = |s: &[u64]| {
+        s.iter()
+            .product::<u64>()
+            .saturating_mul(element_size as u64)
+    };
+    for axis in (0..shard.len()).rev() {
+        let extent = shape[axis].max(1).div_ceil(chunk_shape[axis]) * chunk_shape[axis];
+        while shard[axis] < extent {
+            let mut grown = shard.clone();
+            grown[axis] = (shard[axis] * 2).min(extent);
+            if bytes(&grown) > DEFAULT_SHARD_BYTES {
+                return shard;
+            }
+            shard = grown;
+        }
+    }
+    shard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fit_their_budgets_and_tile() {
+        for (shape, size) in [
+            (vec![10_000u64, 10_000], 8usize),
+            (vec![1_500_000, 100_000], 8),
+            (vec![17_898], 8),
+            (vec![12, 444, 922], 4),
+            (vec![3], 1),
+            (vec![0, 5], 8),
+        ] {
+            let chunk = default_chunk_shape(&shape, size);
+            assert!(chunk.iter().product::<u64>() * size as u64 <= DEFAULT_CHUNK_BYTES);
+            let shard = default_shard_shape(&shape, &chunk, size);
+            assert!(
+                shard.iter().product::<u64>() * size as u64
+                    <= DEFAULT_SHARD_BYTES.max(chunk.iter().product::<u64>() * size as u64)
+            );
+            assert!(
+                shard.iter().zip(&chunk).all(|(s, c)| s % c == 0),
+                "{shape:?}"
+            );
+        }
+        assert_eq!(align_up(4097, 4096), 8192);
+        assert_eq!(align_up(0, 64), 0);
+    }
+}

@@ -1,0 +1,532 @@
+//! Per-chunk statistics and their sidecar file (`format-spec/stats-sidecar.md`).
+//!
+//! Writers compute a [`ChunkStats`] for every chunk they store, over the chunk's elements that
+//! lie inside the array (edge padding excluded). Readers merge them to answer statistics and
+//! whole-chunk reductions without decoding data.
+
+use std::path::Path;
+
+use super::{ChunkGrid, FormatError};
+use crate::element::{pairwise_sum_by, DataType, Element, Kind, Scalar};
+
+/// The sidecar's first eight bytes.
+pub const STATS_MAGIC: [u8; 8] = *b"OCSTATS\0";
+/// The sidecar layout version this code writes and reads.
+pub const STATS_VERSION: u32 = 1;
+/// Bytes per chunk record.
+pub const STATS_RECORD_BYTES: u32 = 64;
+/// Flag bit: the record describes a stored chunk (clear: the chunk was never written, or its
+/// statistics are unknown).
+pub const STATS_FLAG_PRESENT: u32 = 1;
+/// Bytes of the fixed part of the header (magic, version, record size, data type, rank).
+pub const STATS_HEADER_FIXED_BYTES: usize = 24;
+
+/// The statistics of one chunk's in-bounds elements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChunkStats {
+    /// Elements inside the array.
+    pub count: u64,
+    /// Of those, NaNs (always 0 for non-float types).
+    pub nan_count: u64,
+    /// Smallest non-NaN value (`Float(NaN)` when every value is NaN, or the chunk is empty).
+    pub min: Scalar,
+    /// Largest non-NaN value (as `min`).
+    pub max: Scalar,
+    /// Sum of the non-NaN values in numpy's result type: wrapping `Int` for signed integers
+    /// and bool, wrapping `UInt` for unsigned integers, pairwise `Float` for floats.
+    pub sum: Scalar,
+    /// Mean of the non-NaN values, in `f64` (NaN if there are none).
+    pub mean: f64,
+    /// Sum of squared deviations of the non-NaN values from `mean` (for variance, merged
+    /// across chunks by Chan et al.'s formula).
+    pub m2: f64,
+}
+
+fn scalar_bits(s: Scalar) -> u64 {
+    match s {
+        Scalar::Bool(b) => u64::from(b),
+        Scalar::Int(v) => v as u64,
+        Scalar::UInt(v) => v,
+        Scalar::Float(v) => v.to_bits(),
+    }
+}
+
+fn scalar_from_bits(bits: u64, kind: Kind, sum: bool) -> Scalar {
+    match (kind, sum) {
+        (Kind::Bool, false) => Scalar::Bool(bits != 0),
+        (Kind::Bool, true) | (Kind::Signed, _) => Scalar::Int(bits as i64),
+        (Kind::Unsigned, _) => Scalar::UInt(bits),
+        (Kind::Float, _) => Scalar::Float(f64::from_bits(bits)),
+    }
+}
+
+/// The contiguous runs (along the last axis) of a chunk's in-bounds part.
+fn valid_runs<'a, T>(
+    data: &'a [T],
+    chunk_shape: &[u64],
+    valid: &[u64],
+) -> impl Iterator<Item = &'a [T]> + 'a {
+    super::grid::valid_runs(chunk_shape, valid).map(move |(start, len)| &data[start..start + len])
+}
+
+impl ChunkStats {
+    /// The statistics of the in-bounds part (`valid` extent) of a whole chunk (`data`, in C
+    /// order over `chunk_shape`).
+    pub fn compute<T: Element>(data: &[T], chunk_shape: &[u64], valid: &[u64]) -> Self {
+        let runs = || valid_runs(data, chunk_shape, valid);
+        let count: u64 = valid.iter().product();
+        let kind = T::DATA_TYPE.kind();
+        let nan_count: u64 = if kind == Kind::Float {
+            runs()
+                .map(|r| r.iter().filter(|v| v.is_nan()).count() as u64)
+                .sum()
+        } else {
+            0
+        };
+        let n = count - nan_count;
+        let mut lo: Option<T> = None;
+        let mut hi: Option<T> = None;
+        for run in runs() {
+            for &v in run {
+                if v.is_nan() {
+                    continue;
+                }
+                if lo.is_none_or(|m| v < m) {
+                    lo = Some(v);
+                }
+                if hi.is_none_or(|m| v > m) {
+                    hi = Some(v);
+                }
+            }
+        }
+        let widen = |v: Option<T>| match v {
+            None => Scalar::Float(f64::NAN),
+            Some(v) => widen_scalar(v),
+        };
+        let skip_nan = |v: T| if v.is_nan() { 0.0 } else { v.to_f64() };
+        let float_sum: f64 = runs().map(|r| pairwise_sum_by(r, &skip_nan)).sum();
+        let sum = match kind {
+            Kind::Float => Scalar::Float(float_sum),
+            Kind::Unsigned => Scalar::UInt(
+                runs()
+                    .flatten()
+                    .fold(0u64, |a, v| a.wrapping_add(widen_bits_unsigned(*v))),
+            ),
+            Kind::Signed | Kind::Bool => Scalar::Int(
+                runs()
+                    .flatten()
+                    .fold(0i64, |a, v| a.wrapping_add(widen_bits_signed(*v))),
+            ),
+        };
+        let mean = if n == 0 {
+            f64::NAN
+        } else {
+            float_sum / n as f64
+        };
+        let m2 = if n == 0 {
+            0.0
+        } else {
+            runs()
+                .map(|r| {
+                    pairwise_sum_by(r, &|v: T| {
+                        if v.is_nan() {
+                            0.0
+                        } else {
+                            (v.to_f64() - mean).powi(2)
+                        }
+                    })
+                })
+                .sum()
+        };
+        Self {
+            count,
+            nan_count,
+            min: widen(lo),
+            max: widen(hi),
+            sum,
+            mean,
+            m2,
+        }
+    }
+
+    /// Combines the statistics of two disjoint sets of elements (Chan et al. for the
+    /// variance).
+    pub fn merge(&self, other: &Self) -> Self {
+        let n_a = (self.count - self.nan_count) as f64;
+        let n_b = (other.count - other.nan_count) as f64;
+        let n = n_a + n_b;
+        let (mean, m2) = if n_a == 0.0 {
+            (other.mean, other.m2)
+        } else if n_b == 0.0 {
+            (self.mean, self.m2)
+        } else {
+            let delta = other.mean - self.mean;
+            (
+                self.mean + delta * n_b / n,
+                self.m2 + other.m2 + delta * delta * n_a * n_b / n,
+            )
+        };
+        Self {
+            count: self.count + other.count,
+            nan_count: self.nan_count + other.nan_count,
+            min: pick(self.min, other.min, true),
+            max: pick(self.max, other.max, false),
+            sum: match (self.sum, other.sum) {
+                (Scalar::Int(a), Scalar::Int(b)) => Scalar::Int(a.wrapping_add(b)),
+                (Scalar::UInt(a), Scalar::UInt(b)) => Scalar::UInt(a.wrapping_add(b)),
+                (a, b) => Scalar::Float(scalar_f64(a) + scalar_f64(b)),
+            },
+            mean,
+            m2,
+        }
+    }
+}
+
+/// A scalar as `f64`.
+pub fn scalar_f64(s: Scalar) -> f64 {
+    match s {
+        Scalar::Bool(b) => f64::from(u8::from(b)),
+        Scalar::Int(v) => v as f64,
+        Scalar::UInt(v) => v as f64,
+        Scalar::Float(v) => v,
+    }
+}
+
+fn pick(a: Scalar, b: Scalar, smaller: bool) -> Scalar {
+    let nan = |s: Scalar| matches!(s, Scalar::Float(v) if v.is_nan());
+    if nan(a) {
+        return b;
+    }
+    if nan(b) {
+        return a;
+    }
+    let a_first = match (a, b) {
+        (Scalar::Int(x), Scalar::Int(y)) => (x <= y) == smaller,
+        (Scalar::UInt(x), Scalar::UInt(y)) => (x <= y) == smaller,
+        (Scalar::Bool(x), Scalar::Bool(y)) => (x <= y) == smaller,
+        (x, y) => (scalar_f64(x) <= scalar_f64(y)) == smaller,
+    };
+    if a_first {
+        a
+    } else {
+        b
+    }
+}
+
+fn widen_scalar<T: Element>(v: T) -> Scalar {
+    match T::DATA_TYPE.kind() {
+        Kind::Bool => Scalar::Bool(v.to_f64() != 0.0),
+        Kind::Signed => Scalar::Int(widen_bits_signed(v)),
+        Kind::Unsigned => Scalar::UInt(widen_bits_unsigned(v)),
+        Kind::Float => Scalar::Float(v.to_f64()),
+    }
+}
+
+/// A signed integer (or bool) widened to i64 exactly, through its bytes.
+fn widen_bits_signed<T: Element>(v: T) -> i64 {
+    let b = bytemuck::bytes_of(&v);
+    match b.len() {
+        1 if T::DATA_TYPE == DataType::Bool => i64::from(b[0]),
+        1 => i64::from(b[0] as i8),
+        2 => i64::from(i16::from_ne_bytes([b[0], b[1]])),
+        4 => i64::from(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
+        _ => i64::from_ne_bytes(b.try_into().expect("8 bytes")),
+    }
+}
+
+/// An unsigned integer widened to u64 exactly, through its bytes.
+fn widen_bits_unsigned<T: Element>(v: T) -> u64 {
+    let b = bytemuck::bytes_of(&v);
+    match b.len() {
+        1 => u64::from(b[0]),
+        2 => u64::from(u16::from_ne_bytes([b[0], b[1]])),
+        4 => u64::from(u32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
+        _ => u64::from_ne_bytes(b.try_into().expect("8 bytes")),
+    }
+}
+
+/// The statistics of every chunk of an array, as stored in the sidecar; `None` for chunks
+/// without statistics (never written, or written by a tool that keeps none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsTable {
+    data_type: DataType,
+    shape: Vec<u64>,
+    chunk_shape: Vec<u64>,
+    records: Vec<Option<ChunkStats>>,
+}
+
+impl StatsTable {
+    /// A table with no statistics for an array of this type and grid.
+    pub fn empty(data_type: DataType, grid: &ChunkGrid) -> Self {
+        Self {
+            data_type,
+            shape: grid.shape().to_vec(),
+            chunk_shape: grid.chunk_shape().to_vec(),
+            records: vec![None; grid.num_chunks() as usize],
+        }
+    }
+
+    /// The statistics of the chunk with C-order linear index `chunk`.
+    pub fn get(&self, chunk: u64) -> Option<&ChunkStats> {
+        self.records.get(chunk as usize).and_then(Option::as_ref)
+    }
+
+    /// Sets (or clears) a chunk's statistics.
+    pub fn set(&mut self, chunk: u64, stats: Option<ChunkStats>) {
+        self.records[chunk as usize] = stats;
+    }
+
+    /// Chunks with statistics.
+    pub fn present(&self) -> usize {
+        self.records.iter().filter(|r| r.is_some()).count()
+    }
+
+    /// Every record, in chunk order.
+    pub fn records(&self) -> &[Option<ChunkStats>] {
+        &self.records
+    }
+
+    /// The sidecar bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let ndim = self.shape.len();
+        let mut out = Vec::with_capacity(
+            STATS_HEADER_FIXED_BYTES
+                + 16 * ndim
+                + self.records.len() * STATS_RECORD_BYTES as usize
+                + 4,
+        );
+        out.extend_from_slice(&STATS_MAGIC);
+        out.extend_from_slice(&STATS_VERSION.to_le_bytes());
+        out.extend_from_slice(&STATS_RECORD_BYTES.to_le_bytes());
+        out.extend_from_slice(&self.data_type.code().to_le_bytes());
+        out.extend_from_slice(&(ndim as u32).to_le_bytes());
+        for v in self.shape.iter().chain(&self.chunk_shape) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for record in &self.records {
+            let (fields, flags) = match record {
+                None => ([0u64; 7], 0u32),
+                Some(s) => (
+                    [
+                        s.count,
+                        s.nan_count,
+                        scalar_bits(s.min),
+                        scalar_bits(s.max),
+                        scalar_bits(s.sum),
+                        s.mean.to_bits(),
+                        s.m2.to_bits(),
+                    ],
+                    STATS_FLAG_PRESENT,
+                ),
+            };
+            for f in fields {
+                out.extend_from_slice(&f.to_le_bytes());
+            }
+            out.extend_from_slice(&flags.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+        }
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Reads a sidecar and checks it against the array it belongs to.
+    pub fn decode(
+        bytes: &[u8],
+        path: &Path,
+        data_type: DataType,
+        grid: &ChunkGrid,
+    ) -> Result<Self, FormatError> {
+        let corrupt = |reason: String| FormatError::SidecarCorrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let mismatch = |reason: String| FormatError::SidecarMismatch {
+            path: path.to_owned(),
+            reason,
+        };
+        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
+        let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
+        if bytes.len() < STATS_HEADER_FIXED_BYTES + 4 || bytes[..8] != STATS_MAGIC {
+            return Err(corrupt(
+                "not an outcore statistics file (bad magic or too short)".into(),
+            ));
+        }
+        let (body, crc) = bytes.split_at(bytes.len() - 4);
+        let stored = u32::from_le_bytes(crc.try_into().expect("4 bytes"));
+        let computed = crc32c::crc32c(body);
+        if stored != computed {
+            return Err(corrupt(format!(
+                "checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
+            )));
+        }
+        let version = u32_at(8);
+        if version != STATS_VERSION {
+            return Err(corrupt(format!(
+                "version {version}, this outcore reads {STATS_VERSION}"
+            )));
+        }
+        if u32_at(12) != STATS_RECORD_BYTES {
+            return Err(corrupt(format!("record size {}", u32_at(12))));
+        }
+        let stored_type = DataType::from_code(u32_at(16));
+        if stored_type != Some(data_type) {
+            return Err(mismatch(format!(
+                "data type code {} but the array is {data_type}",
+                u32_at(16)
+            )));
+        }
+        let ndim = u32_at(20) as usize;
+        let records_at = STATS_HEADER_FIXED_BYTES + 16 * ndim;
+        if ndim != grid.ndim() || body.len() < records_at {
+            return Err(mismatch(format!(
+                "{ndim} dimensions but the array has {}",
+                grid.ndim()
+            )));
+        }
+        let shape: Vec<u64> = (0..ndim)
+            .map(|i| u64_at(STATS_HEADER_FIXED_BYTES + 8 * i))
+            .collect();
+        let chunk_shape: Vec<u64> = (0..ndim)
+            .map(|i| u64_at(STATS_HEADER_FIXED_BYTES + 8 * (ndim + i)))
+            .collect();
+        if shape != grid.shape() || chunk_shape != grid.chunk_shape() {
+            return Err(mismatch(format!(
+                "shape {shape:?} chunks {chunk_shape:?}, array has shape {:?} chunks {:?}",
+                grid.shape(),
+                grid.chunk_shape()
+            )));
+        }
+        let chunks = grid.num_chunks() as usize;
+        let expected = records_at + chunks * STATS_RECORD_BYTES as usize;
+        if body.len() != expected {
+            return Err(corrupt(format!(
+                "{} bytes, {chunks} chunk records need {expected}",
+                body.len()
+            )));
+        }
+        let kind = data_type.kind();
+        let records = (0..chunks)
+            .map(|c| {
+                let o = records_at + c * STATS_RECORD_BYTES as usize;
+                let f = |i: usize| u64_at(o + 8 * i);
+                (u32_at(o + 56) & STATS_FLAG_PRESENT != 0).then(|| ChunkStats {
+                    count: f(0),
+                    nan_count: f(1),
+                    min: scalar_from_bits(f(2), kind, false),
+                    max: scalar_from_bits(f(3), kind, false),
+                    sum: scalar_from_bits(f(4), kind, true),
+                    mean: f64::from_bits(f(5)),
+                    m2: f64::from_bits(f(6)),
+                })
+            })
+            .collect();
+        Ok(Self {
+            data_type,
+            shape,
+            chunk_shape,
+            records,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compute_skips_padding_and_nans() {
+        // A 3x4 chunk whose valid part is 2x3; padding holds 1000.
+        let data = [
+            1.0,
+            f64::NAN,
+            3.0,
+            1000.0,
+            4.0,
+            5.0,
+            -6.0,
+            1000.0,
+            1000.0,
+            1000.0,
+            1000.0,
+            1000.0,
+        ];
+        let s = ChunkStats::compute(&data, &[3, 4], &[2, 3]);
+        assert_eq!((s.count, s.nan_count), (6, 1));
+        assert_eq!((s.min, s.max), (Scalar::Float(-6.0), Scalar::Float(5.0)));
+        assert_eq!(s.sum, Scalar::Float(7.0));
+        let values = [1.0, 3.0, 4.0, 5.0, -6.0];
+        let mean = 7.0 / 5.0;
+        let m2: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+        assert!((s.m2 - m2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merge_equals_compute_over_the_union() {
+        let a: Vec<i32> = (0..37).map(|i| i * 7 - 100).collect();
+        let whole = ChunkStats::compute(&a, &[37], &[37]);
+        let left = ChunkStats::compute(&a[..20], &[20], &[20]);
+        let right = ChunkStats::compute(&a[20..], &[17], &[17]);
+        let merged = left.merge(&right);
+        assert_eq!(
+            (merged.min, merged.max, merged.sum),
+            (whole.min, whole.max, whole.sum)
+        );
+        assert!((merged.m2 - whole.m2).abs() < 1e-9 * whole.m2);
+        assert!((merged.mean - whole.mean).abs() < 1e-12);
+    }
+
+    #[test]
+    fn integer_extremes_are_exact() {
+        let data = [i64::MAX, i64::MIN, 5];
+        let s = ChunkStats::compute(&data, &[3], &[3]);
+        assert_eq!(
+            (s.min, s.max),
+            (Scalar::Int(i64::MIN), Scalar::Int(i64::MAX))
+        );
+        let u = ChunkStats::compute(&[u64::MAX, 1], &[2], &[2]);
+        assert_eq!(u.max, Scalar::UInt(u64::MAX));
+        assert_eq!(u.sum, Scalar::UInt(0));
+        let b = ChunkStats::compute(&[true, false, true], &[3], &[3]);
+        assert_eq!(
+            (b.min, b.max, b.sum),
+            (Scalar::Bool(false), Scalar::Bool(true), Scalar::Int(2))
+        );
+    }
+
+    #[test]
+    fn sidecar_round_trip_and_damage() {
+        let grid = ChunkGrid::new(&[5, 4], &[2, 4], &[4, 4], 4).unwrap();
+        let mut table = StatsTable::empty(DataType::Int32, &grid);
+        table.set(
+            1,
+            Some(ChunkStats::compute(
+                &[1i32, 2, 3, 4, 5, 6, 7, 8],
+                &[2, 4],
+                &[2, 4],
+            )),
+        );
+        let bytes = table.encode();
+        let p = Path::new("outcore.stats");
+        assert_eq!(
+            StatsTable::decode(&bytes, p, DataType::Int32, &grid).unwrap(),
+            table
+        );
+        let mut flipped = bytes.clone();
+        flipped[40] ^= 4;
+        assert!(matches!(
+            StatsTable::decode(&flipped, p, DataType::Int32, &grid),
+            Err(FormatError::SidecarCorrupt { .. })
+        ));
+        assert!(matches!(
+            StatsTable::decode(&bytes, p, DataType::Float32, &grid),
+            Err(FormatError::SidecarMismatch { .. })
+        ));
+        let other = ChunkGrid::new(&[6, 4], &[2, 4], &[4, 4], 4).unwrap();
+        assert!(matches!(
+            StatsTable::decode(&bytes, p, DataType::Int32, &other),
+            Err(FormatError::SidecarMismatch { .. })
+        ));
+        assert!(StatsTable::decode(&bytes[..30], p, DataType::Int32, &grid).is_err());
+    }
+}

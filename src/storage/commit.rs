@@ -1,0 +1,54 @@
+//! Atomic commits: everything outcore publishes is written to a temporary file in the target's
+//! directory, synced, and renamed over the target, so a reader sees the old file or the new
+//! one, never a mix, and a crash leaves at worst a stray temporary file.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+use tempfile::NamedTempFile;
+
+use super::{io_err, StorageError};
+
+/// Prefix of every temporary file and directory outcore creates; `verify` and cleanup
+/// recognise leftovers by it.
+pub const TEMP_PREFIX: &str = ".outcore-tmp-";
+
+/// A new temporary file in `dir`, removed on drop unless committed.
+pub fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(io_err(dir, "create temporary file in"))
+}
+
+/// Syncs `tmp` to disk and renames it to `target`.
+pub fn commit_temp(tmp: NamedTempFile, target: &Path) -> Result<(), StorageError> {
+    tmp.as_file().sync_data().map_err(io_err(target, "sync"))?;
+    tmp.persist(target)
+        .map_err(|e| io_err(target, "rename into place")(e.error))?;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = create_temp_in(dir)?;
+    tmp.write_all(bytes).map_err(io_err(path, "write"))?;
+    commit_temp(tmp, path)
+}
+
+/// Syncs a directory, making the renames inside it durable.
+pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir, "sync directory"))
+}
+
+/// Removes `path` if it exists.
+pub fn remove_file_if_exists(path: &Path) -> Result<(), StorageError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(path, "remove")(e)),
+        _ => Ok(()),
+    }
+}

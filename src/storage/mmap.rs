@@ -1,0 +1,89 @@
+//! Read-only memory maps of whole files.
+
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, UncheckedAdvice};
+
+use super::{io_err, StorageError};
+
+/// Page granularity assumed when releasing ranges (rounding inward, so a smaller real page
+/// size only means slightly less is released).
+const RELEASE_GRANULE: usize = 4096;
+
+/// A whole file mapped read-only.
+#[derive(Debug)]
+pub struct MappedFile {
+    map: Option<Mmap>,
+    path: PathBuf,
+}
+
+impl MappedFile {
+    /// Maps `path`; `Ok(None)` if it does not exist.
+    pub fn open(path: &Path) -> Result<Option<Self>, StorageError> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(path, "open")(e)),
+        };
+        let len = file.metadata().map_err(io_err(path, "stat"))?.len();
+        let map = if len == 0 {
+            None
+        } else {
+            // SAFETY: the mapping is read-only, and outcore never changes a file it has
+            // published: writers build a new file and rename it over the old one, so this
+            // inode is never truncated or rewritten while mapped (no SIGBUS, no torn reads).
+            // A foreign process writing into the file in place would break that contract;
+            // the format spec tells writers not to.
+            Some(unsafe { Mmap::map(&file) }.map_err(io_err(path, "map"))?)
+        };
+        Ok(Some(Self {
+            map,
+            path: path.to_owned(),
+        }))
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    /// The file's length.
+    pub fn len(&self) -> u64 {
+        self.bytes().len() as u64
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes().is_empty()
+    }
+
+    /// The mapped file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Tells the kernel the pages of `range` are no longer needed, so a streaming pass does
+    /// not pile them up in the resident set. Later reads of the range fault them back in
+    /// from the file, so this never changes what is read. Errors are ignored: releasing is
+    /// advice.
+    pub fn release(&self, range: Range<usize>) {
+        let Some(map) = &self.map else { return };
+        let start = range.start.next_multiple_of(RELEASE_GRANULE);
+        let end = if range.end >= map.len() {
+            map.len()
+        } else {
+            range.end - range.end % RELEASE_GRANULE
+        };
+        if start >= end {
+            return;
+        }
+        // SAFETY: MADV_DONTNEED on a read-only, file-backed shared mapping drops the cached
+        // pages; the next access re-reads them from the file, which outcore never modifies in
+        // place (see `open`). No reference observes different bytes afterwards.
+        let _ =
+            unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) };
+    }
+}

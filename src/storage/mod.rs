@@ -1,0 +1,39 @@
+//! Layer 3: storage — memory maps of shard files (the crate's only `unsafe`), page release
+//! once a streaming pass is done with a range, and atomic commits (temporary file, fsync,
+//! rename) for everything outcore writes.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+mod commit;
+mod mmap;
+
+pub use commit::{
+    commit_temp, create_temp_in, remove_file_if_exists, sync_dir, write_atomic, TEMP_PREFIX,
+};
+pub use mmap::MappedFile;
+
+/// A file-system operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// An I/O error, with the file and the operation that hit it.
+    #[error("{path}: {op} failed: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What outcore was doing (`open`, `map`, `write`, `rename`, …).
+        op: &'static str,
+        /// The operating system's error.
+        source: io::Error,
+    },
+}
+
+/// Wraps an `io::Error` with the path and operation (for `map_err`).
+pub fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> StorageError + 'a {
+    move |source| StorageError::Io {
+        path: path.to_owned(),
+        op,
+        source,
+    }
+}

@@ -1,0 +1,618 @@
+//! Reading an array: chunks through the fast path (mapped shards) or through zarrs, regions
+//! assembled from the chunks they touch, statistics, and verification.
+
+use std::collections::HashMap;
+use std::fs;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
+use rayon::prelude::*;
+
+use super::chunk::{Chunk, ChunkData};
+use crate::cache::ChunkCache;
+use crate::codec::foreign::ForeignArray;
+use crate::codec::{le_to_native, zstd_decode_into, AlignedBuf, CodecError};
+use crate::element::{DataType, Element, FillValue};
+use crate::error::{invalid, Error, Result};
+use crate::format::grid::{iter_box, ravel, valid_runs};
+use crate::format::metadata::{from_document, parse_array};
+use crate::format::{
+    ArrayMeta, ChunkEncoding, ChunkGrid, ChunkLocation, ChunkStats, FormatError, IndexLocation,
+    ShardIndex, StatsTable, METADATA_FILE, STATS_FILE,
+};
+use crate::storage::{io_err, MappedFile};
+
+/// Chunks fetched in parallel per batch when assembling a region: enough to keep every thread
+/// busy, few enough that the batch's decoded chunks stay small.
+const REGION_BATCH_PER_THREAD: usize = 4;
+
+static NEXT_ARRAY_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A shard file, mapped, with its parsed index (an empty index when the file is missing).
+#[derive(Debug)]
+pub(crate) struct Shard {
+    pub(crate) file: Option<Arc<MappedFile>>,
+    pub(crate) index: ShardIndex,
+    pub(crate) path: PathBuf,
+}
+
+enum Backend {
+    /// Sharded with the standard index: outcore reads the index itself, and decodes the inner
+    /// chunks itself when `encoding` is `Some` (the fast-path profile).
+    Sharded {
+        encoding: Option<ChunkEncoding>,
+        location: IndexLocation,
+        shards: RwLock<HashMap<u64, Arc<Shard>>>,
+        foreign: Option<ForeignArray>,
+    },
+    /// Anything else zarrs reads.
+    Foreign(ForeignArray),
+}
+
+struct Inner {
+    dir: PathBuf,
+    meta: ArrayMeta,
+    backend: Backend,
+    cache: Arc<dyn ChunkCache>,
+    id: u64,
+}
+
+/// An open array. Cheap to clone; safe to share between threads.
+#[derive(Clone)]
+pub struct Array {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Array {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Array")
+            .field("dir", &self.inner.dir)
+            .field("shape", &self.shape())
+            .field("data_type", &self.data_type())
+            .finish()
+    }
+}
+
+/// What an array holds on disk, from its shard indexes (or chunk files).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageSummary {
+    /// Chunks in the grid.
+    pub chunks_total: u64,
+    /// Chunks stored (`None` when the layout does not say without decoding).
+    pub chunks_stored: Option<u64>,
+    /// Stored chunks readable as zero-copy views.
+    pub zero_copy_chunks: u64,
+    /// Bytes of all shard or chunk files.
+    pub stored_bytes: u64,
+    /// Shard (or chunk) files present.
+    pub files: u64,
+}
+
+/// The outcome of [`Array::verify`].
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    /// Chunks decoded.
+    pub chunks_checked: u64,
+    /// Every problem found.
+    pub problems: Vec<Error>,
+}
+
+impl Array {
+    /// Opens the array in directory `dir` (Zarr v3 `zarr.json`, or Zarr v2 `.zarray`).
+    pub fn open(dir: &Path, cache: Arc<dyn ChunkCache>) -> Result<Array> {
+        let meta_path = dir.join(METADATA_FILE);
+        let (meta, backend) = match fs::read(&meta_path) {
+            Ok(bytes) => {
+                let meta = parse_array(&bytes, &meta_path)?;
+                let backend = match (meta.index_location, meta.profile) {
+                    (Some(location), profile) => Backend::Sharded {
+                        encoding: profile.map(|p| p.encoding),
+                        location,
+                        shards: RwLock::new(HashMap::new()),
+                        foreign: match profile {
+                            Some(_) => None,
+                            None => Some(ForeignArray::open(dir)?.1),
+                        },
+                    },
+                    (None, _) => Backend::Foreign(ForeignArray::open(dir)?.1),
+                };
+                (meta, backend)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !dir.join(".zarray").exists() {
+                    return Err(FormatError::MissingMetadata {
+                        path: dir.to_owned(),
+                    }
+                    .into());
+                }
+                let (document, foreign) = ForeignArray::open(dir)?;
+                (
+                    from_document(document, &dir.join(".zarray"))?,
+                    Backend::Foreign(foreign),
+                )
+            }
+            Err(e) => return Err(io_err(&meta_path, "read")(e).into()),
+        };
+        Ok(Array {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                meta,
+                backend,
+                cache,
+                id: NEXT_ARRAY_ID.fetch_add(1, Ordering::Relaxed),
+            }),
+        })
+    }
+
+    /// The array's directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The parsed metadata.
+    pub fn meta(&self) -> &ArrayMeta {
+        &self.inner.meta
+    }
+
+    /// The grid (shape, chunk shape, shard shape).
+    pub fn grid(&self) -> &ChunkGrid {
+        &self.inner.meta.grid
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[u64] {
+        self.grid().shape()
+    }
+
+    /// The element type.
+    pub fn data_type(&self) -> DataType {
+        self.inner.meta.data_type
+    }
+
+    /// The fill value.
+    pub fn fill_value(&self) -> &FillValue {
+        &self.inner.meta.fill_value
+    }
+
+    /// Whether chunks are read on the fast path (outcore's own index parsing and codecs).
+    pub fn is_fast_path(&self) -> bool {
+        matches!(
+            &self.inner.backend,
+            Backend::Sharded {
+                encoding: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// The cache this array decodes through.
+    pub fn cache(&self) -> &Arc<dyn ChunkCache> {
+        &self.inner.cache
+    }
+
+    fn check_chunk(&self, chunk: &[u64]) -> Result<()> {
+        if self.grid().contains_chunk(chunk) {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "chunk {chunk:?} is outside the chunk grid {:?} of {}",
+                self.grid().chunk_grid_shape(),
+                self.inner.dir.display()
+            )))
+        }
+    }
+
+    /// The shard with shard-grid coordinates `coords`, mapped and its index checked on first
+    /// use.
+    pub(crate) fn shard(&self, coords: &[u64]) -> Result<Option<Arc<Shard>>> {
+        let Backend::Sharded {
+            location, shards, ..
+        } = &self.inner.backend
+        else {
+            return Ok(None);
+        };
+        let key = ravel(coords, &self.grid().shard_grid_shape());
+        if let Some(shard) = shards.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Some(shard.clone()));
+        }
+        let grid = self.grid();
+        let path = self
+            .inner
+            .dir
+            .join(self.inner.meta.key_encoding.key(coords));
+        let file = MappedFile::open(&path)?;
+        let slots = grid.chunks_per_shard_total();
+        let index = match &file {
+            None => ShardIndex::empty(slots as usize),
+            Some(f) => {
+                let per = grid.chunks_per_shard();
+                ShardIndex::parse(f.bytes(), slots, *location, &path, |slot| {
+                    crate::format::grid::unravel(slot, &per)
+                        .iter()
+                        .zip(coords.iter().zip(&per))
+                        .map(|(l, (s, p))| s * p + l)
+                        .collect()
+                })?
+            }
+        };
+        let shard = Arc::new(Shard {
+            file: file.map(Arc::new),
+            index,
+            path,
+        });
+        let mut map = shards.write().unwrap_or_else(|p| p.into_inner());
+        Ok(Some(map.entry(key).or_insert(shard).clone()))
+    }
+
+    /// Forgets the mapping of every shard: later reads map the files afresh (seeing shards
+    /// committed since), and the address space and page references are returned.
+    pub fn release_shards(&self) {
+        if let Backend::Sharded { shards, .. } = &self.inner.backend {
+            shards.write().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+    }
+
+    /// Reads one inner chunk (grid coordinates). Uncompressed aligned chunks come back as
+    /// zero-copy views; others are decoded through the cache; never-written chunks are the
+    /// fill value.
+    pub fn read_chunk(&self, chunk: &[u64]) -> Result<Chunk> {
+        self.check_chunk(chunk)?;
+        let grid = self.grid();
+        let meta = &self.inner.meta;
+        let make = |data| Chunk {
+            data,
+            data_type: meta.data_type,
+            shape: grid.chunk_shape().to_vec(),
+            valid_shape: grid.chunk_valid_shape(chunk),
+        };
+        let cache_key = (self.inner.id, ravel(chunk, &grid.chunk_grid_shape()));
+        match &self.inner.backend {
+            Backend::Sharded {
+                encoding: Some(encoding),
+                ..
+            } => {
+                let (shard_coords, slot) = grid.shard_of(chunk);
+                let shard = self.shard(&shard_coords)?.expect("sharded backend");
+                let ChunkLocation::Stored { offset, nbytes } = shard.index.get(slot as usize)
+                else {
+                    return Ok(make(ChunkData::Fill(meta.fill_value.clone())));
+                };
+                let file = shard.file.as_ref().expect("a stored chunk implies a file");
+                let expected = meta.chunk_bytes();
+                let stored = &file.bytes()[offset as usize..(offset + nbytes) as usize];
+                if *encoding == ChunkEncoding::Raw {
+                    if nbytes != expected as u64 {
+                        return Err(FormatError::ChunkSize {
+                            path: shard.path.clone(),
+                            chunk: chunk.to_vec(),
+                            offset,
+                            expected: expected as u64,
+                            found: nbytes,
+                        }
+                        .into());
+                    }
+                    if cfg!(target_endian = "little")
+                        && offset as usize % meta.data_type.size() == 0
+                    {
+                        return Ok(make(ChunkData::Mapped {
+                            file: file.clone(),
+                            offset: offset as usize,
+                            len: expected,
+                        }));
+                    }
+                }
+                if let Some(hit) = self.inner.cache.get(cache_key) {
+                    return Ok(make(ChunkData::Decoded(hit)));
+                }
+                let mut buf = AlignedBuf::zeroed(expected);
+                match encoding {
+                    ChunkEncoding::Raw => buf.as_bytes_mut().copy_from_slice(stored),
+                    ChunkEncoding::Zstd { .. } => {
+                        let found =
+                            zstd_decode_into(stored, buf.as_bytes_mut()).map_err(|source| {
+                                CodecError::Zstd {
+                                    path: shard.path.clone(),
+                                    chunk: chunk.to_vec(),
+                                    offset,
+                                    source,
+                                }
+                            })?;
+                        if found != expected {
+                            return Err(CodecError::DecodedSize {
+                                path: shard.path.clone(),
+                                chunk: chunk.to_vec(),
+                                offset,
+                                expected,
+                                found,
+                            }
+                            .into());
+                        }
+                    }
+                }
+                le_to_native(buf.as_bytes_mut(), meta.data_type.size());
+                let buf = Arc::new(buf);
+                self.inner.cache.insert(cache_key, buf.clone());
+                Ok(make(ChunkData::Decoded(buf)))
+            }
+            Backend::Sharded {
+                encoding: None,
+                foreign: Some(foreign),
+                ..
+            }
+            | Backend::Foreign(foreign) => {
+                if let Some(hit) = self.inner.cache.get(cache_key) {
+                    return Ok(make(ChunkData::Decoded(hit)));
+                }
+                let region = grid.chunk_region(chunk);
+                let dense = foreign.read_region(&region)?;
+                let size = meta.data_type.size();
+                let valid = grid.chunk_valid_shape(chunk);
+                let mut buf = AlignedBuf::filled(meta.chunk_bytes(), meta.fill_value.le_bytes());
+                let mut src = 0;
+                for (start, len) in valid_runs(grid.chunk_shape(), &valid) {
+                    buf.as_bytes_mut()[start * size..(start + len) * size]
+                        .copy_from_slice(&dense[src..src + len * size]);
+                    src += len * size;
+                }
+                let buf = Arc::new(buf);
+                self.inner.cache.insert(cache_key, buf.clone());
+                Ok(make(ChunkData::Decoded(buf)))
+            }
+            Backend::Sharded { .. } => {
+                unreachable!("a sharded array off the profile has a zarrs handle")
+            }
+        }
+    }
+
+    /// Reads `region` (one range per axis, inside the shape) into an n-d array, touching only
+    /// the chunks the region overlaps.
+    pub fn read_region<T: Element>(&self, region: &[Range<u64>]) -> Result<ArrayD<T>> {
+        if T::DATA_TYPE != self.data_type() {
+            return Err(invalid(format!(
+                "{} holds {}, not {}",
+                self.inner.dir.display(),
+                self.data_type(),
+                T::DATA_TYPE
+            )));
+        }
+        let shape = self.shape();
+        if region.len() != shape.len()
+            || region
+                .iter()
+                .zip(shape)
+                .any(|(r, n)| r.start > r.end || r.end > *n)
+        {
+            return Err(invalid(format!(
+                "region {region:?} is not inside shape {shape:?}"
+            )));
+        }
+        let out_shape: Vec<usize> = region.iter().map(|r| (r.end - r.start) as usize).collect();
+        let mut out = ArrayD::from_elem(IxDyn(&out_shape), T::default());
+        let chunks: Vec<Vec<u64>> = iter_box(&self.grid().chunks_touching(region)).collect();
+        let batch = rayon::current_num_threads() * REGION_BATCH_PER_THREAD;
+        for coords in chunks.chunks(batch) {
+            let fetched: Vec<Chunk> = coords
+                .par_iter()
+                .map(|c| self.read_chunk(c))
+                .collect::<Result<_>>()?;
+            for (coords, chunk) in coords.iter().zip(&fetched) {
+                self.copy_overlap(chunk, coords, region, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the whole array.
+    pub fn read_all<T: Element>(&self) -> Result<ArrayD<T>> {
+        let region: Vec<Range<u64>> = self.shape().iter().map(|&n| 0..n).collect();
+        self.read_region(&region)
+    }
+
+    fn copy_overlap<T: Element>(
+        &self,
+        chunk: &Chunk,
+        coords: &[u64],
+        region: &[Range<u64>],
+        out: &mut ArrayD<T>,
+    ) -> Result<()> {
+        let chunk_region = self.grid().chunk_region(coords);
+        let origin: Vec<u64> = coords
+            .iter()
+            .zip(self.grid().chunk_shape())
+            .map(|(c, e)| c * e)
+            .collect();
+        let overlap: Vec<Range<u64>> = chunk_region
+            .iter()
+            .zip(region)
+            .map(|(c, r)| c.start.max(r.start)..c.end.min(r.end))
+            .collect();
+        let mut dst = out.slice_each_axis_mut(|ax| {
+            let o = &overlap[ax.axis.index()];
+            let r = &region[ax.axis.index()];
+            Slice::from((o.start - r.start) as usize..(o.end - r.start) as usize)
+        });
+        if let ChunkData::Fill(fill) = &chunk.data {
+            let value: T = *bytemuck::checked::try_from_bytes(fill.le_bytes()).map_err(|e| {
+                invalid(format!(
+                    "fill value is not a valid {}: {e:?}",
+                    self.data_type()
+                ))
+            })?;
+            dst.fill(value);
+            return Ok(());
+        }
+        let data = chunk.as_slice::<T>()?;
+        let chunk_shape: Vec<usize> = chunk.shape().iter().map(|&n| n as usize).collect();
+        let view = ArrayViewD::from_shape(IxDyn(&chunk_shape), &data).expect("whole chunk");
+        let src = view.slice_each_axis(|ax| {
+            let o = &overlap[ax.axis.index()];
+            let base = origin[ax.axis.index()];
+            Slice::from((o.start - base) as usize..(o.end - base) as usize)
+        });
+        dst.assign(&src);
+        Ok(())
+    }
+
+    /// Where every chunk is and how much is stored (reads shard indexes, not data).
+    pub fn storage_summary(&self) -> Result<StorageSummary> {
+        let grid = self.grid();
+        let mut summary = StorageSummary {
+            chunks_total: grid.num_chunks(),
+            ..Default::default()
+        };
+        match &self.inner.backend {
+            Backend::Sharded { encoding, .. } => {
+                let mut stored = 0;
+                for shard_coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
+                    let shard = self.shard(&shard_coords)?.expect("sharded backend");
+                    let Some(file) = &shard.file else { continue };
+                    summary.files += 1;
+                    summary.stored_bytes += file.len();
+                    for slot in 0..shard.index.len() {
+                        if grid.chunk_in_shard(&shard_coords, slot as u64).is_none() {
+                            continue;
+                        }
+                        if let ChunkLocation::Stored { offset, nbytes } = shard.index.get(slot) {
+                            stored += 1;
+                            let raw_aligned = *encoding == Some(ChunkEncoding::Raw)
+                                && nbytes == self.inner.meta.chunk_bytes() as u64
+                                && offset as usize % self.data_type().size() == 0;
+                            if raw_aligned && cfg!(target_endian = "little") {
+                                summary.zero_copy_chunks += 1;
+                            }
+                        }
+                    }
+                }
+                summary.chunks_stored = Some(stored);
+            }
+            Backend::Foreign(foreign) => {
+                let sharded = grid.chunk_shape() != grid.shard_shape();
+                let mut stored = 0;
+                for coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
+                    if let Ok(m) = fs::metadata(foreign.chunk_file(&coords)) {
+                        summary.files += 1;
+                        summary.stored_bytes += m.len();
+                        stored += 1;
+                    }
+                }
+                summary.chunks_stored = (!sharded).then_some(stored);
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The per-chunk statistics from the sidecar; `Ok(None)` if the array has none. Fails if
+    /// the sidecar is damaged or describes another array.
+    pub fn stats(&self) -> Result<Option<StatsTable>> {
+        let path = self.inner.dir.join(STATS_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(StatsTable::decode(
+                &bytes,
+                &path,
+                self.data_type(),
+                self.grid(),
+            )?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path, "read")(e).into()),
+        }
+    }
+
+    /// Checks everything: every shard index, every chunk decoded, and the statistics sidecar
+    /// against the data. Problems are collected, not returned as the first error; the
+    /// `Err` case is reserved for failures to even look (unreadable directory).
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let grid = self.grid();
+        let stats = match self.stats() {
+            Ok(stats) => stats,
+            Err(e) => {
+                report.problems.push(e);
+                None
+            }
+        };
+        if let (Some(table), Backend::Sharded { .. }) = (&stats, &self.inner.backend) {
+            for shard_coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
+                let recorded = (0..grid.chunks_per_shard_total())
+                    .filter_map(|slot| grid.chunk_in_shard(&shard_coords, slot))
+                    .filter(|c| table.get(ravel(c, &grid.chunk_grid_shape())).is_some())
+                    .count() as u64;
+                let path = self
+                    .inner
+                    .dir
+                    .join(self.inner.meta.key_encoding.key(&shard_coords));
+                if recorded > 0 && !path.exists() {
+                    report.problems.push(
+                        FormatError::MissingShard {
+                            path,
+                            chunks: recorded,
+                        }
+                        .into(),
+                    );
+                }
+            }
+        }
+        let chunk_grid = grid.chunk_grid_shape();
+        let results: Vec<(u64, Result<Option<ChunkStats>>)> = iter_box(&to_ranges(&chunk_grid))
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|coords| {
+                let linear = ravel(&coords, &chunk_grid);
+                let result = self.read_chunk(&coords).and_then(|chunk| {
+                    if chunk.is_fill() {
+                        return Ok(None);
+                    }
+                    crate::store::dispatch_stats(&chunk).map(Some)
+                });
+                (linear, result)
+            })
+            .collect();
+        for (linear, result) in results {
+            report.chunks_checked += 1;
+            match (result, stats.as_ref().and_then(|t| t.get(linear))) {
+                (Err(e), _) => report.problems.push(e),
+                (Ok(Some(actual)), Some(recorded)) if !stats_agree(&actual, recorded) => {
+                    report.problems.push(
+                        FormatError::SidecarMismatch {
+                            path: self.inner.dir.join(STATS_FILE),
+                            reason: format!(
+                                "chunk {:?}: recorded {recorded:?}, data gives {actual:?}",
+                                crate::format::grid::unravel(linear, &chunk_grid)
+                            ),
+                        }
+                        .into(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn to_ranges(shape: &[u64]) -> Vec<Range<u64>> {
+    shape.iter().map(|&n| 0..n).collect()
+}
+
+/// Recorded and recomputed statistics agree: exact for counts, extremes and integer sums,
+/// to rounding for float sums and moments (summation order may differ between writers).
+fn stats_agree(a: &ChunkStats, b: &ChunkStats) -> bool {
+    let close = |x: f64, y: f64| {
+        (x.is_nan() && y.is_nan())
+            || x == y
+            || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+    };
+    let same = |x, y| match (x, y) {
+        (crate::element::Scalar::Float(x), crate::element::Scalar::Float(y)) => close(x, y),
+        (x, y) => x == y,
+    };
+    a.count == b.count
+        && a.nan_count == b.nan_count
+        && same(a.min, b.min)
+        && same(a.max, b.max)
+        && same(a.sum, b.sum)
+        && close(a.mean, b.mean)
+        && close(a.m2, b.m2)
+}

@@ -1,0 +1,249 @@
+//! The store: a directory that is a Zarr hierarchy. Opening, listing, reading and writing
+//! arrays — the public face of layers 1–5.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+mod array;
+mod chunk;
+pub mod inspect;
+mod writer;
+
+pub use array::{Array, StorageSummary, VerifyReport};
+pub use chunk::Chunk;
+pub use writer::{ArraySpec, ArrayWriter};
+
+use crate::cache::{global_cache, ChunkCache};
+use crate::error::{invalid, Result};
+use crate::format::metadata::{group_document_text, is_group_document};
+use crate::format::{ChunkStats, FormatError, METADATA_FILE};
+use crate::storage::{io_err, write_atomic};
+use crate::with_element_type;
+
+/// What a node of the hierarchy is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// A group (`node_type: "group"`, or a v2 `.zgroup`).
+    Group,
+    /// An array.
+    Array,
+}
+
+/// One node of a store's hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The path inside the store, `/`-separated; `""` is the root.
+    pub path: String,
+    /// Group or array.
+    pub kind: NodeKind,
+    /// 2 or 3.
+    pub zarr_format: u8,
+}
+
+/// A Zarr store on the local file system.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+    cache: Arc<dyn ChunkCache>,
+}
+
+impl Store {
+    /// Opens an existing store: a directory holding a Zarr v3 `zarr.json` (group or array) or
+    /// a Zarr v2 `.zgroup` / `.zarray`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let root = path.as_ref().to_owned();
+        if node_at(&root)?.is_none() {
+            if !root.exists() {
+                return Err(io_err(&root, "open")(std::io::ErrorKind::NotFound.into()).into());
+            }
+            return Err(FormatError::MissingMetadata { path: root }.into());
+        }
+        Ok(Store {
+            root,
+            cache: global_cache(),
+        })
+    }
+
+    /// Opens the store at `path`, creating the directory and a root group if needed.
+    pub fn create(path: impl AsRef<Path>) -> Result<Store> {
+        let root = path.as_ref().to_owned();
+        fs::create_dir_all(&root).map_err(io_err(&root, "create directory"))?;
+        if node_at(&root)?.is_none() {
+            write_atomic(
+                &root.join(METADATA_FILE),
+                group_document_text(Map::new()).as_bytes(),
+            )?;
+        }
+        Store::open(root)
+    }
+
+    /// Uses `cache` for the arrays opened from now on (the default is the process-wide one).
+    pub fn with_cache(mut self, cache: Arc<dyn ChunkCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The store's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The directory of the node at `name`.
+    pub fn node_dir(&self, name: &str) -> Result<PathBuf> {
+        let mut dir = self.root.clone();
+        for part in name.split('/').filter(|p| !p.is_empty()) {
+            if part == "." || part == ".." || part.starts_with('.') || part.contains('\\') {
+                return Err(invalid(format!("invalid node name {name:?}")));
+            }
+            dir.push(part);
+        }
+        Ok(dir)
+    }
+
+    /// Every node of the hierarchy, parents before children, siblings sorted by name.
+    pub fn nodes(&self) -> Result<Vec<Node>> {
+        let mut out = Vec::new();
+        let mut pending = vec![String::new()];
+        while let Some(path) = pending.pop() {
+            let dir = self.node_dir(&path)?;
+            let Some((kind, zarr_format)) = node_at(&dir)? else {
+                continue;
+            };
+            out.push(Node {
+                path: path.clone(),
+                kind,
+                zarr_format,
+            });
+            if kind == NodeKind::Group {
+                let mut children: Vec<String> = fs::read_dir(&dir)
+                    .map_err(io_err(&dir, "list"))?
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect();
+                children.sort();
+                for child in children.into_iter().rev() {
+                    pending.push(if path.is_empty() {
+                        child
+                    } else {
+                        format!("{path}/{child}")
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The paths of every array in the store.
+    pub fn arrays(&self) -> Result<Vec<String>> {
+        Ok(self
+            .nodes()?
+            .into_iter()
+            .filter(|n| n.kind == NodeKind::Array)
+            .map(|n| n.path)
+            .collect())
+    }
+
+    /// Opens the array at `name` (`""` when the store itself is an array).
+    pub fn open_array(&self, name: &str) -> Result<Array> {
+        Array::open(&self.node_dir(name)?, self.cache.clone())
+    }
+
+    /// Creates a group at `name` (and any missing parent groups) with these attributes.
+    pub fn create_group(&self, name: &str, attributes: Map<String, Value>) -> Result<()> {
+        self.ensure_parent_groups(name)?;
+        let dir = self.node_dir(name)?;
+        fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+        write_atomic(
+            &dir.join(METADATA_FILE),
+            group_document_text(attributes).as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    fn ensure_parent_groups(&self, name: &str) -> Result<()> {
+        let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+        for depth in 1..parts.len() {
+            let parent = parts[..depth].join("/");
+            let dir = self.node_dir(&parent)?;
+            match node_at(&dir)? {
+                Some((NodeKind::Group, _)) => {}
+                Some((NodeKind::Array, _)) => {
+                    return Err(invalid(format!(
+                        "{} is an array, it cannot hold {name}",
+                        dir.display()
+                    )))
+                }
+                None => {
+                    fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+                    write_atomic(
+                        &dir.join(METADATA_FILE),
+                        group_document_text(Map::new()).as_bytes(),
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts writing a new array at `name`. Nothing appears at `name` until
+    /// [`ArrayWriter::finish`]; an existing node there is an error unless
+    /// [`ArraySpec::overwrite`] is set.
+    pub fn create_array(&self, name: &str, spec: &ArraySpec) -> Result<ArrayWriter> {
+        if name.split('/').all(|p| p.is_empty()) {
+            return Err(invalid("an array needs a name inside the store"));
+        }
+        self.ensure_parent_groups(name)?;
+        let dir = self.node_dir(name)?;
+        if !spec.overwrite_existing() && dir.exists() {
+            return Err(invalid(format!(
+                "{} already exists (set overwrite to replace it)",
+                dir.display()
+            )));
+        }
+        ArrayWriter::create(dir, spec, self.cache.clone())
+    }
+
+    /// Starts rewriting chunks of the existing array at `name` in place, shard by shard.
+    /// Chunks not written keep their values.
+    pub fn update_array(&self, name: &str) -> Result<ArrayWriter> {
+        ArrayWriter::update(self.open_array(name)?)
+    }
+}
+
+/// What kind of node `dir` is, if any.
+fn node_at(dir: &Path) -> Result<Option<(NodeKind, u8)>> {
+    let meta = dir.join(METADATA_FILE);
+    match fs::read(&meta) {
+        Ok(bytes) => {
+            let kind = if is_group_document(&bytes) {
+                NodeKind::Group
+            } else {
+                NodeKind::Array
+            };
+            Ok(Some((kind, 3)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(if dir.join(".zarray").exists() {
+            Some((NodeKind::Array, 2))
+        } else if dir.join(".zgroup").exists() {
+            Some((NodeKind::Group, 2))
+        } else {
+            None
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Ok(None),
+        Err(e) => Err(io_err(&meta, "read")(e).into()),
+    }
+}
+
+/// The statistics of a chunk's in-bounds elements, whatever its type.
+pub(crate) fn dispatch_stats(chunk: &Chunk) -> Result<ChunkStats> {
+    with_element_type!(chunk.data_type(), T => {
+        let data = chunk.as_slice::<T>()?;
+        Ok(ChunkStats::compute(&data, chunk.shape(), chunk.valid_shape()))
+    })
+}

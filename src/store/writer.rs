@@ -1,0 +1,530 @@
+//! Writing arrays: chunks in any order from any number of threads, each appended to its
+//! shard's temporary file as it arrives; a shard is committed (index, fsync, rename) as soon
+//! as its last chunk arrives, so memory holds indexes, never shard data.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ndarray::{ArrayViewD, Slice};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+use tempfile::{NamedTempFile, TempDir};
+
+use super::Array;
+use crate::cache::ChunkCache;
+use crate::codec::{encode_into, native_to_le};
+use crate::element::{DataType, Element, FillValue};
+use crate::error::{invalid, Result};
+use crate::format::grid::{iter_box, ravel, valid_runs};
+use crate::format::layout::{align_up, chunk_alignment, default_chunk_shape, default_shard_shape};
+use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
+use crate::format::{
+    ChunkEncoding, ChunkGrid, ChunkKeyEncoding, ChunkLocation, ChunkStats, IndexLocation,
+    ShardIndex, StatsTable, METADATA_FILE, STATS_FILE,
+};
+use crate::storage::{
+    commit_temp, create_temp_in, io_err, remove_file_if_exists, sync_dir, write_atomic, MappedFile,
+    TEMP_PREFIX,
+};
+
+/// The shape, type and layout of a new array.
+#[derive(Debug, Clone)]
+pub struct ArraySpec {
+    data_type: DataType,
+    shape: Vec<u64>,
+    chunk_shape: Option<Vec<u64>>,
+    shard_shape: Option<Vec<u64>>,
+    encoding: ChunkEncoding,
+    fill_value: Option<FillValue>,
+    attributes: Map<String, Value>,
+    dimension_names: Option<Vec<String>>,
+    overwrite: bool,
+}
+
+impl ArraySpec {
+    /// An array of `data_type` and `shape` with default chunks and shards
+    /// ([`crate::format::layout`]), zstd level 1, and fill value zero.
+    pub fn new(data_type: DataType, shape: &[u64]) -> Self {
+        Self {
+            data_type,
+            shape: shape.to_vec(),
+            chunk_shape: None,
+            shard_shape: None,
+            encoding: ChunkEncoding::Zstd { level: 1 },
+            fill_value: None,
+            attributes: Map::new(),
+            dimension_names: None,
+            overwrite: false,
+        }
+    }
+
+    /// The inner-chunk shape (the unit of reading and caching).
+    pub fn chunks(mut self, chunk_shape: &[u64]) -> Self {
+        self.chunk_shape = Some(chunk_shape.to_vec());
+        self
+    }
+
+    /// The shard shape (the unit of one file), a multiple of the chunk shape.
+    pub fn shards(mut self, shard_shape: &[u64]) -> Self {
+        self.shard_shape = Some(shard_shape.to_vec());
+        self
+    }
+
+    /// How inner chunks are encoded.
+    pub fn encoding(mut self, encoding: ChunkEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The value of chunks never written.
+    pub fn fill_value(mut self, fill_value: FillValue) -> Self {
+        self.fill_value = Some(fill_value);
+        self
+    }
+
+    /// User attributes stored in `zarr.json`.
+    pub fn attributes(mut self, attributes: Map<String, Value>) -> Self {
+        self.attributes = attributes;
+        self
+    }
+
+    /// Axis names (`dimension_names` in `zarr.json`; xarray uses them).
+    pub fn dimension_names(mut self, names: &[&str]) -> Self {
+        self.dimension_names = Some(names.iter().map(|s| s.to_string()).collect());
+        self
+    }
+
+    /// Replace an existing node of the same name when the new array is finished.
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    pub(crate) fn overwrite_existing(&self) -> bool {
+        self.overwrite
+    }
+
+    fn grid(&self, dir: &Path) -> Result<ChunkGrid> {
+        let size = self.data_type.size();
+        let chunk = self
+            .chunk_shape
+            .clone()
+            .unwrap_or_else(|| default_chunk_shape(&self.shape, size));
+        let shard = self.shard_shape.clone().unwrap_or_else(|| {
+            if chunk.len() == self.shape.len() {
+                default_shard_shape(&self.shape, &chunk, size)
+            } else {
+                chunk.clone()
+            }
+        });
+        ChunkGrid::new(&self.shape, &chunk, &shard, size)
+            .map_err(|reason| invalid(format!("{}: {reason}", dir.display())))
+    }
+}
+
+enum Mode {
+    /// A new array, built in `temp` and renamed to `final_dir` by `finish`.
+    Create { temp: TempDir, final_dir: PathBuf },
+    /// An existing array, rewritten shard by shard in place.
+    Update,
+}
+
+struct PendingShard {
+    target: PathBuf,
+    file: Option<NamedTempFile>,
+    index: ShardIndex,
+    written: Vec<bool>,
+    count: u64,
+    needed: u64,
+    end: u64,
+    done: bool,
+}
+
+/// Writes one array; see [`crate::Store::create_array`] and [`crate::Store::update_array`].
+///
+/// `write_chunk` takes `&self` and may be called from many threads at once. Call
+/// [`ArrayWriter::finish`] to publish; dropping the writer instead abandons the new array
+/// (nothing appears) or, for an update, keeps the shards already committed and leaves the
+/// array without statistics.
+pub struct ArrayWriter {
+    dir: PathBuf,
+    mode: Mode,
+    document: String,
+    data_type: DataType,
+    fill_value: FillValue,
+    grid: ChunkGrid,
+    encoding: ChunkEncoding,
+    key_encoding: ChunkKeyEncoding,
+    index_location: IndexLocation,
+    pending: Mutex<HashMap<u64, Arc<Mutex<PendingShard>>>>,
+    stats: Mutex<StatsTable>,
+    touched_dirs: Mutex<BTreeSet<PathBuf>>,
+    cache: Arc<dyn ChunkCache>,
+}
+
+impl std::fmt::Debug for ArrayWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ArrayWriter({})", self.dir.display())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent before any call that can panic.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+thread_local! {
+    static ENCODED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl ArrayWriter {
+    pub(crate) fn create(
+        final_dir: PathBuf,
+        spec: &ArraySpec,
+        cache: Arc<dyn ChunkCache>,
+    ) -> Result<Self> {
+        let grid = spec.grid(&final_dir)?;
+        let fill_value = spec
+            .fill_value
+            .clone()
+            .unwrap_or_else(|| FillValue::zero(spec.data_type));
+        if fill_value.data_type() != spec.data_type {
+            return Err(invalid(format!(
+                "fill value is {}, the array is {}",
+                fill_value.data_type(),
+                spec.data_type
+            )));
+        }
+        let document = array_document_text(&build_array_document(&NewArrayMeta {
+            data_type: spec.data_type,
+            fill_value: &fill_value,
+            grid: &grid,
+            encoding: spec.encoding,
+            attributes: &spec.attributes,
+            dimension_names: spec.dimension_names.as_deref(),
+        }));
+        let parent = final_dir.parent().unwrap_or(Path::new("."));
+        let temp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir_in(parent)
+            .map_err(io_err(parent, "create temporary directory in"))?;
+        Ok(Self {
+            dir: temp.path().to_owned(),
+            mode: Mode::Create { temp, final_dir },
+            document,
+            data_type: spec.data_type,
+            stats: Mutex::new(StatsTable::empty(spec.data_type, &grid)),
+            fill_value,
+            grid,
+            encoding: spec.encoding,
+            key_encoding: ChunkKeyEncoding::DEFAULT,
+            index_location: IndexLocation::End,
+            pending: Mutex::new(HashMap::new()),
+            touched_dirs: Mutex::new(BTreeSet::new()),
+            cache,
+        })
+    }
+
+    pub(crate) fn update(array: Array) -> Result<Self> {
+        let meta = array.meta();
+        let (Some(profile), Some(index_location)) = (meta.profile, meta.index_location) else {
+            return Err(invalid(format!(
+                "{} uses codecs {:?}: only arrays on the outcore profile (sharded, bytes[+zstd]) can be updated in place",
+                array.path().display(),
+                meta.codec_names
+            )));
+        };
+        let dir = array.path().to_owned();
+        let stats = array
+            .stats()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| StatsTable::empty(meta.data_type, &meta.grid));
+        // The sidecar goes first: until the new one is written, no statistics are better
+        // than statistics of shards that may have changed.
+        remove_file_if_exists(&dir.join(STATS_FILE))?;
+        let document = fs::read_to_string(dir.join(METADATA_FILE))
+            .map_err(io_err(&dir.join(METADATA_FILE), "read"))?;
+        Ok(Self {
+            dir,
+            mode: Mode::Update,
+            document,
+            data_type: meta.data_type,
+            fill_value: meta.fill_value.clone(),
+            grid: meta.grid.clone(),
+            encoding: profile.encoding,
+            key_encoding: meta.key_encoding,
+            index_location,
+            pending: Mutex::new(HashMap::new()),
+            stats: Mutex::new(stats),
+            touched_dirs: Mutex::new(BTreeSet::new()),
+            cache: array.cache().clone(),
+        })
+    }
+
+    /// The grid being written.
+    pub fn grid(&self) -> &ChunkGrid {
+        &self.grid
+    }
+
+    /// Writes one inner chunk. `data` is either the chunk's part inside the array (its
+    /// [`ChunkGrid::chunk_valid_shape`], C order) or the whole chunk including edge padding.
+    /// Writing a chunk again replaces it.
+    pub fn write_chunk<T: Element>(&self, chunk: &[u64], data: &[T]) -> Result<()> {
+        if T::DATA_TYPE != self.data_type {
+            return Err(invalid(format!(
+                "writing {} into a {} array",
+                T::DATA_TYPE,
+                self.data_type
+            )));
+        }
+        if !self.grid.contains_chunk(chunk) {
+            return Err(invalid(format!(
+                "chunk {chunk:?} is outside the chunk grid {:?}",
+                self.grid.chunk_grid_shape()
+            )));
+        }
+        let chunk_shape = self.grid.chunk_shape();
+        let valid = self.grid.chunk_valid_shape(chunk);
+        let valid_len = valid.iter().product::<u64>() as usize;
+        let size = self.data_type.size();
+        let (stats, mut bytes): (ChunkStats, Cow<[u8]>) =
+            if data.len() == self.grid.chunk_elements() {
+                (
+                    ChunkStats::compute(data, chunk_shape, &valid),
+                    Cow::Borrowed(bytemuck::cast_slice(data)),
+                )
+            } else if data.len() == valid_len {
+                let dense: &[u8] = bytemuck::cast_slice(data);
+                let mut whole = self
+                    .fill_value
+                    .le_bytes()
+                    .repeat(self.grid.chunk_elements());
+                let mut src = 0;
+                for (start, len) in valid_runs(chunk_shape, &valid) {
+                    whole[start * size..(start + len) * size]
+                        .copy_from_slice(&dense[src..src + len * size]);
+                    src += len * size;
+                }
+                (ChunkStats::compute(data, &valid, &valid), Cow::Owned(whole))
+            } else {
+                return Err(invalid(format!(
+                    "chunk {chunk:?} takes {valid_len} elements (or {} with padding), got {}",
+                    self.grid.chunk_elements(),
+                    data.len()
+                )));
+            };
+        if cfg!(target_endian = "big") {
+            native_to_le(bytes.to_mut(), size);
+        }
+        ENCODED.with(|cell| {
+            let mut encoded = cell.borrow_mut();
+            encoded.clear();
+            encode_into(self.encoding, &bytes, &mut encoded)?;
+            self.append(chunk, &encoded)
+        })?;
+        lock(&self.stats).set(ravel(chunk, &self.grid.chunk_grid_shape()), Some(stats));
+        Ok(())
+    }
+
+    /// Writes a chunk-aligned region starting at `start`: every axis must start on a chunk
+    /// boundary and end on one or at the array's edge. Chunks are encoded in parallel.
+    pub fn write_region<T: Element>(&self, start: &[u64], data: ArrayViewD<'_, T>) -> Result<()> {
+        let shape = self.grid.shape();
+        let chunk_shape = self.grid.chunk_shape();
+        let aligned = start.len() == shape.len()
+            && data.ndim() == shape.len()
+            && (0..shape.len()).all(|ax| {
+                let end = start[ax] + data.shape()[ax] as u64;
+                start[ax] % chunk_shape[ax] == 0
+                    && end <= shape[ax]
+                    && (end == shape[ax] || end % chunk_shape[ax] == 0)
+            });
+        if !aligned {
+            return Err(invalid(format!(
+                "region at {start:?} of shape {:?} is not chunk-aligned inside {shape:?} (chunks {chunk_shape:?})",
+                data.shape()
+            )));
+        }
+        let region: Vec<std::ops::Range<u64>> = start
+            .iter()
+            .zip(data.shape())
+            .map(|(s, n)| *s..s + *n as u64)
+            .collect();
+        let chunks: Vec<Vec<u64>> = iter_box(&self.grid.chunks_touching(&region)).collect();
+        chunks.par_iter().try_for_each(|coords| {
+            let part = self.grid.chunk_region(coords);
+            let view = data.slice_each_axis(|ax| {
+                let i = ax.axis.index();
+                Slice::from((part[i].start - start[i]) as usize..(part[i].end - start[i]) as usize)
+            });
+            let dense: Vec<T> = view.iter().copied().collect();
+            self.write_chunk(coords, &dense)
+        })
+    }
+
+    /// Writes the whole array from an n-d array of its shape.
+    pub fn write_array<T: Element>(&self, data: ArrayViewD<'_, T>) -> Result<()> {
+        self.write_region(&vec![0; self.grid.ndim()], data)
+    }
+
+    fn append(&self, chunk: &[u64], encoded: &[u8]) -> Result<()> {
+        let (shard_coords, slot) = self.grid.shard_of(chunk);
+        let key = ravel(&shard_coords, &self.grid.shard_grid_shape());
+        loop {
+            let entry = lock(&self.pending)
+                .entry(key)
+                .or_insert_with(|| Arc::new(Mutex::new(self.new_pending(&shard_coords))))
+                .clone();
+            let mut shard = lock(&entry);
+            if shard.done {
+                drop(shard);
+                self.forget_pending(key, &entry);
+                continue;
+            }
+            self.append_to(&mut shard, slot as usize, encoded)?;
+            if shard.count == shard.needed {
+                shard.done = true;
+                self.commit(&mut shard)?;
+                drop(shard);
+                self.forget_pending(key, &entry);
+            }
+            return Ok(());
+        }
+    }
+
+    fn forget_pending(&self, key: u64, entry: &Arc<Mutex<PendingShard>>) {
+        let mut map = lock(&self.pending);
+        if map.get(&key).is_some_and(|e| Arc::ptr_eq(e, entry)) {
+            map.remove(&key);
+        }
+    }
+
+    fn new_pending(&self, shard: &[u64]) -> PendingShard {
+        let slots = self.grid.chunks_per_shard_total() as usize;
+        PendingShard {
+            target: self.dir.join(self.key_encoding.key(shard)),
+            file: None,
+            index: ShardIndex::empty(slots),
+            written: vec![false; slots],
+            count: 0,
+            needed: self.grid.chunks_in_shard(shard),
+            end: 0,
+            done: false,
+        }
+    }
+
+    fn append_to(&self, shard: &mut PendingShard, slot: usize, encoded: &[u8]) -> Result<()> {
+        if shard.file.is_none() {
+            let parent = shard
+                .target
+                .parent()
+                .expect("shard paths have a parent")
+                .to_owned();
+            fs::create_dir_all(&parent).map_err(io_err(&parent, "create directory"))?;
+            shard.file = Some(create_temp_in(&parent)?);
+            lock(&self.touched_dirs).insert(parent);
+        }
+        let file = shard.file.as_mut().expect("created above");
+        let offset = align_up(shard.end, chunk_alignment(self.encoding));
+        let padding = (offset - shard.end) as usize;
+        let write_err = io_err(&shard.target, "write");
+        file.write_all(&[0u8; 4096][..padding]).map_err(write_err)?;
+        file.write_all(encoded)
+            .map_err(io_err(&shard.target, "write"))?;
+        shard.end = offset + encoded.len() as u64;
+        shard.index.set(slot, offset, encoded.len() as u64);
+        if !shard.written[slot] {
+            shard.written[slot] = true;
+            shard.count += 1;
+        }
+        Ok(())
+    }
+
+    /// Finishes a shard: copies the chunks this writer did not replace from the shard file
+    /// already at the target (an update, or a second round of writes), appends the index and
+    /// renames the temporary file over the target.
+    fn commit(&self, shard: &mut PendingShard) -> Result<()> {
+        if shard.count < shard.needed {
+            if let Some(old) = MappedFile::open(&shard.target)? {
+                let slots = shard.index.len() as u64;
+                let old_index = ShardIndex::parse(
+                    old.bytes(),
+                    slots,
+                    self.index_location,
+                    &shard.target,
+                    |s| vec![s],
+                )?;
+                for slot in 0..shard.index.len() {
+                    if let (false, ChunkLocation::Stored { offset, nbytes }) =
+                        (shard.written[slot], old_index.get(slot))
+                    {
+                        let bytes = &old.bytes()[offset as usize..(offset + nbytes) as usize];
+                        self.append_to(shard, slot, bytes)?;
+                    }
+                }
+            }
+        }
+        let Some(mut file) = shard.file.take() else {
+            return Ok(());
+        };
+        file.write_all(&shard.index.encode())
+            .map_err(io_err(&shard.target, "write"))?;
+        commit_temp(file, &shard.target)?;
+        Ok(())
+    }
+
+    /// Commits the remaining shards, then the statistics sidecar, then `zarr.json`, and (for
+    /// a new array) renames the array into place. Returns the array, opened.
+    pub fn finish(self) -> Result<Array> {
+        let pending: Vec<_> = lock(&self.pending).drain().map(|(_, s)| s).collect();
+        pending.par_iter().try_for_each(|entry| {
+            let mut shard = lock(entry);
+            if shard.done {
+                return Ok(());
+            }
+            shard.done = true;
+            self.commit(&mut shard)
+        })?;
+        write_atomic(&self.dir.join(STATS_FILE), &lock(&self.stats).encode())?;
+        write_atomic(&self.dir.join(METADATA_FILE), self.document.as_bytes())?;
+        for dir in lock(&self.touched_dirs).iter() {
+            sync_dir(dir)?;
+        }
+        sync_dir(&self.dir)?;
+        let final_dir = match self.mode {
+            Mode::Update => self.dir.clone(),
+            Mode::Create { temp, final_dir } => {
+                publish(temp, &final_dir)?;
+                final_dir
+            }
+        };
+        Array::open(&final_dir, self.cache.clone())
+    }
+}
+
+/// Renames the finished array directory into place; an existing node there is moved aside
+/// first and removed after.
+fn publish(temp: TempDir, final_dir: &Path) -> Result<()> {
+    let parent = final_dir.parent().unwrap_or(Path::new("."));
+    let built = temp.keep();
+    if final_dir.exists() {
+        let trash = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir_in(parent)
+            .map_err(io_err(parent, "create temporary directory in"))?;
+        let old = trash.path().join("old");
+        fs::rename(final_dir, &old).map_err(io_err(final_dir, "move aside"))?;
+        fs::rename(&built, final_dir).map_err(io_err(final_dir, "rename into place"))?;
+        drop(trash);
+    } else {
+        fs::rename(&built, final_dir).map_err(io_err(final_dir, "rename into place"))?;
+    }
+    sync_dir(parent)?;
+    Ok(())
+}
