@@ -250,6 +250,18 @@ impl FillValue {
         self.data_type
     }
 
+    /// The value as `T`; `None` if `T` is not this fill value's type.
+    pub fn get<T: Element>(&self) -> Option<T> {
+        if T::DATA_TYPE != self.data_type {
+            return None;
+        }
+        let mut bytes = self.bytes;
+        if cfg!(target_endian = "big") {
+            bytes[..self.data_type.size()].reverse();
+        }
+        bytemuck::checked::try_pod_read_unaligned(&bytes[..self.data_type.size()]).ok()
+    }
+
     /// The element's little-endian bytes (as many as the type's size).
     pub fn le_bytes(&self) -> &[u8] {
         &self.bytes[..self.data_type.size()]
@@ -421,6 +433,9 @@ mod tests {
                 Some(fill.clone()),
                 "{json}"
             );
+            if let Some(v) = fill.get::<f64>() {
+                assert_eq!(FillValue::of(v), fill);
+            }
         }
         assert_eq!(
             serde_json::to_string(&FillValue::of(f64::NAN).to_metadata()).unwrap(),

@@ -435,11 +435,8 @@ impl Array {
             Slice::from((o.start - r.start) as usize..(o.end - r.start) as usize)
         });
         if let ChunkData::Fill(fill) = &chunk.data {
-            let value: T = *bytemuck::checked::try_from_bytes(fill.le_bytes()).map_err(|e| {
-                invalid(format!(
-                    "fill value is not a valid {}: {e:?}",
-                    self.data_type()
-                ))
+            let value: T = fill.get().ok_or_else(|| {
+                invalid(format!("fill value is not a valid {}", self.data_type()))
             })?;
             dst.fill(value);
             return Ok(());

@@ -103,13 +103,9 @@ impl Chunk {
             }
             ChunkData::Decoded(buf) => cast(buf.as_bytes(), data_type).map(Cow::Borrowed),
             ChunkData::Fill(fill) => {
-                let value: T =
-                    *bytemuck::checked::try_from_bytes(fill.le_bytes()).map_err(|e| {
-                        invalid(format!(
-                            "fill value is not a valid {}: {e:?}",
-                            self.data_type
-                        ))
-                    })?;
+                let value: T = fill.get().ok_or_else(|| {
+                    invalid(format!("fill value is not a valid {}", self.data_type))
+                })?;
                 Ok(Cow::Owned(vec![value; self.len()]))
             }
         }

@@ -1,0 +1,226 @@
+//! Interoperability with real Zarr implementations, both directions.
+//!
+//! - Golden stores written by zarr-python 3 and tensorstore (`tests/golden/`, made by
+//!   `tests/interop/make_golden.py`) are read by outcore and compared with the values those
+//!   tools wrote, saved as `.npy` beside them.
+//! - Stores written by outcore are read by zarr-python 3 and tensorstore
+//!   (`tests/interop/check_outcore_store.py`), with the Python interpreter named by
+//!   `OUTCORE_PYTHON` (`.ci/run` sets it to a virtual environment it installs).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{random_array, same_bits};
+use ndarray::ArrayD;
+use ndarray_npy::{read_npy, write_npy};
+use outcore::store::inspect::inspect;
+use outcore::{with_element_type, ArraySpec, ChunkEncoding, DataType, Element, FillValue, Store};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct GoldenEntry {
+    store: String,
+    array: String,
+    dtype: String,
+    shape: Vec<u64>,
+    expected: String,
+    writer: String,
+    sharded: bool,
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn check_golden<T: Element + ndarray_npy::ReadableElement>(entry: &GoldenEntry) {
+    let store = Store::open(golden_dir().join(&entry.store)).unwrap();
+    let array = store
+        .open_array(&entry.array)
+        .unwrap_or_else(|e| panic!("{}/{}: {e}", entry.store, entry.array));
+    assert_eq!(array.shape(), entry.shape.as_slice());
+    let expected: ArrayD<T> = read_npy(golden_dir().join(&entry.expected)).unwrap();
+    let actual = array.read_all::<T>().unwrap();
+    assert!(
+        same_bits(&expected, &actual),
+        "{}/{} differs from {}",
+        entry.store,
+        entry.array,
+        entry.writer
+    );
+    // Chunk by chunk too, to exercise single-chunk reads on every layout.
+    let grid = array.grid();
+    for i in 0..grid.num_chunks() {
+        let coords = outcore::format::grid::unravel(i, &grid.chunk_grid_shape());
+        let chunk = array
+            .read_chunk(&coords)
+            .unwrap()
+            .to_ndarray::<T>()
+            .unwrap();
+        let region = grid.chunk_region(&coords);
+        let part = expected.slice_each_axis(|ax| {
+            let r = &region[ax.axis.index()];
+            ndarray::Slice::from(r.start as usize..r.end as usize)
+        });
+        assert!(
+            same_bits(&part.to_owned(), &chunk),
+            "{}/{} chunk {coords:?}",
+            entry.store,
+            entry.array
+        );
+    }
+}
+
+#[test]
+fn golden_stores_from_zarr_python_and_tensorstore_read_equal() {
+    let manifest: Vec<GoldenEntry> =
+        serde_json::from_slice(&std::fs::read(golden_dir().join("manifest.json")).unwrap())
+            .unwrap();
+    assert!(manifest.len() >= 20);
+    let mut fast = 0;
+    for entry in &manifest {
+        let dt = DataType::from_name(&entry.dtype).unwrap();
+        with_element_type!(dt, T => check_golden::<T>(entry));
+        let array = Store::open(golden_dir().join(&entry.store))
+            .unwrap()
+            .open_array(&entry.array)
+            .unwrap();
+        fast += usize::from(array.is_fast_path());
+        if array.is_fast_path() {
+            assert!(
+                entry.sharded,
+                "{}: only sharded arrays are on the fast path",
+                entry.array
+            );
+        }
+    }
+    assert!(
+        fast >= 10,
+        "zarr-python and tensorstore sharded zstd/raw arrays take the fast path ({fast})"
+    );
+    assert!(manifest.iter().any(|e| e.writer == "tensorstore"));
+}
+
+#[test]
+fn inspect_reads_every_golden_store() {
+    for store in [
+        "zarrpy_v3_sharded_zstd.zarr",
+        "zarrpy_v3_sharded_blosc.zarr",
+        "zarrpy_v3_unsharded.zarr",
+        "zarrpy_v2.zarr",
+        "tensorstore_v3_sharded.zarr",
+    ] {
+        let report = inspect(&golden_dir().join(store)).unwrap();
+        let arrays: Vec<_> = report
+            .nodes
+            .iter()
+            .filter_map(|n| n.array.as_ref().map(|a| (n, a)))
+            .collect();
+        assert!(!arrays.is_empty(), "{store}");
+        for (node, a) in arrays {
+            assert!(
+                node.error.is_none(),
+                "{store}/{}: {:?}",
+                node.path,
+                node.error
+            );
+            assert!(a.stored_bytes > 0 && a.logical_bytes > 0);
+            if let (Some(stored), Some(missing)) = (a.chunks_stored, a.chunks_missing) {
+                assert_eq!(stored + missing, a.chunks_total);
+            }
+        }
+    }
+    // zarr-python left one inner chunk (all NaN) and one whole shard unwritten in f64_2d.
+    let report = inspect(&golden_dir().join("zarrpy_v3_sharded_zstd.zarr")).unwrap();
+    let f64_2d = report
+        .nodes
+        .iter()
+        .find(|n| n.path == "f64_2d")
+        .unwrap()
+        .array
+        .as_ref()
+        .unwrap();
+    assert!(f64_2d.chunks_missing.unwrap() > 0);
+    assert!(f64_2d.fast_path);
+}
+
+/// Writes arrays of every dtype, both codecs, edge chunks, a missing chunk and a NaN fill.
+fn write_outcore_store(root: &Path) -> Vec<serde_json::Value> {
+    let store = Store::create(root).unwrap();
+    let mut manifest = Vec::new();
+    for (i, dt) in DataType::ALL.into_iter().enumerate() {
+        for encoding in [ChunkEncoding::Raw, ChunkEncoding::Zstd { level: 2 }] {
+            let codec = if encoding == ChunkEncoding::Raw {
+                "raw"
+            } else {
+                "zstd"
+            };
+            let name = format!("{codec}/{}", dt.name());
+            let expected_path = root.join(format!("{}_{codec}.npy", dt.name()));
+            with_element_type!(dt, T => {
+                let data = random_array::<T>(&[19, 11], i as u64);
+                let spec = ArraySpec::new(dt, &[19, 11]).chunks(&[4, 3]).shards(&[8, 6]).encoding(encoding);
+                let w = store.create_array(&name, &spec).unwrap();
+                w.write_array(data.view()).unwrap();
+                w.finish().unwrap();
+                write_npy(&expected_path, &data).unwrap();
+            });
+            manifest.push(serde_json::json!({"array": name, "expected": expected_path, "dtype": dt.name(), "shape": [19, 11]}));
+        }
+    }
+    // Missing chunks and a NaN fill value; dimension names.
+    let spec = ArraySpec::new(DataType::Float64, &[10, 9])
+        .chunks(&[3, 3])
+        .shards(&[6, 9])
+        .fill_value(FillValue::of(f64::NAN))
+        .dimension_names(&["y", "x"]);
+    let w = store.create_array("sparse", &spec).unwrap();
+    w.write_chunk(&[1, 1], &[1.5f64; 9]).unwrap();
+    w.write_chunk(&[3, 2], &[2.5f64; 3]).unwrap();
+    let sparse = w.finish().unwrap().read_all::<f64>().unwrap();
+    let expected_path = root.join("sparse.npy");
+    write_npy(&expected_path, &sparse).unwrap();
+    manifest.push(serde_json::json!({"array": "sparse", "expected": expected_path, "dtype": "float64", "shape": [10, 9]}));
+    manifest
+}
+
+#[test]
+fn zarr_python_and_tensorstore_read_what_outcore_writes() {
+    let Some(python) = std::env::var_os("OUTCORE_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set OUTCORE_PYTHON (see .ci/run)"
+        );
+        eprintln!("skipped: set OUTCORE_PYTHON to a Python with zarr and tensorstore (tests/interop/requirements.txt)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("outcore.zarr");
+    let manifest = write_outcore_store(&root);
+    let manifest_path = dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/check_outcore_store.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(&root)
+        .arg(&manifest_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two readers per array.
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count() >= 2 * manifest.len(),
+        true,
+        "{stdout}"
+    );
+}
