@@ -51,3 +51,6 @@ pub use element::{DataType, Element, FillValue, Kind, Scalar};
 pub use error::{Error, Result};
 pub use format::ChunkEncoding;
 pub use store::{Array, ArraySpec, ArrayWriter, Chunk, Store};
+
+/// The `ndarray` version outcore's API uses, re-exported so callers match it.
+pub use ndarray;

@@ -14,12 +14,38 @@ use super::{io_err, StorageError};
 /// recognise leftovers by it.
 pub const TEMP_PREFIX: &str = ".outcore-tmp-";
 
+/// Mode of published files: readable by everyone, like files any other Zarr writer makes
+/// (temporary files default to owner-only).
+#[cfg(unix)]
+const FILE_MODE: u32 = 0o644;
+/// Mode of published directories.
+#[cfg(unix)]
+const DIR_MODE: u32 = 0o755;
+
+fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let _ = mode;
+    builder
+}
+
 /// A new temporary file in `dir`, removed on drop unless committed.
 pub fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+    builder(FILE_MODE)
         .tempfile_in(dir)
         .map_err(io_err(dir, "create temporary file in"))
+}
+
+/// A new temporary directory in `dir`, removed on drop unless kept.
+pub fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError> {
+    builder(DIR_MODE)
+        .tempdir_in(dir)
+        .map_err(io_err(dir, "create temporary directory in"))
 }
 
 /// Syncs `tmp` to disk and renames it to `target`.

@@ -57,7 +57,9 @@ struct Inner {
     meta: ArrayMeta,
     backend: Backend,
     cache: Arc<dyn ChunkCache>,
-    id: u64,
+    /// This array's key in the cache; replaced by `release_shards` so decoded chunks of
+    /// the forgotten shards are never served again.
+    cache_id: AtomicU64,
 }
 
 /// An open array. Cheap to clone; safe to share between threads.
@@ -142,7 +144,7 @@ impl Array {
                 meta,
                 backend,
                 cache,
-                id: NEXT_ARRAY_ID.fetch_add(1, Ordering::Relaxed),
+                cache_id: AtomicU64::new(NEXT_ARRAY_ID.fetch_add(1, Ordering::Relaxed)),
             }),
         })
     }
@@ -253,6 +255,10 @@ impl Array {
         if let Backend::Sharded { shards, .. } = &self.inner.backend {
             shards.write().unwrap_or_else(|p| p.into_inner()).clear();
         }
+        self.inner.cache_id.store(
+            NEXT_ARRAY_ID.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
     }
 
     /// Reads one inner chunk (grid coordinates). Uncompressed aligned chunks come back as
@@ -268,7 +274,10 @@ impl Array {
             shape: grid.chunk_shape().to_vec(),
             valid_shape: grid.chunk_valid_shape(chunk),
         };
-        let cache_key = (self.inner.id, ravel(chunk, &grid.chunk_grid_shape()));
+        let cache_key = (
+            self.inner.cache_id.load(Ordering::Relaxed),
+            ravel(chunk, &grid.chunk_grid_shape()),
+        );
         match &self.inner.backend {
             Backend::Sharded {
                 encoding: Some(encoding),
@@ -570,6 +579,16 @@ impl Array {
             report.chunks_checked += 1;
             match (result, stats.as_ref().and_then(|t| t.get(linear))) {
                 (Err(e), _) => report.problems.push(e),
+                (Ok(None), Some(_)) => report.problems.push(
+                    FormatError::SidecarMismatch {
+                        path: self.inner.dir.join(STATS_FILE),
+                        reason: format!(
+                            "chunk {:?} is recorded as stored but its shard has no such chunk",
+                            crate::format::grid::unravel(linear, &chunk_grid)
+                        ),
+                    }
+                    .into(),
+                ),
                 (Ok(Some(actual)), Some(recorded)) if !stats_agree(&actual, recorded) => {
                     report.problems.push(
                         FormatError::SidecarMismatch {

@@ -28,8 +28,8 @@ use crate::format::{
     ShardIndex, StatsTable, METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{
-    commit_temp, create_temp_in, io_err, remove_file_if_exists, sync_dir, write_atomic, MappedFile,
-    TEMP_PREFIX,
+    commit_temp, create_temp_dir_in, create_temp_in, io_err, remove_file_if_exists, sync_dir,
+    write_atomic, MappedFile,
 };
 
 /// The shape, type and layout of a new array.
@@ -209,10 +209,7 @@ impl ArrayWriter {
             dimension_names: spec.dimension_names.as_deref(),
         }));
         let parent = final_dir.parent().unwrap_or(Path::new("."));
-        let temp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .tempdir_in(parent)
-            .map_err(io_err(parent, "create temporary directory in"))?;
+        let temp = create_temp_dir_in(parent)?;
         Ok(Self {
             dir: temp.path().to_owned(),
             mode: Mode::Create { temp, final_dir },
@@ -248,6 +245,7 @@ impl ArrayWriter {
         // The sidecar goes first: until the new one is written, no statistics are better
         // than statistics of shards that may have changed.
         remove_file_if_exists(&dir.join(STATS_FILE))?;
+        sync_dir(&dir)?;
         let document = fs::read_to_string(dir.join(METADATA_FILE))
             .map_err(io_err(&dir.join(METADATA_FILE), "read"))?;
         Ok(Self {
@@ -491,11 +489,14 @@ impl ArrayWriter {
             shard.done = true;
             self.commit(&mut shard)
         })?;
-        write_atomic(&self.dir.join(STATS_FILE), &lock(&self.stats).encode())?;
-        write_atomic(&self.dir.join(METADATA_FILE), self.document.as_bytes())?;
+        // Shard renames durable before the sidecar describing them, the sidecar before
+        // zarr.json, zarr.json before the array is renamed into place.
         for dir in lock(&self.touched_dirs).iter() {
             sync_dir(dir)?;
         }
+        write_atomic(&self.dir.join(STATS_FILE), &lock(&self.stats).encode())?;
+        sync_dir(&self.dir)?;
+        write_atomic(&self.dir.join(METADATA_FILE), self.document.as_bytes())?;
         sync_dir(&self.dir)?;
         let final_dir = match self.mode {
             Mode::Update => self.dir.clone(),
@@ -514,10 +515,7 @@ fn publish(temp: TempDir, final_dir: &Path) -> Result<()> {
     let parent = final_dir.parent().unwrap_or(Path::new("."));
     let built = temp.keep();
     if final_dir.exists() {
-        let trash = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .tempdir_in(parent)
-            .map_err(io_err(parent, "create temporary directory in"))?;
+        let trash = create_temp_dir_in(parent)?;
         let old = trash.path().join("old");
         fs::rename(final_dir, &old).map_err(io_err(final_dir, "move aside"))?;
         fs::rename(&built, final_dir).map_err(io_err(final_dir, "rename into place"))?;

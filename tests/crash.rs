@@ -1,0 +1,164 @@
+//! A writer killed at random points while committing leaves a store that opens, with every
+//! shard either its old or its new content, and no half-published array.
+
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use outcore::format::grid::{iter_box, unravel};
+use outcore::{ArraySpec, ChunkEncoding, DataType, Store};
+
+const DIR_ENV: &str = "OUTCORE_CRASH_DIR";
+const GEN_ENV: &str = "OUTCORE_CRASH_GEN";
+const SHAPE: [u64; 2] = [128, 128];
+const CHUNK: [u64; 2] = [16, 16];
+const SHARD: [u64; 2] = [32, 64];
+
+fn spec() -> ArraySpec {
+    ArraySpec::new(DataType::Int64, &SHAPE)
+        .chunks(&CHUNK)
+        .shards(&SHARD)
+        .encoding(ChunkEncoding::Zstd { level: 1 })
+}
+
+/// Writes every chunk of `a` (update in place) and of `b` (a new array replacing the old)
+/// with the value `generation`, pausing between chunks so a kill can land anywhere.
+#[test]
+#[ignore = "run by killed_writers_leave_every_shard_old_or_new as a child process"]
+fn crash_child() {
+    let (Ok(dir), Ok(generation)) = (std::env::var(DIR_ENV), std::env::var(GEN_ENV)) else {
+        return;
+    };
+    let generation: i64 = generation.parse().unwrap();
+    let store = Store::open(&dir).unwrap();
+    let n = (CHUNK[0] * CHUNK[1]) as usize;
+    let writer = store.update_array("a").unwrap();
+    let grid = writer.grid().clone();
+    let mut order: Vec<u64> = (0..grid.num_chunks()).collect();
+    order.sort_by_key(|i| (i * 37 + generation as u64 * 11) % grid.num_chunks());
+    for i in order {
+        writer
+            .write_chunk(&unravel(i, &grid.chunk_grid_shape()), &vec![generation; n])
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(4));
+    }
+    writer.finish().unwrap();
+    let writer = store.create_array("b", &spec().overwrite(true)).unwrap();
+    for i in 0..grid.num_chunks() {
+        writer
+            .write_chunk(&unravel(i, &grid.chunk_grid_shape()), &vec![generation; n])
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    writer.finish().unwrap();
+}
+
+fn spawn_child(dir: &std::path::Path, generation: i64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(DIR_ENV, dir)
+        .env(GEN_ENV, generation.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The generation each shard of `name` holds, checking every chunk of a shard agrees.
+fn shard_generations(store: &Store, name: &str) -> Vec<i64> {
+    let array = store.open_array(name).unwrap();
+    let grid = array.grid().clone();
+    let mut gens = Vec::new();
+    for shard in iter_box(
+        &grid
+            .shard_grid_shape()
+            .iter()
+            .map(|&n| 0..n)
+            .collect::<Vec<_>>(),
+    ) {
+        let mut shard_gen = None;
+        for slot in 0..grid.chunks_per_shard_total() {
+            let Some(chunk) = grid.chunk_in_shard(&shard, slot) else {
+                continue;
+            };
+            let values = array
+                .read_chunk(&chunk)
+                .unwrap()
+                .as_slice::<i64>()
+                .unwrap()
+                .into_owned();
+            assert!(
+                values.iter().all(|v| *v == values[0]),
+                "{name}: chunk {chunk:?} is torn"
+            );
+            assert!(
+                shard_gen.is_none_or(|g| g == values[0]),
+                "{name}: shard {shard:?} mixes generations {shard_gen:?} and {}",
+                values[0]
+            );
+            shard_gen = Some(values[0]);
+        }
+        gens.push(shard_gen.unwrap());
+    }
+    gens
+}
+
+#[test]
+fn killed_writers_leave_every_shard_old_or_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    for name in ["a", "b"] {
+        let w = store.create_array(name, &spec()).unwrap();
+        w.write_array(ndarray::ArrayD::<i64>::zeros(vec![128, 128]).view())
+            .unwrap();
+        w.finish().unwrap();
+    }
+    let mut interrupted_mid_array = 0;
+    let mut previous = shard_generations(&store, "a");
+    for generation in 1..=14i64 {
+        let mut child = spawn_child(dir.path(), generation);
+        // Kill points spread over the child's whole run (start-up, updates, the new array).
+        let delay = 40 + (generation as u64 * 53) % 400;
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        child.wait().unwrap();
+
+        let store = Store::open(dir.path()).unwrap();
+        let gens = shard_generations(&store, "a");
+        for (old, new) in previous.iter().zip(&gens) {
+            assert!(
+                new == old || *new == generation,
+                "shard went from {old} to {new} in round {generation}"
+            );
+        }
+        if gens.iter().any(|g| *g == generation) && gens.iter().any(|g| *g != generation) {
+            interrupted_mid_array += 1;
+        }
+        previous = gens;
+        // "b" is replaced whole or not at all.
+        let b = shard_generations(&store, "b");
+        assert!(
+            b.iter().all(|g| *g == b[0]),
+            "round {generation}: b is a mix {b:?}"
+        );
+        // Whatever happened, the store inspects and verifies without problems.
+        let report = outcore::store::inspect::inspect(dir.path()).unwrap();
+        assert!(report.nodes.iter().all(|n| n.error.is_none()));
+        assert!(store
+            .open_array("a")
+            .unwrap()
+            .verify()
+            .unwrap()
+            .problems
+            .is_empty());
+    }
+    assert!(
+        interrupted_mid_array >= 2,
+        "kills should land mid-update ({interrupted_mid_array} did)"
+    );
+}
