@@ -228,3 +228,29 @@ fn sidecar_damage_and_disagreement() {
         "data reads do not depend on the sidecar"
     );
 }
+
+#[test]
+fn verify_reports_a_recorded_chunk_missing_from_an_existing_shard() {
+    let (_d, store) = store_with(ChunkEncoding::Raw);
+    let path = shard(&store, 0, 0);
+    let mut bytes = fs::read(&path).unwrap();
+    let start = bytes.len() - index_len(4) as usize;
+    // Mark slot 1 (chunk (0, 1)) missing, with a valid CRC: only the sidecar knows better.
+    bytes[start + 16..start + 32].copy_from_slice(&[0xff; 16]);
+    let crc = crc32c::crc32c(&bytes[start..bytes.len() - 4]);
+    let n = bytes.len();
+    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    fs::write(&path, bytes).unwrap();
+    let a = store.open_array("a").unwrap();
+    assert!(a.read_chunk(&[0, 1]).unwrap().is_fill());
+    let report = a.verify().unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let message = report.problems[0].to_string();
+    assert!(
+        matches!(
+            report.problems[0],
+            Error::Format(FormatError::SidecarMismatch { .. })
+        ) && message.contains("[0, 1]"),
+        "{message}"
+    );
+}

@@ -136,7 +136,7 @@ fn killed_writers_leave_every_shard_old_or_new() {
                 "shard went from {old} to {new} in round {generation}"
             );
         }
-        if gens.iter().any(|g| *g == generation) && gens.iter().any(|g| *g != generation) {
+        if gens.contains(&generation) && gens.iter().any(|g| *g != generation) {
             interrupted_mid_array += 1;
         }
         previous = gens;

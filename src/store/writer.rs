@@ -339,9 +339,9 @@ impl ArrayWriter {
             && data.ndim() == shape.len()
             && (0..shape.len()).all(|ax| {
                 let end = start[ax] + data.shape()[ax] as u64;
-                start[ax] % chunk_shape[ax] == 0
+                start[ax].is_multiple_of(chunk_shape[ax])
                     && end <= shape[ax]
-                    && (end == shape[ax] || end % chunk_shape[ax] == 0)
+                    && (end == shape[ax] || end.is_multiple_of(chunk_shape[ax]))
             });
         if !aligned {
             return Err(invalid(format!(

@@ -54,9 +54,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // Library errors already name their cause; add only causes not yet said.
             let mut message = e.to_string();
             for cause in e.chain().skip(1) {
-                message.push_str(&format!(": {cause}"));
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    message.push_str(&format!(": {cause}"));
+                }
             }
             eprintln!("outcore: error: {}", message.replace('\n', " "));
             ExitCode::from(EXIT_ERROR)
