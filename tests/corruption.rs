@@ -27,6 +27,19 @@ fn shard(store: &Store, i: u64, j: u64) -> PathBuf {
     store.root().join(format!("a/c/{i}/{j}"))
 }
 
+/// Rewrites index entry `slot` of the shard at `path` (index at the end, 4 slots) and
+/// recomputes the CRC, so only the entry itself is wrong.
+fn rewrite_entry(path: &Path, slot: usize, offset: u64, nbytes: u64) {
+    let mut bytes = fs::read(path).unwrap();
+    let start = bytes.len() - index_len(4) as usize + slot * 16;
+    bytes[start..start + 8].copy_from_slice(&offset.to_le_bytes());
+    bytes[start + 8..start + 16].copy_from_slice(&nbytes.to_le_bytes());
+    let n = bytes.len();
+    let crc = crc32c::crc32c(&bytes[n - index_len(4) as usize..n - 4]);
+    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    fs::write(path, bytes).unwrap();
+}
+
 fn flip(path: &Path, offset: usize) {
     let mut bytes = fs::read(path).unwrap();
     bytes[offset] ^= 0x5a;
@@ -119,14 +132,8 @@ fn truncated_shards() {
 fn index_entry_outside_the_file() {
     let (_d, store) = store_with(ChunkEncoding::Raw);
     let path = shard(&store, 0, 1);
-    let mut bytes = fs::read(&path).unwrap();
-    let start = bytes.len() - index_len(4) as usize;
-    // Entry 3 (chunk (1, 3)): point it past the end, then fix the CRC so only bounds fail.
-    bytes[start + 3 * 16..start + 3 * 16 + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
-    let crc = crc32c::crc32c(&bytes[start..bytes.len() - 4]);
-    let n = bytes.len();
-    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
-    fs::write(&path, bytes).unwrap();
+    // Entry 3 (chunk (1, 3)): point it past the end; only the bounds check can fail.
+    rewrite_entry(&path, 3, 1 << 40, 512);
     let err = store
         .open_array("a")
         .unwrap()
@@ -233,14 +240,8 @@ fn sidecar_damage_and_disagreement() {
 fn verify_reports_a_recorded_chunk_missing_from_an_existing_shard() {
     let (_d, store) = store_with(ChunkEncoding::Raw);
     let path = shard(&store, 0, 0);
-    let mut bytes = fs::read(&path).unwrap();
-    let start = bytes.len() - index_len(4) as usize;
-    // Mark slot 1 (chunk (0, 1)) missing, with a valid CRC: only the sidecar knows better.
-    bytes[start + 16..start + 32].copy_from_slice(&[0xff; 16]);
-    let crc = crc32c::crc32c(&bytes[start..bytes.len() - 4]);
-    let n = bytes.len();
-    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
-    fs::write(&path, bytes).unwrap();
+    // Mark slot 1 (chunk (0, 1)) missing with a valid CRC: only the sidecar knows better.
+    rewrite_entry(&path, 1, u64::MAX, u64::MAX);
     let a = store.open_array("a").unwrap();
     assert!(a.read_chunk(&[0, 1]).unwrap().is_fill());
     let report = a.verify().unwrap();

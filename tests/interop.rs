@@ -223,3 +223,62 @@ fn zarr_python_and_tensorstore_read_what_outcore_writes() {
         "{stdout}"
     );
 }
+
+/// A foreign writer's raw shard with the index at the start puts the first chunk at offset
+/// 16n + 4, which is not 8-aligned: it must still read correctly (copied, not viewed).
+#[test]
+fn unaligned_raw_chunks_from_a_foreign_writer_read_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("zarr.json"),
+        r#"{"zarr_format":3,"node_type":"group"}"#,
+    )
+    .unwrap();
+    let a = root.join("a");
+    std::fs::create_dir_all(a.join("c")).unwrap();
+    std::fs::write(
+        a.join("zarr.json"),
+        r#"{"zarr_format":3,"node_type":"array","shape":[6],"data_type":"float64",
+            "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[6]}},
+            "chunk_key_encoding":{"name":"default"},"fill_value":"NaN",
+            "codecs":[{"name":"sharding_indexed","configuration":{"chunk_shape":[3],
+              "codecs":[{"name":"bytes","configuration":{"endian":"little"}}],
+              "index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}],
+              "index_location":"start"}}]}"#,
+    )
+    .unwrap();
+    let values = [1.5f64, -2.0, 3.25, 4.0, f64::INFINITY, -0.0];
+    let index_len = 2 * 16 + 4;
+    let mut index = Vec::new();
+    for slot in 0..2u64 {
+        index.extend_from_slice(&(index_len + slot * 24).to_le_bytes());
+        index.extend_from_slice(&24u64.to_le_bytes());
+    }
+    let crc = crc32c::crc32c(&index);
+    index.extend_from_slice(&crc.to_le_bytes());
+    for v in values {
+        index.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(a.join("c/0"), index).unwrap();
+
+    let array = Store::open(root).unwrap().open_array("a").unwrap();
+    assert!(array.is_fast_path());
+    let chunk = array.read_chunk(&[0]).unwrap();
+    assert!(!chunk.is_zero_copy(), "offset 36 is not 8-aligned");
+    let back = array.read_all::<f64>().unwrap();
+    assert_eq!(
+        bytemuck::cast_slice::<f64, u8>(back.as_slice().unwrap()),
+        bytemuck::cast_slice::<f64, u8>(&values)
+    );
+    let report = inspect(root).unwrap();
+    let a = report
+        .nodes
+        .iter()
+        .find(|n| n.path == "a")
+        .unwrap()
+        .array
+        .as_ref()
+        .unwrap();
+    assert_eq!((a.chunks_stored, a.zero_copy_chunks), (Some(2), 0));
+}
