@@ -235,8 +235,19 @@ pub fn valid_runs(chunk_shape: &[u64], valid: &[u64]) -> impl Iterator<Item = (u
     let strides: Vec<u64> = (0..ndim.saturating_sub(1))
         .map(|i| chunk_shape[i + 1..].iter().product())
         .collect();
-    let total: u64 = if run == 0 { 0 } else { outer.iter().product() };
+    let whole = valid == chunk_shape;
+    let total: u64 = if run == 0 {
+        0
+    } else if whole {
+        1 // an interior chunk is one contiguous run
+    } else {
+        outer.iter().product()
+    };
+    let whole_len = chunk_shape.iter().product::<u64>() as usize;
     (0..total).map(move |i| {
+        if whole {
+            return (0, whole_len);
+        }
         let start: u64 = unravel(i, &outer)
             .iter()
             .zip(&strides)
@@ -288,6 +299,24 @@ mod tests {
         assert!(ChunkGrid::new(&[u64::MAX, 3], &[1, 1], &[1, 1], 1).is_err());
         assert!(ChunkGrid::new(&[10], &[u64::MAX], &[u64::MAX], 8).is_err());
         assert!(ChunkGrid::new(&[10, 1], &[2], &[2], 1).is_err());
+    }
+
+    #[test]
+    fn valid_runs_cover_the_valid_part() {
+        assert_eq!(
+            valid_runs(&[3, 4], &[3, 4]).collect::<Vec<_>>(),
+            vec![(0, 12)]
+        );
+        assert_eq!(
+            valid_runs(&[3, 4], &[2, 3]).collect::<Vec<_>>(),
+            vec![(0, 3), (4, 3)]
+        );
+        assert_eq!(
+            valid_runs(&[2, 2, 2], &[2, 1, 2]).collect::<Vec<_>>(),
+            vec![(0, 2), (4, 2)]
+        );
+        assert_eq!(valid_runs(&[], &[]).collect::<Vec<_>>(), vec![(0, 1)]);
+        assert_eq!(valid_runs(&[4], &[0]).count(), 0);
     }
 
     #[test]
