@@ -15,7 +15,7 @@ use std::process::Command;
 use common::{random_array, same_bits};
 use ndarray::ArrayD;
 use ndarray_npy::{read_npy, write_npy};
-use outcore::store::inspect::inspect;
+use outcore::store::inspect::{inspect, ArrayReport, StoreReport};
 use outcore::{with_element_type, ArraySpec, ChunkEncoding, DataType, Element, FillValue, Store};
 use serde::Deserialize;
 
@@ -28,6 +28,18 @@ struct GoldenEntry {
     expected: String,
     writer: String,
     sharded: bool,
+}
+
+/// The report of the array at `path` in an inspect report.
+fn array_report<'a>(report: &'a StoreReport, path: &str) -> &'a ArrayReport {
+    let node = report
+        .nodes
+        .iter()
+        .find(|n| n.path == path)
+        .unwrap_or_else(|| panic!("no node {path}"));
+    node.array
+        .as_ref()
+        .unwrap_or_else(|| panic!("{path} is not a readable array"))
 }
 
 fn golden_dir() -> PathBuf {
@@ -133,14 +145,7 @@ fn inspect_reads_every_golden_store() {
     }
     // zarr-python left one inner chunk (all NaN) and one whole shard unwritten in f64_2d.
     let report = inspect(&golden_dir().join("zarrpy_v3_sharded_zstd.zarr")).unwrap();
-    let f64_2d = report
-        .nodes
-        .iter()
-        .find(|n| n.path == "f64_2d")
-        .unwrap()
-        .array
-        .as_ref()
-        .unwrap();
+    let f64_2d = array_report(&report, "f64_2d");
     assert!(f64_2d.chunks_missing.unwrap() > 0);
     assert!(f64_2d.fast_path);
 }
@@ -272,13 +277,6 @@ fn unaligned_raw_chunks_from_a_foreign_writer_read_correctly() {
         bytemuck::cast_slice::<f64, u8>(&values)
     );
     let report = inspect(root).unwrap();
-    let a = report
-        .nodes
-        .iter()
-        .find(|n| n.path == "a")
-        .unwrap()
-        .array
-        .as_ref()
-        .unwrap();
+    let a = array_report(&report, "a");
     assert_eq!((a.chunks_stored, a.zero_copy_chunks), (Some(2), 0));
 }

@@ -140,13 +140,19 @@ impl ChunkGrid {
     /// The chunk at index position `local` of `shard`, or `None` if that slot lies beyond
     /// the array's edge.
     pub fn chunk_in_shard(&self, shard: &[u64], local: u64) -> Option<Vec<u64>> {
+        let chunk = self.chunk_at_slot(shard, local);
+        self.contains_chunk(&chunk).then_some(chunk)
+    }
+
+    /// The coordinates of index slot `local` of `shard`, whether or not that slot lies
+    /// inside the array (for naming slots in errors).
+    pub fn chunk_at_slot(&self, shard: &[u64], local: u64) -> Vec<u64> {
         let per = self.chunks_per_shard();
-        let chunk: Vec<u64> = unravel(local, &per)
+        unravel(local, &per)
             .iter()
             .zip(shard.iter().zip(&per))
             .map(|(l, (s, p))| s * p + l)
-            .collect();
-        self.contains_chunk(&chunk).then_some(chunk)
+            .collect()
     }
 
     /// Chunks of `shard` that lie (at least partly) inside the array.
@@ -255,6 +261,25 @@ pub fn valid_runs(chunk_shape: &[u64], valid: &[u64]) -> impl Iterator<Item = (u
             .sum();
         (start as usize, run)
     })
+}
+
+/// Copies `dense` (the in-bounds part of a chunk, `valid` extent, C order) into `whole` (the
+/// chunk stored whole over `chunk_shape`), leaving the padding of `whole` as it was. Both are
+/// bytes of `element_size`-byte elements.
+pub fn pad_into(
+    dense: &[u8],
+    whole: &mut [u8],
+    chunk_shape: &[u64],
+    valid: &[u64],
+    element_size: usize,
+) {
+    let mut src = 0;
+    for (start, len) in valid_runs(chunk_shape, valid) {
+        let bytes = len * element_size;
+        whole[start * element_size..start * element_size + bytes]
+            .copy_from_slice(&dense[src..src + bytes]);
+        src += bytes;
+    }
 }
 
 /// Every coordinate vector in the box `ranges`, in C order.

@@ -76,19 +76,13 @@ impl ChunkStats {
         let runs = || valid_runs(data, chunk_shape, valid);
         let count: u64 = valid.iter().product();
         let kind = T::DATA_TYPE.kind();
-        let nan_count: u64 = if kind == Kind::Float {
-            runs()
-                .map(|r| r.iter().filter(|v| v.is_nan()).count() as u64)
-                .sum()
-        } else {
-            0
-        };
-        let n = count - nan_count;
+        let mut nan_count = 0u64;
         let mut lo: Option<T> = None;
         let mut hi: Option<T> = None;
         for run in runs() {
             for &v in run {
                 if v.is_nan() {
+                    nan_count += 1;
                     continue;
                 }
                 if lo.is_none_or(|m| v < m) {
@@ -99,6 +93,7 @@ impl ChunkStats {
                 }
             }
         }
+        let n = count - nan_count;
         let widen = |v: Option<T>| match v {
             None => Scalar::Float(f64::NAN),
             Some(v) => widen_scalar(v),

@@ -17,7 +17,7 @@ use crate::codec::foreign::ForeignArray;
 use crate::codec::{le_to_native, zstd_decode_into, AlignedBuf, CodecError};
 use crate::element::{DataType, Element, FillValue};
 use crate::error::{invalid, Error, Result};
-use crate::format::grid::{iter_box, ravel, valid_runs};
+use crate::format::grid::{iter_box, pad_into, ravel};
 use crate::format::metadata::{from_document, parse_array};
 use crate::format::{
     ArrayMeta, ChunkEncoding, ChunkGrid, ChunkLocation, ChunkStats, FormatError, IndexLocation,
@@ -229,16 +229,9 @@ impl Array {
         let slots = grid.chunks_per_shard_total();
         let index = match &file {
             None => ShardIndex::empty(slots as usize),
-            Some(f) => {
-                let per = grid.chunks_per_shard();
-                ShardIndex::parse(f.bytes(), slots, *location, &path, |slot| {
-                    crate::format::grid::unravel(slot, &per)
-                        .iter()
-                        .zip(coords.iter().zip(&per))
-                        .map(|(l, (s, p))| s * p + l)
-                        .collect()
-                })?
-            }
+            Some(f) => ShardIndex::parse(f.bytes(), slots, *location, &path, |slot| {
+                grid.chunk_at_slot(coords, slot)
+            })?,
         };
         let shard = Arc::new(Shard {
             file: file.map(Arc::new),
@@ -274,10 +267,13 @@ impl Array {
             shape: grid.chunk_shape().to_vec(),
             valid_shape: grid.chunk_valid_shape(chunk),
         };
-        let cache_key = (
-            self.inner.cache_id.load(Ordering::Relaxed),
-            ravel(chunk, &grid.chunk_grid_shape()),
-        );
+        // Only decoded chunks go through the cache: the key is built after the zero-copy exit.
+        let cache_key = || {
+            (
+                self.inner.cache_id.load(Ordering::Relaxed),
+                ravel(chunk, &grid.chunk_grid_shape()),
+            )
+        };
         match &self.inner.backend {
             Backend::Sharded {
                 encoding: Some(encoding),
@@ -311,7 +307,7 @@ impl Array {
                         }));
                     }
                 }
-                if let Some(hit) = self.inner.cache.get(cache_key) {
+                if let Some(hit) = self.inner.cache.get(cache_key()) {
                     return Ok(make(ChunkData::Decoded(hit)));
                 }
                 let mut buf = AlignedBuf::zeroed(expected);
@@ -341,7 +337,7 @@ impl Array {
                 }
                 le_to_native(buf.as_bytes_mut(), meta.data_type.size());
                 let buf = Arc::new(buf);
-                self.inner.cache.insert(cache_key, buf.clone());
+                self.inner.cache.insert(cache_key(), buf.clone());
                 Ok(make(ChunkData::Decoded(buf)))
             }
             Backend::Sharded {
@@ -350,7 +346,7 @@ impl Array {
                 ..
             }
             | Backend::Foreign(foreign) => {
-                if let Some(hit) = self.inner.cache.get(cache_key) {
+                if let Some(hit) = self.inner.cache.get(cache_key()) {
                     return Ok(make(ChunkData::Decoded(hit)));
                 }
                 let region = grid.chunk_region(chunk);
@@ -358,14 +354,9 @@ impl Array {
                 let size = meta.data_type.size();
                 let valid = grid.chunk_valid_shape(chunk);
                 let mut buf = AlignedBuf::filled(meta.chunk_bytes(), meta.fill_value.le_bytes());
-                let mut src = 0;
-                for (start, len) in valid_runs(grid.chunk_shape(), &valid) {
-                    buf.as_bytes_mut()[start * size..(start + len) * size]
-                        .copy_from_slice(&dense[src..src + len * size]);
-                    src += len * size;
-                }
+                pad_into(&dense, buf.as_bytes_mut(), grid.chunk_shape(), &valid, size);
                 let buf = Arc::new(buf);
-                self.inner.cache.insert(cache_key, buf.clone());
+                self.inner.cache.insert(cache_key(), buf.clone());
                 Ok(make(ChunkData::Decoded(buf)))
             }
             Backend::Sharded { .. } => {

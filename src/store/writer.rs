@@ -20,7 +20,7 @@ use crate::cache::ChunkCache;
 use crate::codec::{encode_into, native_to_le};
 use crate::element::{DataType, Element, FillValue};
 use crate::error::{invalid, Result};
-use crate::format::grid::{iter_box, ravel, valid_runs};
+use crate::format::grid::{iter_box, pad_into, ravel};
 use crate::format::layout::{align_up, chunk_alignment, default_chunk_shape, default_shard_shape};
 use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
 use crate::format::{
@@ -135,6 +135,7 @@ enum Mode {
 }
 
 struct PendingShard {
+    coords: Vec<u64>,
     target: PathBuf,
     file: Option<NamedTempFile>,
     index: ShardIndex,
@@ -303,12 +304,7 @@ impl ArrayWriter {
                     .fill_value
                     .le_bytes()
                     .repeat(self.grid.chunk_elements());
-                let mut src = 0;
-                for (start, len) in valid_runs(chunk_shape, &valid) {
-                    whole[start * size..(start + len) * size]
-                        .copy_from_slice(&dense[src..src + len * size]);
-                    src += len * size;
-                }
+                pad_into(dense, &mut whole, chunk_shape, &valid, size);
                 (ChunkStats::compute(data, &valid, &valid), Cow::Owned(whole))
             } else {
                 return Err(invalid(format!(
@@ -406,6 +402,7 @@ impl ArrayWriter {
     fn new_pending(&self, shard: &[u64]) -> PendingShard {
         let slots = self.grid.chunks_per_shard_total() as usize;
         PendingShard {
+            coords: shard.to_vec(),
             target: self.dir.join(self.key_encoding.key(shard)),
             file: None,
             index: ShardIndex::empty(slots),
@@ -456,7 +453,7 @@ impl ArrayWriter {
                     slots,
                     self.index_location,
                     &shard.target,
-                    |s| vec![s],
+                    |slot| self.grid.chunk_at_slot(&shard.coords, slot),
                 )?;
                 for slot in 0..shard.index.len() {
                     if let (false, ChunkLocation::Stored { offset, nbytes }) =
