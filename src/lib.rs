@@ -42,6 +42,8 @@ pub mod cache;
 pub mod codec;
 pub mod element;
 pub mod error;
+pub mod exec;
+pub mod expr;
 pub mod format;
 pub mod storage;
 pub mod store;
@@ -49,6 +51,8 @@ pub mod store;
 pub use cache::{ChunkCache, LruChunkCache};
 pub use element::{DataType, Element, FillValue, Kind, Scalar};
 pub use error::{Error, Result};
+pub use exec::{Compute, Progress};
+pub use expr::{random, Axes, Block, LazyArray, Operand, ReduceOp};
 pub use format::ChunkEncoding;
 pub use store::{Array, ArraySpec, ArrayWriter, Chunk, Store};
 

@@ -7,7 +7,9 @@
 
 use std::fmt;
 
+mod num;
 mod sum;
+pub use num::{Float, Num};
 pub use sum::pairwise_sum_by;
 
 use serde_json::Value;

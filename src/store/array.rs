@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 use rayon::prelude::*;
 
-use super::chunk::{Chunk, ChunkData};
+use super::chunk::{Chunk, ChunkData, ReleaseOnDrop};
 use crate::cache::ChunkCache;
 use crate::codec::foreign::ForeignArray;
 use crate::codec::{le_to_native, zstd_decode_into, AlignedBuf, CodecError};
@@ -258,6 +258,18 @@ impl Array {
     /// zero-copy views; others are decoded through the cache; never-written chunks are the
     /// fill value.
     pub fn read_chunk(&self, chunk: &[u64]) -> Result<Chunk> {
+        self.read_chunk_with(chunk, false)
+    }
+
+    /// As [`Array::read_chunk`], for a pass that reads each chunk once: the stored bytes'
+    /// pages are released from the resident set once decoded, or, for a zero-copy chunk,
+    /// when the last clone of the returned chunk is dropped. Releasing never changes what is
+    /// read (the pages fault back in from the file).
+    pub fn read_chunk_streaming(&self, chunk: &[u64]) -> Result<Chunk> {
+        self.read_chunk_with(chunk, true)
+    }
+
+    fn read_chunk_with(&self, chunk: &[u64], release: bool) -> Result<Chunk> {
         self.check_chunk(chunk)?;
         let grid = self.grid();
         let meta = &self.inner.meta;
@@ -266,6 +278,7 @@ impl Array {
             data_type: meta.data_type,
             shape: grid.chunk_shape().to_vec(),
             valid_shape: grid.chunk_valid_shape(chunk),
+            release: None,
         };
         // Only decoded chunks go through the cache: the key is built after the zero-copy exit.
         let cache_key = || {
@@ -300,11 +313,18 @@ impl Array {
                         .into());
                     }
                     if zero_copy_offset(offset, meta.data_type) {
-                        return Ok(make(ChunkData::Mapped {
+                        let mut chunk = make(ChunkData::Mapped {
                             file: file.clone(),
                             offset: offset as usize,
                             len: expected,
-                        }));
+                        });
+                        if release {
+                            chunk.release = Some(Arc::new(ReleaseOnDrop {
+                                file: file.clone(),
+                                range: offset as usize..(offset + nbytes) as usize,
+                            }));
+                        }
+                        return Ok(chunk);
                     }
                 }
                 if let Some(hit) = self.inner.cache.get(cache_key()) {
@@ -334,6 +354,9 @@ impl Array {
                             .into());
                         }
                     }
+                }
+                if release {
+                    file.release(offset as usize..(offset + nbytes) as usize);
                 }
                 le_to_native(buf.as_bytes_mut(), meta.data_type.size());
                 let buf = Arc::new(buf);

@@ -25,6 +25,20 @@ pub(crate) enum ChunkData {
     Fill(FillValue),
 }
 
+/// Releases a mapped byte range from the resident set when the last clone of a streamed
+/// chunk is dropped.
+#[derive(Debug)]
+pub(crate) struct ReleaseOnDrop {
+    pub(crate) file: Arc<MappedFile>,
+    pub(crate) range: std::ops::Range<usize>,
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.file.release(self.range.clone());
+    }
+}
+
 /// One inner chunk of an array, whole (edge chunks include their padding; see
 /// [`Chunk::valid_shape`] for the part inside the array).
 #[derive(Debug, Clone)]
@@ -33,6 +47,8 @@ pub struct Chunk {
     pub(crate) data_type: DataType,
     pub(crate) shape: Vec<u64>,
     pub(crate) valid_shape: Vec<u64>,
+    /// Set for zero-copy chunks read by a streaming pass.
+    pub(crate) release: Option<Arc<ReleaseOnDrop>>,
 }
 
 impl Chunk {

@@ -105,6 +105,17 @@ impl ArraySpec {
         self
     }
 
+    /// This spec, checked to describe an array of `data_type` and `shape`.
+    pub(crate) fn checked_for(&self, data_type: DataType, shape: &[u64]) -> Result<ArraySpec> {
+        if self.data_type != data_type || self.shape != shape {
+            return Err(crate::error::invalid(format!(
+                "the spec describes {} {:?}, the values are {data_type} {shape:?}",
+                self.data_type, self.shape
+            )));
+        }
+        Ok(self.clone())
+    }
+
     pub(crate) fn overwrite_existing(&self) -> bool {
         self.overwrite
     }

@@ -1,0 +1,333 @@
+//! Arithmetic on elements with numpy's semantics: integers wrap, integer division by zero
+//! gives 0, `%` and `//` take the sign of the divisor (Python's rule), `maximum` and `minimum`
+//! propagate NaN, and casts follow `ndarray.astype` (floats to integers truncate toward zero
+//! and saturate; NaN becomes 0; anything non-zero becomes `true`).
+
+use super::Element;
+
+/// Element arithmetic, implemented for every [`Element`] type.
+///
+/// `bool` follows numpy: `add` is logical or, `mul` logical and; the executor never applies
+/// the other arithmetic to `bool` (it promotes first).
+pub trait Num: Element {
+    /// Zero (`false`).
+    const ZERO: Self;
+    /// One (`true`).
+    const ONE: Self;
+    /// From `f64`, as numpy's `astype` (truncate toward zero, saturate, NaN → 0).
+    fn from_f64(v: f64) -> Self;
+    /// From `i64`, wrapping to the width.
+    fn from_i64(v: i64) -> Self;
+    /// From `u64`, wrapping to the width.
+    fn from_u64(v: u64) -> Self;
+    /// From `bool`.
+    fn from_bool(v: bool) -> Self;
+    /// Sign-extended (or zero-extended) bits as `i64`; floats truncate.
+    fn as_i64(self) -> i64;
+    /// Zero-extended (or sign-extended) bits as `u64`; floats truncate.
+    fn as_u64(self) -> u64;
+    /// Whether the value is non-zero (NaN is non-zero).
+    fn truthy(self) -> bool;
+    /// Converts to another element type with `astype` semantics.
+    #[inline]
+    fn cast<D: Num>(self) -> D {
+        match Self::DATA_TYPE.kind() {
+            super::Kind::Float => D::from_f64(self.to_f64()),
+            super::Kind::Signed => D::from_i64(self.as_i64()),
+            super::Kind::Unsigned => D::from_u64(self.as_u64()),
+            super::Kind::Bool => D::from_bool(self.truthy()),
+        }
+    }
+    /// `a + b`.
+    fn add(self, o: Self) -> Self;
+    /// `a - b`.
+    fn sub(self, o: Self) -> Self;
+    /// `a * b`.
+    fn mul(self, o: Self) -> Self;
+    /// `a // b` (floor division).
+    fn floor_div(self, o: Self) -> Self;
+    /// `a % b` (sign of the divisor).
+    fn rem(self, o: Self) -> Self;
+    /// `a ** b` (for integers, negative exponents give 0 unless the base is 1 or -1).
+    fn pow(self, o: Self) -> Self;
+    /// `numpy.maximum` (NaN wins).
+    fn maximum(self, o: Self) -> Self;
+    /// `numpy.minimum` (NaN wins).
+    fn minimum(self, o: Self) -> Self;
+    /// `-a` (wrapping).
+    fn neg(self) -> Self;
+    /// `|a|` (wrapping for the minimum integer).
+    fn abs(self) -> Self;
+    /// `numpy.sign`.
+    fn sign(self) -> Self;
+    /// `numpy.rint`: nearest, ties to even (integers unchanged).
+    fn round(self) -> Self;
+    /// Floor (integers unchanged).
+    fn floor(self) -> Self;
+    /// Ceiling (integers unchanged).
+    fn ceil(self) -> Self;
+    /// Toward zero (integers unchanged).
+    fn trunc(self) -> Self;
+    /// Whether the value is finite (always for integers).
+    fn is_finite(self) -> bool;
+    /// Whether the value is infinite (never for integers).
+    fn is_infinite(self) -> bool;
+}
+
+/// The float element types, with the functions numpy computes in floating point.
+pub trait Float: Num + num_traits::Float {}
+impl Float for f32 {}
+impl Float for f64 {}
+
+macro_rules! int_num {
+    ($($t:ty, $signed:expr);*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            #[inline] fn from_f64(v: f64) -> Self { v as $t }
+            #[inline] fn from_i64(v: i64) -> Self { v as $t }
+            #[inline] fn from_u64(v: u64) -> Self { v as $t }
+            #[inline] fn from_bool(v: bool) -> Self { <$t>::from(v) }
+            #[inline] fn as_i64(self) -> i64 { self as i64 }
+            #[inline] fn as_u64(self) -> u64 { self as u64 }
+            #[inline] fn truthy(self) -> bool { self != 0 }
+            #[inline] fn add(self, o: Self) -> Self { self.wrapping_add(o) }
+            #[inline] fn sub(self, o: Self) -> Self { self.wrapping_sub(o) }
+            #[inline] fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
+            #[inline]
+            #[allow(unused_comparisons)]
+            fn floor_div(self, o: Self) -> Self {
+                if o == 0 {
+                    return 0;
+                }
+                let q = self.wrapping_div(o);
+                if $signed && (self.wrapping_rem(o) != 0) && ((self < 0) != (o < 0)) { q.wrapping_sub(1) } else { q }
+            }
+            #[inline]
+            #[allow(unused_comparisons)]
+            fn rem(self, o: Self) -> Self {
+                if o == 0 {
+                    return 0;
+                }
+                let r = self.wrapping_rem(o);
+                if $signed && r != 0 && ((r < 0) != (o < 0)) { r.wrapping_add(o) } else { r }
+            }
+            #[inline]
+            #[allow(unused_comparisons)]
+            fn pow(self, o: Self) -> Self {
+                if o < 0 {
+                    // Integer to a negative power: only 1 and -1 have integer results.
+                    return match self as i64 {
+                        1 => 1,
+                        -1 => if (o as i64) % 2 == 0 { 1 } else { self },
+                        _ => 0,
+                    };
+                }
+                let mut base = self;
+                let mut exp = o as u64;
+                let mut acc: $t = 1;
+                while exp > 0 {
+                    if exp & 1 == 1 {
+                        acc = acc.wrapping_mul(base);
+                    }
+                    base = base.wrapping_mul(base);
+                    exp >>= 1;
+                }
+                acc
+            }
+            #[inline] fn maximum(self, o: Self) -> Self { if o > self { o } else { self } }
+            #[inline] fn minimum(self, o: Self) -> Self { if o < self { o } else { self } }
+            #[inline] fn neg(self) -> Self { (0 as $t).wrapping_sub(self) }
+            #[inline]
+            #[allow(unused_comparisons)]
+            fn abs(self) -> Self { if self < 0 { self.neg() } else { self } }
+            #[inline]
+            #[allow(unused_comparisons)]
+            fn sign(self) -> Self {
+                if self > 0 { 1 } else if self < 0 { (0 as $t).wrapping_sub(1) } else { 0 }
+            }
+            #[inline] fn round(self) -> Self { self }
+            #[inline] fn floor(self) -> Self { self }
+            #[inline] fn ceil(self) -> Self { self }
+            #[inline] fn trunc(self) -> Self { self }
+            #[inline] fn is_finite(self) -> bool { true }
+            #[inline] fn is_infinite(self) -> bool { false }
+        }
+    )*};
+}
+
+int_num!(i8, true; i16, true; i32, true; i64, true; u8, false; u16, false; u32, false; u64, false);
+
+macro_rules! float_num {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline] fn from_f64(v: f64) -> Self { v as $t }
+            #[inline] fn from_i64(v: i64) -> Self { v as $t }
+            #[inline] fn from_u64(v: u64) -> Self { v as $t }
+            #[inline] fn from_bool(v: bool) -> Self { u8::from(v) as $t }
+            #[inline] fn as_i64(self) -> i64 { self as i64 }
+            #[inline] fn as_u64(self) -> u64 { self as u64 }
+            #[inline] fn truthy(self) -> bool { self != 0.0 }
+            #[inline] fn add(self, o: Self) -> Self { self + o }
+            #[inline] fn sub(self, o: Self) -> Self { self - o }
+            #[inline] fn mul(self, o: Self) -> Self { self * o }
+            #[inline] fn floor_div(self, o: Self) -> Self { (self / o).floor() }
+            #[inline]
+            fn rem(self, o: Self) -> Self {
+                let r = self % o;
+                if r != 0.0 && ((r < 0.0) != (o < 0.0)) { r + o } else { r }
+            }
+            #[inline] fn pow(self, o: Self) -> Self { self.powf(o) }
+            #[inline]
+            fn maximum(self, o: Self) -> Self {
+                if self.is_nan() || o.is_nan() { <$t>::NAN } else if o > self { o } else { self }
+            }
+            #[inline]
+            fn minimum(self, o: Self) -> Self {
+                if self.is_nan() || o.is_nan() { <$t>::NAN } else if o < self { o } else { self }
+            }
+            #[inline] fn neg(self) -> Self { -self }
+            #[inline] fn abs(self) -> Self { <$t>::abs(self) }
+            #[inline]
+            fn sign(self) -> Self {
+                if self > 0.0 { 1.0 } else if self < 0.0 { -1.0 } else { self }
+            }
+            #[inline] fn round(self) -> Self { self.round_ties_even() }
+            #[inline] fn floor(self) -> Self { <$t>::floor(self) }
+            #[inline] fn ceil(self) -> Self { <$t>::ceil(self) }
+            #[inline] fn trunc(self) -> Self { <$t>::trunc(self) }
+            #[inline] fn is_finite(self) -> bool { <$t>::is_finite(self) }
+            #[inline] fn is_infinite(self) -> bool { <$t>::is_infinite(self) }
+        }
+    )*};
+}
+
+float_num!(f32, f64);
+
+impl Num for bool {
+    const ZERO: Self = false;
+    const ONE: Self = true;
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v != 0.0
+    }
+    #[inline]
+    fn from_i64(v: i64) -> Self {
+        v != 0
+    }
+    #[inline]
+    fn from_u64(v: u64) -> Self {
+        v != 0
+    }
+    #[inline]
+    fn from_bool(v: bool) -> Self {
+        v
+    }
+    #[inline]
+    fn as_i64(self) -> i64 {
+        i64::from(self)
+    }
+    #[inline]
+    fn as_u64(self) -> u64 {
+        u64::from(self)
+    }
+    #[inline]
+    fn truthy(self) -> bool {
+        self
+    }
+    #[inline]
+    fn add(self, o: Self) -> Self {
+        self | o
+    }
+    #[inline]
+    fn sub(self, o: Self) -> Self {
+        self ^ o
+    }
+    #[inline]
+    fn mul(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline]
+    fn floor_div(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline]
+    fn rem(self, _o: Self) -> Self {
+        false
+    }
+    #[inline]
+    fn pow(self, o: Self) -> Self {
+        self | !o
+    }
+    #[inline]
+    fn maximum(self, o: Self) -> Self {
+        self | o
+    }
+    #[inline]
+    fn minimum(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline]
+    fn neg(self) -> Self {
+        self
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        self
+    }
+    #[inline]
+    fn sign(self) -> Self {
+        self
+    }
+    #[inline]
+    fn round(self) -> Self {
+        self
+    }
+    #[inline]
+    fn floor(self) -> Self {
+        self
+    }
+    #[inline]
+    fn ceil(self) -> Self {
+        self
+    }
+    #[inline]
+    fn trunc(self) -> Self {
+        self
+    }
+    #[inline]
+    fn is_finite(self) -> bool {
+        true
+    }
+    #[inline]
+    fn is_infinite(self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_division_rules() {
+        assert_eq!(Num::floor_div(-7i32, 2), -4);
+        assert_eq!(Num::rem(-7i32, 2), 1);
+        assert_eq!(Num::rem(7i32, -2), -1);
+        assert_eq!(Num::floor_div(7i32, 0), 0);
+        assert_eq!(Num::floor_div(i8::MIN, -1), i8::MIN);
+        assert_eq!(Num::rem(-7.5f64, 2.0), 0.5);
+        assert_eq!(Num::pow(2i64, -1), 0);
+        assert_eq!(Num::pow(-1i64, -3), -1);
+        assert_eq!(Num::pow(3u8, 5), 243);
+        assert_eq!(f64::NAN.cast::<i32>(), 0);
+        assert_eq!((-1.7f64).cast::<i8>(), -1);
+        assert_eq!(300i32.cast::<u8>(), 44);
+        assert!(0.5f32.cast::<bool>());
+        assert_eq!(true.cast::<f64>(), 1.0);
+        assert!(Num::maximum(f64::NAN, 1.0).is_nan());
+        assert_eq!(Num::round(2.5f64), 2.0);
+    }
+}

@@ -1,0 +1,200 @@
+//! Elementwise kernels over blocks: one `match` on the operation outside each loop, so every
+//! loop is a tight, vectorisable map over contiguous memory (ndarray's `Zip`). Results reuse
+//! an operand's buffer when the block owns one.
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+
+use crate::element::{DataType, Element, Float, Num};
+use crate::error::{invalid, Result};
+use crate::expr::{BinaryOp, Block, UnaryOp};
+use crate::with_element_type;
+
+/// `f` applied to every element, in place when the block owns its buffer.
+fn map_same<T: Element>(block: Block, f: impl Fn(T) -> T + Sync + Send) -> Result<Block> {
+    Ok(match block.try_into_owned::<T>() {
+        Ok(mut owned) => {
+            owned.mapv_inplace(f);
+            Block::from_array(owned)
+        }
+        Err(block) => Block::from_array(block.view::<T>()?.mapv(f)),
+    })
+}
+
+fn map_to<T: Element, U: Element>(block: &Block, f: impl Fn(T) -> U) -> Result<Block> {
+    Ok(Block::from_array(block.view::<T>()?.mapv(f)))
+}
+
+/// Converts a block to `to` with `astype` semantics.
+pub(crate) fn cast(block: Block, to: DataType) -> Result<Block> {
+    if block.data_type() == to {
+        return Ok(block);
+    }
+    with_element_type!(block.data_type(), S => {
+        with_element_type!(to, D => map_to::<S, D>(&block, |v| v.cast::<D>()))
+    })
+}
+
+fn float_unary<F: Float>(op: UnaryOp, block: Block) -> Result<Block> {
+    use num_traits::Float as F_;
+    let f: fn(F) -> F = match op {
+        UnaryOp::Sqrt => F_::sqrt,
+        UnaryOp::Exp => F_::exp,
+        UnaryOp::Expm1 => F_::exp_m1,
+        UnaryOp::Log => F_::ln,
+        UnaryOp::Log2 => F_::log2,
+        UnaryOp::Log10 => F_::log10,
+        UnaryOp::Log1p => F_::ln_1p,
+        UnaryOp::Sin => F_::sin,
+        UnaryOp::Cos => F_::cos,
+        UnaryOp::Tan => F_::tan,
+        UnaryOp::Arcsin => F_::asin,
+        UnaryOp::Arccos => F_::acos,
+        UnaryOp::Arctan => F_::atan,
+        UnaryOp::Sinh => F_::sinh,
+        UnaryOp::Cosh => F_::cosh,
+        UnaryOp::Tanh => F_::tanh,
+        _ => return num_unary::<F>(op, block),
+    };
+    map_same(block, f)
+}
+
+fn num_unary<T: Num>(op: UnaryOp, block: Block) -> Result<Block> {
+    match op {
+        UnaryOp::Neg => map_same(block, T::neg),
+        UnaryOp::Abs => map_same(block, T::abs),
+        UnaryOp::Sign => map_same(block, T::sign),
+        UnaryOp::Square => map_same(block, |v: T| v.mul(v)),
+        UnaryOp::Round => map_same(block, T::round),
+        UnaryOp::Floor => map_same(block, T::floor),
+        UnaryOp::Ceil => map_same(block, T::ceil),
+        UnaryOp::Trunc => map_same(block, T::trunc),
+        UnaryOp::Not => map_to(&block, |v: T| !v.truthy()),
+        UnaryOp::IsNan => map_to(&block, |v: T| v.is_nan()),
+        UnaryOp::IsFinite => map_to(&block, |v: T| Num::is_finite(v)),
+        UnaryOp::IsInf => map_to(&block, |v: T| Num::is_infinite(v)),
+        other => Err(invalid(format!(
+            "{other:?} is computed in floating point, not {}",
+            T::DATA_TYPE
+        ))),
+    }
+}
+
+/// Applies a one-operand function to a block already of the function's input type.
+pub(crate) fn unary(op: UnaryOp, block: Block) -> Result<Block> {
+    match block.data_type() {
+        DataType::Float32 => float_unary::<f32>(op, block),
+        DataType::Float64 => float_unary::<f64>(op, block),
+        t => with_element_type!(t, T => num_unary::<T>(op, block)),
+    }
+}
+
+fn wide<'a, T: Element>(view: &'a ArrayViewD<'_, T>, shape: &[usize]) -> Result<ArrayViewD<'a, T>> {
+    view.broadcast(IxDyn(shape))
+        .ok_or_else(|| invalid(format!("cannot broadcast {:?} to {shape:?}", view.shape())))
+}
+
+/// `f(a, b)` over two blocks of type `T` broadcast to `shape`, into `a`'s buffer when it
+/// owns one of that shape.
+fn zip_same<T: Element>(
+    a: Block,
+    b: &Block,
+    shape: &[usize],
+    f: impl Fn(T, T) -> T + Sync + Send,
+) -> Result<Block> {
+    let b = b.view::<T>()?;
+    let vb = wide(&b, shape)?;
+    match a.try_into_owned::<T>() {
+        Ok(mut owned) if owned.shape() == shape => {
+            Zip::from(&mut owned)
+                .and(&vb)
+                .for_each(|x, &y| *x = f(*x, y));
+            Ok(Block::from_array(owned))
+        }
+        Ok(owned) => Ok(Block::from_array(
+            Zip::from(
+                &owned
+                    .broadcast(IxDyn(shape))
+                    .expect("checked by the builder"),
+            )
+            .and(&vb)
+            .map_collect(|&x, &y| f(x, y)),
+        )),
+        Err(a) => {
+            let a = a.view::<T>()?;
+            let va = wide(&a, shape)?;
+            Ok(Block::from_array(
+                Zip::from(&va).and(&vb).map_collect(|&x, &y| f(x, y)),
+            ))
+        }
+    }
+}
+
+fn zip_to<T: Element, U: Element>(
+    a: &Block,
+    b: &Block,
+    shape: &[usize],
+    f: impl Fn(T, T) -> U,
+) -> Result<Block> {
+    let (a, b) = (a.view::<T>()?, b.view::<T>()?);
+    let (va, vb) = (wide(&a, shape)?, wide(&b, shape)?);
+    Ok(Block::from_array(
+        Zip::from(&va).and(&vb).map_collect(|&x, &y| f(x, y)),
+    ))
+}
+
+fn num_binary<T: Num>(op: BinaryOp, a: Block, b: &Block, shape: &[usize]) -> Result<Block> {
+    match op {
+        BinaryOp::Add => zip_same(a, b, shape, T::add),
+        BinaryOp::Sub => zip_same(a, b, shape, T::sub),
+        BinaryOp::Mul => zip_same(a, b, shape, T::mul),
+        BinaryOp::FloorDiv => zip_same(a, b, shape, T::floor_div),
+        BinaryOp::Rem => zip_same(a, b, shape, T::rem),
+        BinaryOp::Pow => zip_same(a, b, shape, T::pow),
+        BinaryOp::Maximum => zip_same(a, b, shape, T::maximum),
+        BinaryOp::Minimum => zip_same(a, b, shape, T::minimum),
+        BinaryOp::Div => div::<T>(a, b, shape),
+        BinaryOp::Eq => zip_to(&a, b, shape, |x: T, y| x == y),
+        BinaryOp::Ne => zip_to(&a, b, shape, |x: T, y| x != y),
+        BinaryOp::Lt => zip_to(&a, b, shape, |x: T, y| x < y),
+        BinaryOp::Le => zip_to(&a, b, shape, |x: T, y| x <= y),
+        BinaryOp::Gt => zip_to(&a, b, shape, |x: T, y| x > y),
+        BinaryOp::Ge => zip_to(&a, b, shape, |x: T, y| x >= y),
+        BinaryOp::And => zip_to(&a, b, shape, |x: T, y: T| x.truthy() && y.truthy()),
+        BinaryOp::Or => zip_to(&a, b, shape, |x: T, y: T| x.truthy() || y.truthy()),
+        BinaryOp::Xor => zip_to(&a, b, shape, |x: T, y: T| x.truthy() != y.truthy()),
+    }
+}
+
+fn div<T: Num>(a: Block, b: &Block, shape: &[usize]) -> Result<Block> {
+    match T::DATA_TYPE {
+        DataType::Float32 => zip_same(a, b, shape, |x: f32, y: f32| x / y),
+        DataType::Float64 => zip_same(a, b, shape, |x: f64, y: f64| x / y),
+        t => Err(invalid(format!(
+            "true division computes in floats, not {t}"
+        ))),
+    }
+}
+
+/// Applies a two-operand function to blocks of the operation's compute type, broadcast to
+/// `shape`.
+pub(crate) fn binary(op: BinaryOp, a: Block, b: Block, shape: &[usize]) -> Result<Block> {
+    with_element_type!(a.data_type(), T => num_binary::<T>(op, a, &b, shape))
+}
+
+/// `numpy.where` over blocks (`cond` is `bool`; `a` and `b` share a type).
+pub(crate) fn select(cond: &Block, a: &Block, b: &Block, shape: &[usize]) -> Result<Block> {
+    let cond = cond.view::<bool>()?;
+    let vc = wide(&cond, shape)?;
+    with_element_type!(a.data_type(), T => {
+        let (a, b) = (a.view::<T>()?, b.view::<T>()?);
+        let (va, vb) = (wide(&a, shape)?, wide(&b, shape)?);
+        Ok(Block::from_array(
+            Zip::from(&vc).and(&va).and(&vb).map_collect(|&c, &x, &y| if c { x } else { y }),
+        ))
+    })
+}
+
+/// A block of `shape` filled with `value`.
+pub(crate) fn filled<T: Element>(shape: &[usize], value: T) -> Block {
+    Block::from_array(ArrayD::from_elem(IxDyn(shape), value))
+}

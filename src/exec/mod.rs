@@ -1,0 +1,393 @@
+//! Layer 7: the executor — evaluates lazy arrays block by block on rayon.
+//!
+//! Every result is produced by one streaming pass over the blocks of the array being consumed
+//! (the root, or a reduction's input), in C order, in batches of a bounded number of blocks:
+//! each block's whole elementwise chain is evaluated in one go (no intermediate arrays),
+//! reduction partials merge in a fixed tree, and at most `threads × BLOCKS_PER_THREAD` blocks
+//! are in flight, so peak memory is the cache budget plus a small constant per thread.
+//! Reductions that feed other operations (`x - x.mean(0)`) are computed first, in their own
+//! pass, and held in memory.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use ndarray::{ArrayD, IxDyn, Slice};
+use rayon::prelude::*;
+
+mod eval;
+mod kernels;
+mod reduce;
+
+use crate::element::Element;
+use crate::error::{invalid, Result};
+use crate::expr::{Block, LazyArray, Op};
+use crate::store::{Array, ArraySpec, Store};
+use crate::with_element_type;
+
+/// Blocks evaluated per rayon thread in one batch: enough to keep threads busy across uneven
+/// blocks, few enough that the batch's blocks stay a small multiple of the thread count.
+pub const BLOCKS_PER_THREAD: usize = 4;
+
+/// Where a computation is: blocks done of the pass under way, and logical bytes streamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Blocks finished in this pass.
+    pub blocks_done: u64,
+    /// Blocks in this pass.
+    pub blocks_total: u64,
+    /// Logical (decoded) bytes of the blocks finished.
+    pub bytes_done: u64,
+}
+
+/// A progress observer: called after every batch of blocks, from the calling thread.
+pub type ProgressFn<'a> = &'a (dyn Fn(&Progress) + Sync);
+
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RunOptions<'a> {
+    /// Always read the data (never the statistics sidecar).
+    pub(crate) scan: bool,
+    pub(crate) progress: Option<ProgressFn<'a>>,
+    pub(crate) max_in_flight: Option<usize>,
+}
+
+impl RunOptions<'_> {
+    fn batch(&self) -> usize {
+        let natural = rayon::current_num_threads() * BLOCKS_PER_THREAD;
+        self.max_in_flight
+            .map_or(natural, |m| m.min(natural))
+            .max(1)
+    }
+}
+
+/// Runs `work(i)` for `i` in `0..total` in parallel batches, then `consume(i, result)` for
+/// each in order on the calling thread. `work` returns its result and the bytes it covered.
+pub(crate) fn run_batched<R: Send>(
+    total: u64,
+    opts: &RunOptions<'_>,
+    work: impl Fn(u64) -> Result<(R, u64)> + Sync,
+    mut consume: impl FnMut(u64, R) -> Result<()>,
+) -> Result<()> {
+    let batch = opts.batch() as u64;
+    let mut progress = Progress {
+        blocks_done: 0,
+        blocks_total: total,
+        bytes_done: 0,
+    };
+    let mut start = 0;
+    while start < total {
+        let n = batch.min(total - start);
+        let results: Vec<Result<(R, u64)>> = (0..n as usize)
+            .into_par_iter()
+            .map(|i| work(start + i as u64))
+            .collect();
+        for (i, result) in results.into_iter().enumerate() {
+            let (r, bytes) = result?;
+            consume(start + i as u64, r)?;
+            progress.blocks_done += 1;
+            progress.bytes_done += bytes;
+        }
+        if let Some(observer) = opts.progress {
+            observer(&progress);
+        }
+        start += n;
+    }
+    Ok(())
+}
+
+/// Computes, before the main pass, every reduction that feeds another operation below
+/// `root` (the root itself streams).
+fn prepare(root: &LazyArray, opts: &RunOptions<'_>) -> Result<()> {
+    let mut visited = HashSet::new();
+    for input in root.node.op.inputs() {
+        prepare_node(input, opts, &mut visited)?;
+    }
+    Ok(())
+}
+
+fn prepare_node(
+    array: &LazyArray,
+    opts: &RunOptions<'_>,
+    visited: &mut HashSet<usize>,
+) -> Result<()> {
+    if !visited.insert(std::sync::Arc::as_ptr(&array.node) as usize) {
+        return Ok(());
+    }
+    for input in array.node.op.inputs() {
+        prepare_node(input, opts, visited)?;
+    }
+    if let Op::Reduce(reduction) = &array.node.op {
+        if reduction.result.get().is_none() {
+            let _ = reduction.result.set(materialize(array, opts)?);
+        }
+    }
+    Ok(())
+}
+
+/// A reduction computed into an in-memory source with the reduction's block grid; any other
+/// array unchanged (its inner reductions prepared).
+fn materialize(array: &LazyArray, opts: &RunOptions<'_>) -> Result<LazyArray> {
+    prepare(array, opts)?;
+    let Op::Reduce(reduction) = &array.node.op else {
+        return Ok(array.clone());
+    };
+    let block = reduce::reduce_to_block(reduction, array.data_type(), array.shape(), opts)?;
+    let chunks: Vec<u64> = (0..array.ndim())
+        .map(|axis| max_extent(array.block_grid().axis_bounds(axis)))
+        .collect();
+    with_element_type!(array.data_type(), T => {
+        block
+            .into_array::<T>()
+            .and_then(|a| LazyArray::from_array(a, &chunks))
+    })
+}
+
+fn max_extent(bounds: &[u64]) -> u64 {
+    bounds
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// How to evaluate a lazy array: options, then one of the result methods. Made by
+/// [`LazyArray::compute`].
+#[must_use = "a Compute does nothing until a result method is called"]
+pub struct Compute<'a> {
+    array: &'a LazyArray,
+    opts: RunOptions<'a>,
+}
+
+impl LazyArray {
+    /// Starts an evaluation with options (progress, scanning, blocks in flight).
+    pub fn compute(&self) -> Compute<'_> {
+        Compute {
+            array: self,
+            opts: RunOptions::default(),
+        }
+    }
+
+    /// Evaluates into an in-memory array (`T` must be the array's data type).
+    pub fn to_ndarray<T: Element>(&self) -> Result<ArrayD<T>> {
+        self.compute().to_ndarray()
+    }
+
+    /// Evaluates an array of one element (a full reduction) into that element.
+    pub fn to_scalar<T: Element>(&self) -> Result<T> {
+        self.compute().to_scalar()
+    }
+
+    /// Evaluates into a new stored array `name` of `store`, chunk by chunk (results larger
+    /// than memory are fine). `spec` must have this array's data type and shape.
+    pub fn to_store(&self, store: &Store, name: &str, spec: &ArraySpec) -> Result<Array> {
+        self.compute().to_store(store, name, spec)
+    }
+
+    /// The array's blocks in C order of its block grid, each with its region, evaluated a
+    /// batch at a time in parallel: a streaming consumer holds at most one batch.
+    pub fn blocks(&self) -> Blocks {
+        Blocks {
+            array: self.clone(),
+            next: 0,
+            ready: std::collections::VecDeque::new(),
+            prepared: false,
+        }
+    }
+}
+
+impl<'a> Compute<'a> {
+    /// Always read the data, never the statistics sidecar (benchmarks and verification).
+    pub fn scan_data(mut self) -> Self {
+        self.opts.scan = true;
+        self
+    }
+
+    /// Reports progress to `observer` after every batch of blocks.
+    pub fn progress(mut self, observer: ProgressFn<'a>) -> Self {
+        self.opts.progress = Some(observer);
+        self
+    }
+
+    /// Evaluates at most `n` blocks at a time (default: [`BLOCKS_PER_THREAD`] per thread).
+    pub fn max_blocks_in_flight(mut self, n: usize) -> Self {
+        self.opts.max_in_flight = Some(n);
+        self
+    }
+
+    fn check_type<T: Element>(&self) -> Result<()> {
+        if T::DATA_TYPE != self.array.data_type() {
+            return Err(invalid(format!(
+                "the array holds {}, not {} (use astype)",
+                self.array.data_type(),
+                T::DATA_TYPE
+            )));
+        }
+        Ok(())
+    }
+
+    /// Evaluates into an in-memory array (`T` must be the array's data type).
+    pub fn to_ndarray<T: Element>(self) -> Result<ArrayD<T>> {
+        self.check_type::<T>()?;
+        let array = self.array;
+        prepare(array, &self.opts)?;
+        if let Op::Reduce(reduction) = &array.node.op {
+            return reduce::reduce_to_block(
+                reduction,
+                array.data_type(),
+                array.shape(),
+                &self.opts,
+            )?
+            .into_array();
+        }
+        let shape: Vec<usize> = array.shape().iter().map(|&n| n as usize).collect();
+        let mut out = ArrayD::<T>::from_elem(IxDyn(&shape), T::default());
+        let grid = array.block_grid();
+        run_batched(
+            grid.num_blocks(),
+            &self.opts,
+            |i| {
+                let region = grid.block_region_at(i);
+                let block = eval::eval(array, &region)?;
+                let bytes = block.len() as u64 * T::DATA_TYPE.size() as u64;
+                Ok(((region, block), bytes))
+            },
+            |_, (region, block)| {
+                out.slice_each_axis_mut(|ax| {
+                    let r = &region[ax.axis.index()];
+                    Slice::from(r.start as usize..r.end as usize)
+                })
+                .assign(&block.view::<T>()?);
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Evaluates an array of one element into that element.
+    pub fn to_scalar<T: Element>(self) -> Result<T> {
+        if self.array.len() != 1 {
+            return Err(invalid(format!(
+                "to_scalar needs one element, the array has shape {:?}",
+                self.array.shape()
+            )));
+        }
+        let a = self.to_ndarray::<T>()?;
+        Ok(*a.iter().next().expect("one element"))
+    }
+
+    /// Evaluates into a new stored array, chunk by chunk, shard after shard: each shard is
+    /// committed as soon as its chunks are written, so memory holds a batch of chunks.
+    pub fn to_store(self, store: &Store, name: &str, spec: &ArraySpec) -> Result<Array> {
+        let array = materialize(self.array, &self.opts)?;
+        let writer =
+            store.create_array(name, &spec.checked_for(array.data_type(), array.shape())?)?;
+        let grid = writer.grid().clone();
+        let per_shard = grid.chunks_per_shard_total();
+        let shards = grid.shard_grid_shape();
+        let total = shards.iter().product::<u64>() * per_shard;
+        with_element_type!(array.data_type(), T => {
+            run_batched(
+                total,
+                &self.opts,
+                |w| {
+                    let shard = crate::format::grid::unravel(w / per_shard, &shards);
+                    let Some(chunk) = grid.chunk_in_shard(&shard, w % per_shard) else {
+                        return Ok(((), 0));
+                    };
+                    let region: Vec<Range<u64>> = grid.chunk_region(&chunk);
+                    let block = eval::eval(&array, &region)?;
+                    let values = block.into_array::<T>()?;
+                    let slice = values.as_slice().expect("standard layout");
+                    writer.write_chunk::<T>(&chunk, slice)?;
+                    Ok(((), slice.len() as u64 * T::DATA_TYPE.size() as u64))
+                },
+                |_, ()| Ok(()),
+            )
+        })?;
+        writer.finish()
+    }
+
+    /// Evaluates block by block, calling `f(region, block)` in C order of the block grid.
+    pub fn for_each_block(
+        self,
+        mut f: impl FnMut(&[Range<u64>], Block) -> Result<()>,
+    ) -> Result<()> {
+        let array = self.array;
+        prepare(array, &self.opts)?;
+        if let Op::Reduce(reduction) = &array.node.op {
+            let block =
+                reduce::reduce_to_block(reduction, array.data_type(), array.shape(), &self.opts)?;
+            let region: Vec<Range<u64>> = array.shape().iter().map(|&n| 0..n).collect();
+            return f(&region, block);
+        }
+        let grid = array.block_grid();
+        run_batched(
+            grid.num_blocks(),
+            &self.opts,
+            |i| {
+                let region = grid.block_region_at(i);
+                let block = eval::eval(array, &region)?;
+                let bytes = block.len() as u64 * array.data_type().size() as u64;
+                Ok(((region, block), bytes))
+            },
+            |_, (region, block)| f(&region, block),
+        )
+    }
+}
+
+/// An iterator over an array's blocks (see [`LazyArray::blocks`]).
+pub struct Blocks {
+    array: LazyArray,
+    next: u64,
+    ready: std::collections::VecDeque<Result<(Vec<Range<u64>>, Block)>>,
+    prepared: bool,
+}
+
+impl Iterator for Blocks {
+    type Item = Result<(Vec<Range<u64>>, Block)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(item) = self.ready.pop_front() {
+            return Some(item);
+        }
+        let opts = RunOptions::default();
+        if !self.prepared {
+            self.prepared = true;
+            if let Err(e) = prepare(&self.array, &opts) {
+                self.next = u64::MAX;
+                return Some(Err(e));
+            }
+            if let Op::Reduce(reduction) = &self.array.node.op {
+                self.next = u64::MAX;
+                let region: Vec<Range<u64>> = self.array.shape().iter().map(|&n| 0..n).collect();
+                return Some(
+                    reduce::reduce_to_block(
+                        reduction,
+                        self.array.data_type(),
+                        self.array.shape(),
+                        &opts,
+                    )
+                    .map(|b| (region, b)),
+                );
+            }
+        }
+        let grid = self.array.block_grid();
+        let total = grid.num_blocks();
+        if self.next >= total {
+            return None;
+        }
+        let n = (opts.batch() as u64).min(total - self.next);
+        let start = self.next;
+        let array = &self.array;
+        let batch: Vec<_> = (0..n as usize)
+            .into_par_iter()
+            .map(|i| {
+                let region = grid.block_region_at(start + i as u64);
+                eval::eval(array, &region).map(|b| (region, b))
+            })
+            .collect();
+        self.next += n;
+        self.ready.extend(batch);
+        self.ready.pop_front()
+    }
+}

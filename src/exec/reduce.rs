@@ -1,0 +1,1056 @@
+//! Reductions: a kernel folds each block into partials (pairwise sums inside a block,
+//! two-pass moments), partials of one output block merge in a fixed binary tree (so results
+//! do not depend on thread timing), and whole stored chunks may be answered from the
+//! statistics sidecar instead of decoded.
+
+use std::ops::Range;
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::eval::eval;
+use super::{run_batched, RunOptions};
+use crate::element::{pairwise_sum_by, DataType, Kind, Num, Scalar};
+use crate::error::{invalid, Result};
+use crate::expr::{Block, LazyArray, Op, ReduceOp, Reduction};
+use crate::format::grid::{ravel, unravel};
+use crate::format::{ChunkStats, StatsTable};
+use crate::with_element_type;
+
+/// A finished value before conversion to the result type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Out {
+    F(f64),
+    I(i64),
+    U(u64),
+    B(bool),
+}
+
+fn out_to<U: Num>(v: Out) -> U {
+    match v {
+        Out::F(x) => U::from_f64(x),
+        Out::I(x) => U::from_i64(x),
+        Out::U(x) => U::from_u64(x),
+        Out::B(x) => U::from_bool(x),
+    }
+}
+
+fn out_of<T: Num>(v: T) -> Out {
+    match T::DATA_TYPE.kind() {
+        Kind::Float => Out::F(v.to_f64()),
+        Kind::Signed => Out::I(v.as_i64()),
+        Kind::Unsigned => Out::U(v.as_u64()),
+        Kind::Bool => Out::B(v.truthy()),
+    }
+}
+
+fn scalar_to<T: Num>(s: Scalar) -> T {
+    match s {
+        Scalar::Bool(b) => T::from_bool(b),
+        Scalar::Int(v) => T::from_i64(v),
+        Scalar::UInt(v) => T::from_u64(v),
+        Scalar::Float(v) => T::from_f64(v),
+    }
+}
+
+/// The index (for arg reductions) of the element at a slice's outer coordinates.
+type IndexOf<'a> = Option<Box<dyn Fn(&[usize]) -> u64 + 'a>>;
+/// Receives each output block: its region over the kept axes, and its values in C order.
+type Emit<'e> = &'e mut dyn FnMut(&[Range<u64>], Vec<Out>) -> Result<()>;
+
+/// How one contiguous block maps onto its partials: outer axes walked one by one, an inner
+/// run of axes (all reduced, or all kept) handled as one slice.
+struct Traversal<'a, T> {
+    data: &'a [T],
+    /// Extents of the outer axes and their strides in `data` and in the partials.
+    outer: Vec<(usize, usize, usize)>,
+    inner_len: usize,
+    inner_reduced: bool,
+    /// For arg reductions: the index of the element at outer coordinates (inner at 0).
+    index_of: IndexOf<'a>,
+}
+
+impl<'a, T: Copy> Traversal<'a, T> {
+    fn new(
+        data: &'a [T],
+        dims: &[usize],
+        reduced: &[bool],
+        merge_inner: bool,
+        index_of: IndexOf<'a>,
+    ) -> Self {
+        let n = dims.len();
+        // Partial strides: C order over the kept axes.
+        let mut pstrides = vec![0usize; n];
+        let mut acc = 1;
+        for a in (0..n).rev() {
+            if !reduced[a] {
+                pstrides[a] = acc;
+                acc *= dims[a];
+            }
+        }
+        let mut dstrides = vec![0usize; n];
+        let mut acc = 1;
+        for a in (0..n).rev() {
+            dstrides[a] = acc;
+            acc *= dims[a];
+        }
+        // The inner run: the last axis, extended over axes of the same kind (length-1 axes
+        // fit either kind).
+        let mut start = n;
+        let mut kind: Option<bool> = None;
+        while start > 0 {
+            let a = start - 1;
+            let k = reduced[a];
+            if dims[a] != 1 {
+                match kind {
+                    None => kind = Some(k),
+                    Some(prev) if prev != k => break,
+                    _ => {}
+                }
+            }
+            start -= 1;
+            if !merge_inner && kind.is_some() {
+                break;
+            }
+        }
+        if !merge_inner && n > 0 {
+            start = n - 1;
+            kind = Some(reduced[n - 1]);
+        }
+        let inner_reduced = kind.unwrap_or(true);
+        let inner_len = dims[start..].iter().product();
+        let outer = (0..start)
+            .map(|a| (dims[a], dstrides[a], pstrides[a]))
+            .collect();
+        Self {
+            data,
+            outer,
+            inner_len,
+            inner_reduced,
+            index_of,
+        }
+    }
+
+    /// Calls `f(partial index, slice, index of the slice's first element)` for each inner
+    /// slice, in order.
+    fn for_each(&self, mut f: impl FnMut(usize, &'a [T], u64)) {
+        if self.inner_len == 0 || self.outer.iter().any(|o| o.0 == 0) {
+            return;
+        }
+        let mut coords = vec![0usize; self.outer.len()];
+        let (mut offset, mut pidx) = (0usize, 0usize);
+        loop {
+            let index = self.index_of.as_ref().map_or(0, |g| g(&coords));
+            f(pidx, &self.data[offset..offset + self.inner_len], index);
+            let mut axis = self.outer.len();
+            loop {
+                if axis == 0 {
+                    return;
+                }
+                axis -= 1;
+                let (extent, dstride, pstride) = self.outer[axis];
+                coords[axis] += 1;
+                offset += dstride;
+                pidx += pstride;
+                if coords[axis] < extent {
+                    break;
+                }
+                offset -= dstride * extent;
+                pidx -= pstride * extent;
+                coords[axis] = 0;
+            }
+        }
+    }
+}
+
+/// A reduction kernel over elements of type `T`.
+trait Kernel<T: Num>: Sync {
+    type P: Clone + Send + Sync;
+    /// Whether folding needs element indices (arg reductions).
+    const NEEDS_INDEX: bool = false;
+    fn identity(&self) -> Self::P;
+    /// Folds a reduced run (all elements belong to `p`; the first has index `index`).
+    fn fold_run(&self, p: &mut Self::P, run: &[T], index: u64);
+    /// Folds a kept row: element `j` belongs to `ps[j]`.
+    fn fold_row(&self, ps: &mut [Self::P], row: &[T], index: u64);
+    fn fold(&self, ps: &mut [Self::P], t: &Traversal<'_, T>) {
+        if t.inner_reduced {
+            t.for_each(|pidx, run, index| self.fold_run(&mut ps[pidx], run, index));
+        } else {
+            t.for_each(|pidx, row, index| {
+                self.fold_row(&mut ps[pidx..pidx + row.len()], row, index)
+            });
+        }
+    }
+    /// `a` then `b` (b's elements come after a's).
+    fn merge(&self, a: &mut Self::P, b: &Self::P);
+    fn finish(&self, p: &Self::P) -> Result<Out>;
+    /// The partial of a whole chunk from its recorded statistics, when that equals folding
+    /// the chunk.
+    fn partial_from_stats(&self, _s: &ChunkStats) -> Option<Self::P> {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Float sums and means.
+
+struct SumF {
+    skip_nan: bool,
+    mean: bool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct SumP {
+    sum: f64,
+    n: u64,
+}
+
+impl<T: Num> Kernel<T> for SumF {
+    type P = SumP;
+    fn identity(&self) -> SumP {
+        SumP::default()
+    }
+    fn fold_run(&self, p: &mut SumP, run: &[T], _: u64) {
+        if self.skip_nan && T::DATA_TYPE.kind() == Kind::Float {
+            p.sum += pairwise_sum_by(run, &|v: T| if v.is_nan() { 0.0 } else { v.to_f64() });
+            p.n += run.iter().filter(|v| !v.is_nan()).count() as u64;
+        } else {
+            p.sum += pairwise_sum_by(run, &|v: T| v.to_f64());
+            p.n += run.len() as u64;
+        }
+    }
+    fn fold_row(&self, ps: &mut [SumP], row: &[T], _: u64) {
+        for (p, &v) in ps.iter_mut().zip(row) {
+            if self.skip_nan && v.is_nan() {
+                continue;
+            }
+            p.sum += v.to_f64();
+            p.n += 1;
+        }
+    }
+    fn merge(&self, a: &mut SumP, b: &SumP) {
+        a.sum += b.sum;
+        a.n += b.n;
+    }
+    fn finish(&self, p: &SumP) -> Result<Out> {
+        Ok(Out::F(if self.mean { p.sum / p.n as f64 } else { p.sum }))
+    }
+    fn partial_from_stats(&self, s: &ChunkStats) -> Option<SumP> {
+        if T::DATA_TYPE.kind() != Kind::Float {
+            return None;
+        }
+        let Scalar::Float(sum) = s.sum else {
+            return None;
+        };
+        Some(if self.skip_nan {
+            SumP {
+                sum,
+                n: s.count - s.nan_count,
+            }
+        } else {
+            SumP {
+                sum: if s.nan_count > 0 { f64::NAN } else { sum },
+                n: s.count,
+            }
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Integer sums and products (wrapping, in 64-bit two's complement), float products.
+
+struct IntFold {
+    product: bool,
+}
+
+impl<T: Num> Kernel<T> for IntFold {
+    type P = u64;
+    fn identity(&self) -> u64 {
+        u64::from(self.product)
+    }
+    fn fold_run(&self, p: &mut u64, run: &[T], _: u64) {
+        if self.product {
+            *p = run
+                .iter()
+                .fold(*p, |a, v| a.wrapping_mul(v.as_i64() as u64));
+        } else {
+            *p = run
+                .iter()
+                .fold(*p, |a, v| a.wrapping_add(v.as_i64() as u64));
+        }
+    }
+    fn fold_row(&self, ps: &mut [u64], row: &[T], _: u64) {
+        for (p, v) in ps.iter_mut().zip(row) {
+            let v = v.as_i64() as u64;
+            *p = if self.product {
+                p.wrapping_mul(v)
+            } else {
+                p.wrapping_add(v)
+            };
+        }
+    }
+    fn merge(&self, a: &mut u64, b: &u64) {
+        *a = if self.product {
+            a.wrapping_mul(*b)
+        } else {
+            a.wrapping_add(*b)
+        };
+    }
+    fn finish(&self, p: &u64) -> Result<Out> {
+        Ok(match T::DATA_TYPE.kind() {
+            Kind::Unsigned => Out::U(*p),
+            _ => Out::I(*p as i64),
+        })
+    }
+    fn partial_from_stats(&self, s: &ChunkStats) -> Option<u64> {
+        match (self.product, s.sum) {
+            (false, Scalar::Int(v)) => Some(v as u64),
+            (false, Scalar::UInt(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+struct ProdF {
+    skip_nan: bool,
+}
+
+impl<T: Num> Kernel<T> for ProdF {
+    type P = f64;
+    fn identity(&self) -> f64 {
+        1.0
+    }
+    fn fold_run(&self, p: &mut f64, run: &[T], _: u64) {
+        for &v in run {
+            if !(self.skip_nan && v.is_nan()) {
+                *p *= v.to_f64();
+            }
+        }
+    }
+    fn fold_row(&self, ps: &mut [f64], row: &[T], _: u64) {
+        for (p, &v) in ps.iter_mut().zip(row) {
+            if !(self.skip_nan && v.is_nan()) {
+                *p *= v.to_f64();
+            }
+        }
+    }
+    fn merge(&self, a: &mut f64, b: &f64) {
+        *a *= b;
+    }
+    fn finish(&self, p: &f64) -> Result<Out> {
+        Ok(Out::F(*p))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Minimum and maximum.
+
+struct Extreme {
+    max: bool,
+    skip_nan: bool,
+}
+
+#[derive(Clone, Copy)]
+struct ExtremeP<T> {
+    value: T,
+    has: bool,
+    nan: bool,
+    seen: bool,
+}
+
+impl Extreme {
+    #[inline]
+    fn push<T: Num>(&self, p: &mut ExtremeP<T>, v: T) {
+        p.seen = true;
+        if v.is_nan() {
+            p.nan = true;
+            return;
+        }
+        if !p.has || (self.max && v > p.value) || (!self.max && v < p.value) {
+            p.value = v;
+            p.has = true;
+        }
+    }
+}
+
+impl<T: Num> Kernel<T> for Extreme {
+    type P = ExtremeP<T>;
+    fn identity(&self) -> ExtremeP<T> {
+        ExtremeP {
+            value: T::ZERO,
+            has: false,
+            nan: false,
+            seen: false,
+        }
+    }
+    fn fold_run(&self, p: &mut ExtremeP<T>, run: &[T], _: u64) {
+        for &v in run {
+            self.push(p, v);
+        }
+    }
+    fn fold_row(&self, ps: &mut [ExtremeP<T>], row: &[T], _: u64) {
+        for (p, &v) in ps.iter_mut().zip(row) {
+            self.push(p, v);
+        }
+    }
+    fn merge(&self, a: &mut ExtremeP<T>, b: &ExtremeP<T>) {
+        let (nan, seen) = (a.nan || b.nan, a.seen || b.seen);
+        if b.has {
+            self.push(a, b.value);
+        }
+        a.nan = nan;
+        a.seen = seen;
+    }
+    fn finish(&self, p: &ExtremeP<T>) -> Result<Out> {
+        if !p.seen {
+            return Err(invalid(format!(
+                "zero-size array to reduction operation {} which has no identity",
+                if self.max { "maximum" } else { "minimum" }
+            )));
+        }
+        if (p.nan && !self.skip_nan) || !p.has {
+            return Ok(Out::F(f64::NAN));
+        }
+        Ok(out_of(p.value))
+    }
+    fn partial_from_stats(&self, s: &ChunkStats) -> Option<ExtremeP<T>> {
+        let has = s.count > s.nan_count;
+        let value = if self.max { s.max } else { s.min };
+        Some(ExtremeP {
+            value: if has { scalar_to(value) } else { T::ZERO },
+            has,
+            nan: s.nan_count > 0,
+            seen: s.count > 0,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Variance and standard deviation: (count, mean, M2), two passes inside a block, merged
+// across blocks by Chan et al.
+
+struct Moments {
+    skip_nan: bool,
+    ddof: f64,
+    std: bool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct MomentP {
+    n: f64,
+    mean: f64,
+    m2: f64,
+}
+
+fn chan(a: &mut MomentP, b: &MomentP) {
+    if b.n == 0.0 {
+        return;
+    }
+    if a.n == 0.0 {
+        *a = *b;
+        return;
+    }
+    let n = a.n + b.n;
+    let delta = b.mean - a.mean;
+    a.mean += delta * b.n / n;
+    a.m2 += b.m2 + delta * delta * a.n * b.n / n;
+    a.n = n;
+}
+
+impl Moments {
+    fn value<T: Num>(&self, v: T) -> Option<f64> {
+        (!(self.skip_nan && v.is_nan())).then(|| v.to_f64())
+    }
+}
+
+impl<T: Num> Kernel<T> for Moments {
+    type P = MomentP;
+    fn identity(&self) -> MomentP {
+        MomentP::default()
+    }
+    fn fold_run(&self, p: &mut MomentP, run: &[T], _: u64) {
+        let skip = self.skip_nan && T::DATA_TYPE.kind() == Kind::Float;
+        let (sum, n) = if skip {
+            (
+                pairwise_sum_by(run, &|v: T| if v.is_nan() { 0.0 } else { v.to_f64() }),
+                run.iter().filter(|v| !v.is_nan()).count(),
+            )
+        } else {
+            (pairwise_sum_by(run, &|v: T| v.to_f64()), run.len())
+        };
+        if n == 0 {
+            return;
+        }
+        let mean = sum / n as f64;
+        let m2 = if skip {
+            pairwise_sum_by(run, &|v: T| {
+                if v.is_nan() {
+                    0.0
+                } else {
+                    (v.to_f64() - mean).powi(2)
+                }
+            })
+        } else {
+            pairwise_sum_by(run, &|v: T| (v.to_f64() - mean).powi(2))
+        };
+        chan(
+            p,
+            &MomentP {
+                n: n as f64,
+                mean,
+                m2,
+            },
+        );
+    }
+    fn fold_row(&self, ps: &mut [MomentP], row: &[T], _: u64) {
+        // Used only through `fold`, which runs two passes over the block instead.
+        for (p, &v) in ps.iter_mut().zip(row) {
+            if let Some(x) = self.value(v) {
+                chan(
+                    p,
+                    &MomentP {
+                        n: 1.0,
+                        mean: x,
+                        m2: 0.0,
+                    },
+                );
+            }
+        }
+    }
+    fn fold(&self, ps: &mut [MomentP], t: &Traversal<'_, T>) {
+        if t.inner_reduced {
+            t.for_each(|pidx, run, _| self.fold_run(&mut ps[pidx], run, 0));
+            return;
+        }
+        // Two passes over the block: sums and counts, then squared deviations.
+        let mut local = vec![MomentP::default(); ps.len()];
+        t.for_each(|pidx, row, _| {
+            for (p, &v) in local[pidx..pidx + row.len()].iter_mut().zip(row) {
+                if let Some(x) = self.value(v) {
+                    p.mean += x;
+                    p.n += 1.0;
+                }
+            }
+        });
+        for p in &mut local {
+            p.mean = if p.n > 0.0 { p.mean / p.n } else { 0.0 };
+        }
+        t.for_each(|pidx, row, _| {
+            for (p, &v) in local[pidx..pidx + row.len()].iter_mut().zip(row) {
+                if let Some(x) = self.value(v) {
+                    p.m2 += (x - p.mean).powi(2);
+                }
+            }
+        });
+        for (p, l) in ps.iter_mut().zip(&local) {
+            chan(p, l);
+        }
+    }
+    fn merge(&self, a: &mut MomentP, b: &MomentP) {
+        chan(a, b);
+    }
+    fn finish(&self, p: &MomentP) -> Result<Out> {
+        let var = p.m2 / (p.n - self.ddof).max(0.0);
+        Ok(Out::F(if self.std { var.sqrt() } else { var }))
+    }
+    fn partial_from_stats(&self, s: &ChunkStats) -> Option<MomentP> {
+        let n = (s.count - s.nan_count) as f64;
+        if !self.skip_nan && s.nan_count > 0 {
+            return Some(MomentP {
+                n: s.count as f64,
+                mean: f64::NAN,
+                m2: f64::NAN,
+            });
+        }
+        Some(if n == 0.0 {
+            MomentP::default()
+        } else {
+            MomentP {
+                n,
+                mean: s.mean,
+                m2: s.m2,
+            }
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Arg reductions.
+
+struct Arg {
+    max: bool,
+    skip_nan: bool,
+}
+
+#[derive(Clone, Copy)]
+struct ArgP<T> {
+    value: T,
+    index: u64,
+    has: bool,
+    seen: bool,
+}
+
+impl Arg {
+    /// Whether `(v, i)` beats the current best (NaN beats everything in the plain forms;
+    /// ties go to the lower index).
+    #[inline]
+    fn better<T: Num>(&self, p: &ArgP<T>, v: T, i: u64) -> bool {
+        if !p.has {
+            return true;
+        }
+        let (vn, pn) = (v.is_nan(), p.value.is_nan());
+        if vn || pn {
+            return vn && (!pn || i < p.index);
+        }
+        if v == p.value {
+            return i < p.index;
+        }
+        (v > p.value) == self.max
+    }
+
+    #[inline]
+    fn push<T: Num>(&self, p: &mut ArgP<T>, v: T, i: u64) {
+        p.seen = true;
+        if self.skip_nan && v.is_nan() {
+            return;
+        }
+        if self.better(p, v, i) {
+            *p = ArgP {
+                value: v,
+                index: i,
+                has: true,
+                seen: true,
+            };
+        }
+    }
+}
+
+impl<T: Num> Kernel<T> for Arg {
+    type P = ArgP<T>;
+    const NEEDS_INDEX: bool = true;
+    fn identity(&self) -> ArgP<T> {
+        ArgP {
+            value: T::ZERO,
+            index: 0,
+            has: false,
+            seen: false,
+        }
+    }
+    fn fold_run(&self, p: &mut ArgP<T>, run: &[T], index: u64) {
+        for (j, &v) in run.iter().enumerate() {
+            self.push(p, v, index + j as u64);
+        }
+    }
+    fn fold_row(&self, ps: &mut [ArgP<T>], row: &[T], index: u64) {
+        for (p, &v) in ps.iter_mut().zip(row) {
+            self.push(p, v, index);
+        }
+    }
+    fn merge(&self, a: &mut ArgP<T>, b: &ArgP<T>) {
+        let seen = a.seen || b.seen;
+        if b.has && self.better(a, b.value, b.index) {
+            *a = *b;
+        }
+        a.seen = seen;
+    }
+    fn finish(&self, p: &ArgP<T>) -> Result<Out> {
+        let name = if self.max { "argmax" } else { "argmin" };
+        if !p.seen {
+            return Err(invalid(format!(
+                "attempt to get {name} of an empty sequence"
+            )));
+        }
+        if !p.has {
+            return Err(invalid(format!("All-NaN slice encountered ({name})")));
+        }
+        Ok(Out::I(p.index as i64))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// any, all, count_nonzero.
+
+#[derive(Clone, Copy, PartialEq)]
+enum CountKind {
+    Any,
+    All,
+    Nonzero,
+}
+
+struct Count(CountKind);
+
+#[derive(Clone, Copy, Default)]
+struct CountP {
+    nonzero: u64,
+    n: u64,
+}
+
+impl<T: Num> Kernel<T> for Count {
+    type P = CountP;
+    fn identity(&self) -> CountP {
+        CountP::default()
+    }
+    fn fold_run(&self, p: &mut CountP, run: &[T], _: u64) {
+        p.nonzero += run.iter().filter(|v| v.truthy()).count() as u64;
+        p.n += run.len() as u64;
+    }
+    fn fold_row(&self, ps: &mut [CountP], row: &[T], _: u64) {
+        for (p, v) in ps.iter_mut().zip(row) {
+            p.nonzero += u64::from(v.truthy());
+            p.n += 1;
+        }
+    }
+    fn merge(&self, a: &mut CountP, b: &CountP) {
+        a.nonzero += b.nonzero;
+        a.n += b.n;
+    }
+    fn finish(&self, p: &CountP) -> Result<Out> {
+        Ok(match self.0 {
+            CountKind::Any => Out::B(p.nonzero > 0),
+            CountKind::All => Out::B(p.nonzero == p.n),
+            CountKind::Nonzero => Out::I(p.nonzero as i64),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The driver.
+
+/// Partials of one output block, merged as a binary counter: equal-sized subtrees merge as
+/// soon as both exist, so the merge tree is balanced and fixed by the block order alone.
+struct TreeMerge<P> {
+    stack: Vec<(u32, Vec<P>)>,
+}
+
+impl<P: Clone> TreeMerge<P> {
+    fn push<T: Num, K: Kernel<T, P = P>>(&mut self, kernel: &K, partial: Vec<P>) {
+        self.stack.push((0, partial));
+        while self.stack.len() >= 2
+            && self.stack[self.stack.len() - 1].0 == self.stack[self.stack.len() - 2].0
+        {
+            let (level, right) = self.stack.pop().expect("two entries");
+            let left = &mut self.stack.last_mut().expect("two entries").1;
+            for (a, b) in left.iter_mut().zip(&right) {
+                kernel.merge(a, b);
+            }
+            self.stack.last_mut().expect("two entries").0 = level + 1;
+        }
+    }
+
+    fn finish<T: Num, K: Kernel<T, P = P>>(mut self, kernel: &K) -> Option<Vec<P>> {
+        let mut acc = self.stack.pop()?.1;
+        while let Some((_, mut left)) = self.stack.pop() {
+            for (a, b) in left.iter_mut().zip(&acc) {
+                kernel.merge(a, b);
+            }
+            acc = left;
+        }
+        Some(acc)
+    }
+}
+
+/// The reduction's geometry over its input's block grid.
+struct Plan<'a> {
+    input: &'a LazyArray,
+    reduced: Vec<bool>,
+    kept_axes: Vec<usize>,
+    red_axes: Vec<usize>,
+    group_grid: Vec<u64>,
+    member_grid: Vec<u64>,
+    flat_index: bool,
+}
+
+impl Plan<'_> {
+    fn block_coords(&self, group: u64, member: u64) -> Vec<u64> {
+        let g = unravel(group, &self.group_grid);
+        let m = unravel(member, &self.member_grid);
+        let mut coords = vec![0; self.reduced.len()];
+        for (i, &a) in self.kept_axes.iter().enumerate() {
+            coords[a] = g[i];
+        }
+        for (i, &a) in self.red_axes.iter().enumerate() {
+            coords[a] = m[i];
+        }
+        coords
+    }
+
+    fn kept_region(&self, group: u64) -> Vec<Range<u64>> {
+        let coords = self.block_coords(group, 0);
+        let region = self.input.block_grid().block_region(&coords);
+        self.kept_axes.iter().map(|&a| region[a].clone()).collect()
+    }
+}
+
+fn fold_block<T: Num, K: Kernel<T>>(
+    kernel: &K,
+    plan: &Plan<'_>,
+    region: &[Range<u64>],
+    stats: Option<&StatsTable>,
+    coords: &[u64],
+) -> Result<Vec<K::P>> {
+    let kept_len: usize = plan
+        .kept_axes
+        .iter()
+        .map(|&a| (region[a].end - region[a].start) as usize)
+        .product();
+    if let Some(table) = stats {
+        if let Some(p) = table
+            .get(ravel(coords, &plan.input.block_grid().grid_shape()))
+            .and_then(|s| kernel.partial_from_stats(s))
+        {
+            return Ok(vec![p]);
+        }
+    }
+    let block = eval(plan.input, region)?;
+    let view = block.view::<T>()?;
+    let contiguous = view.as_standard_layout();
+    let data = contiguous.as_slice().expect("standard layout");
+    let dims: Vec<usize> = view.shape().to_vec();
+    let origin: Vec<u64> = region.iter().map(|r| r.start).collect();
+    let shape = plan.input.shape();
+    let index_of: IndexOf<'_> = if K::NEEDS_INDEX {
+        let origin = origin.clone();
+        let red = plan.red_axes.clone();
+        let flat = plan.flat_index;
+        let shape = shape.to_vec();
+        Some(Box::new(move |outer: &[usize]| {
+            let at = |a: usize| origin[a] + outer.get(a).copied().unwrap_or(0) as u64;
+            if flat {
+                (0..shape.len()).fold(0u64, |acc, a| acc * shape[a] + at(a))
+            } else {
+                at(red[0])
+            }
+        }))
+    } else {
+        None
+    };
+    let traversal = Traversal::new(data, &dims, &plan.reduced, !K::NEEDS_INDEX, index_of);
+    let mut partials = vec![kernel.identity(); kept_len];
+    kernel.fold(&mut partials, &traversal);
+    Ok(partials)
+}
+
+fn run_kernel<T: Num, K: Kernel<T>>(
+    kernel: &K,
+    reduction: &Reduction,
+    opts: &RunOptions<'_>,
+    emit: Emit<'_>,
+) -> Result<()> {
+    let input = &reduction.input;
+    let ndim = input.ndim();
+    let reduced: Vec<bool> = (0..ndim).map(|a| reduction.axes.contains(&a)).collect();
+    let kept_axes: Vec<usize> = (0..ndim).filter(|&a| !reduced[a]).collect();
+    let red_axes: Vec<usize> = reduction.axes.clone();
+    let grid_shape = input.block_grid().grid_shape();
+    let plan = Plan {
+        input,
+        group_grid: kept_axes.iter().map(|&a| grid_shape[a]).collect(),
+        member_grid: red_axes.iter().map(|&a| grid_shape[a]).collect(),
+        flat_index: red_axes.len() == ndim,
+        reduced,
+        kept_axes,
+        red_axes,
+    };
+    let groups: u64 = plan.group_grid.iter().product();
+    let members: u64 = plan.member_grid.iter().product();
+    let finish = |partials: Vec<K::P>| -> Result<Vec<Out>> {
+        partials.iter().map(|p| kernel.finish(p)).collect()
+    };
+    if members == 0 {
+        // A reduced axis is empty: every output is the kernel's identity, finished.
+        for g in 0..groups {
+            let region = plan.kept_region(g);
+            let len: u64 = region.iter().map(|r| r.end - r.start).product();
+            emit(&region, finish(vec![kernel.identity(); len as usize])?)?;
+        }
+        return Ok(());
+    }
+    let stats = statistics(reduction, opts)?;
+    let mut tree = TreeMerge { stack: Vec::new() };
+    run_batched(
+        groups * members,
+        opts,
+        |w| {
+            let coords = plan.block_coords(w / members, w % members);
+            let region = input.block_grid().block_region(&coords);
+            let whole_chunk = stats.is_some() && is_whole_chunk(input, &region);
+            let bytes = region.iter().map(|r| r.end - r.start).product::<u64>()
+                * input.data_type().size() as u64;
+            let partial = fold_block(
+                kernel,
+                &plan,
+                &region,
+                stats.as_ref().filter(|_| whole_chunk),
+                &coords,
+            )?;
+            Ok((partial, bytes))
+        },
+        |w, partial| {
+            tree.push(kernel, partial);
+            if w % members == members - 1 {
+                let merged = std::mem::replace(&mut tree, TreeMerge { stack: Vec::new() })
+                    .finish(kernel)
+                    .expect("a group has members");
+                emit(&plan.kept_region(w / members), finish(merged)?)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The statistics sidecar, when this reduction may use it: all axes of a stored array, not
+/// told to scan.
+fn statistics(reduction: &Reduction, opts: &RunOptions<'_>) -> Result<Option<StatsTable>> {
+    if opts.scan || reduction.axes.len() != reduction.input.ndim() {
+        return Ok(None);
+    }
+    match &reduction.input.node.op {
+        Op::Stored(array) => array.stats(),
+        _ => Ok(None),
+    }
+}
+
+fn is_whole_chunk(input: &LazyArray, region: &[Range<u64>]) -> bool {
+    let Op::Stored(array) = &input.node.op else {
+        return false;
+    };
+    region
+        .iter()
+        .zip(array.grid().chunk_shape())
+        .all(|(r, &c)| r.end - r.start == c && r.start % c == 0)
+}
+
+fn dispatch<T: Num>(reduction: &Reduction, opts: &RunOptions<'_>, emit: Emit<'_>) -> Result<()> {
+    use ReduceOp::*;
+    let float = T::DATA_TYPE.kind() == Kind::Float;
+    match reduction.op {
+        Sum | NanSum if float => run_kernel::<T, _>(
+            &SumF {
+                skip_nan: reduction.op == NanSum,
+                mean: false,
+            },
+            reduction,
+            opts,
+            emit,
+        ),
+        Sum | NanSum => run_kernel::<T, _>(&IntFold { product: false }, reduction, opts, emit),
+        Prod | NanProd if float => run_kernel::<T, _>(
+            &ProdF {
+                skip_nan: reduction.op == NanProd,
+            },
+            reduction,
+            opts,
+            emit,
+        ),
+        Prod | NanProd => run_kernel::<T, _>(&IntFold { product: true }, reduction, opts, emit),
+        Mean | NanMean => run_kernel::<T, _>(
+            &SumF {
+                skip_nan: reduction.op == NanMean,
+                mean: true,
+            },
+            reduction,
+            opts,
+            emit,
+        ),
+        Min | Max | NanMin | NanMax => run_kernel::<T, _>(
+            &Extreme {
+                max: matches!(reduction.op, Max | NanMax),
+                skip_nan: matches!(reduction.op, NanMin | NanMax),
+            },
+            reduction,
+            opts,
+            emit,
+        ),
+        Var { ddof } | Std { ddof } | NanVar { ddof } | NanStd { ddof } => run_kernel::<T, _>(
+            &Moments {
+                skip_nan: matches!(reduction.op, NanVar { .. } | NanStd { .. }),
+                ddof,
+                std: matches!(reduction.op, Std { .. } | NanStd { .. }),
+            },
+            reduction,
+            opts,
+            emit,
+        ),
+        ArgMin | ArgMax | NanArgMin | NanArgMax => run_kernel::<T, _>(
+            &Arg {
+                max: matches!(reduction.op, ArgMax | NanArgMax),
+                skip_nan: matches!(reduction.op, NanArgMin | NanArgMax),
+            },
+            reduction,
+            opts,
+            emit,
+        ),
+        Any => run_kernel::<T, _>(&Count(CountKind::Any), reduction, opts, emit),
+        All => run_kernel::<T, _>(&Count(CountKind::All), reduction, opts, emit),
+        CountNonzero => run_kernel::<T, _>(&Count(CountKind::Nonzero), reduction, opts, emit),
+    }
+}
+
+/// Streams the reduction's input and calls `emit(kept region, values)` for each output
+/// block, in order.
+pub(crate) fn reduce_stream(
+    reduction: &Reduction,
+    opts: &RunOptions<'_>,
+    emit: Emit<'_>,
+) -> Result<()> {
+    with_element_type!(reduction.input.data_type(), T => dispatch::<T>(reduction, opts, emit))
+}
+
+/// Computes a reduction into an in-memory block of its result type and shape.
+pub(crate) fn reduce_to_block(
+    reduction: &Reduction,
+    out_type: DataType,
+    out_shape: &[u64],
+    opts: &RunOptions<'_>,
+) -> Result<Block> {
+    let input = &reduction.input;
+    let kept_shape: Vec<usize> = (0..input.ndim())
+        .filter(|a| !reduction.axes.contains(a))
+        .map(|a| input.shape()[a] as usize)
+        .collect();
+    let dims: Vec<usize> = out_shape.iter().map(|&n| n as usize).collect();
+    with_element_type!(out_type, U => {
+        let mut out = ArrayD::<U>::from_elem(IxDyn(&kept_shape), U::default());
+        reduce_stream(reduction, opts, &mut |region, values| {
+            let mut dst = out.slice_each_axis_mut(|ax| {
+                let r = &region[ax.axis.index()];
+                ndarray::Slice::from(r.start as usize..r.end as usize)
+            });
+            for (d, v) in dst.iter_mut().zip(values) {
+                *d = out_to::<U>(v);
+            }
+            Ok(())
+        })?;
+        let out = out
+            .into_shape_with_order(IxDyn(&dims))
+            .map_err(|e| invalid(format!("reduction result shape: {e}")))?;
+        Ok(Block::from_array(out))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_merges_inner_axes() {
+        let data: Vec<u32> = (0..24).collect();
+        // Reduce axes 0 and 2 of (2, 3, 4): runs of 4 along axis 2, partial = axis 1.
+        let t = Traversal::new(&data, &[2, 3, 4], &[true, false, true], true, None);
+        let mut seen = Vec::new();
+        t.for_each(|p, run, _| seen.push((p, run.to_vec())));
+        assert_eq!(seen.len(), 6);
+        assert_eq!(seen[4], (1, vec![16, 17, 18, 19]));
+        // Reduce axis 0: rows of 12 kept elements.
+        let t = Traversal::new(&data, &[2, 3, 4], &[true, false, false], true, None);
+        let mut rows = Vec::new();
+        t.for_each(|p, row, _| rows.push((p, row.len())));
+        assert_eq!(rows, vec![(0, 12), (0, 12)]);
+        // All axes: one run.
+        let t = Traversal::new(&data, &[2, 3, 4], &[true, true, true], true, None);
+        let mut n = 0;
+        t.for_each(|_, run, _| n += run.len());
+        assert_eq!(n, 24);
+        assert!(!t.outer.iter().any(|o| o.0 > 1));
+    }
+}

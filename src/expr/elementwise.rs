@@ -1,0 +1,461 @@
+//! Elementwise operations: numpy's broadcasting and type promotion, fused at evaluation.
+
+use super::dtype::{float_type, result_type, weak_result_type, WeakScalar};
+use super::{BlockGrid, LazyArray, Op, Operand};
+use crate::element::{DataType, FillValue, Kind};
+use crate::error::{invalid, Result};
+
+/// A one-operand elementwise function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnaryOp {
+    /// `-x` (wrapping for integers; not defined for `bool`).
+    Neg,
+    /// `|x|`.
+    Abs,
+    /// `numpy.sign`.
+    Sign,
+    /// `x * x`.
+    Square,
+    /// Round half to even (`numpy.rint` / `numpy.round`).
+    Round,
+    /// `numpy.floor` (integers unchanged).
+    Floor,
+    /// `numpy.ceil` (integers unchanged).
+    Ceil,
+    /// `numpy.trunc` (integers unchanged).
+    Trunc,
+    /// Square root.
+    Sqrt,
+    /// `e^x`.
+    Exp,
+    /// `e^x - 1`.
+    Expm1,
+    /// Natural logarithm.
+    Log,
+    /// Base-2 logarithm.
+    Log2,
+    /// Base-10 logarithm.
+    Log10,
+    /// `ln(1 + x)`.
+    Log1p,
+    /// Sine.
+    Sin,
+    /// Cosine.
+    Cos,
+    /// Tangent.
+    Tan,
+    /// Inverse sine.
+    Arcsin,
+    /// Inverse cosine.
+    Arccos,
+    /// Inverse tangent.
+    Arctan,
+    /// Hyperbolic sine.
+    Sinh,
+    /// Hyperbolic cosine.
+    Cosh,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// `numpy.logical_not` (`bool` result).
+    Not,
+    /// `numpy.isnan` (`bool` result).
+    IsNan,
+    /// `numpy.isfinite` (`bool` result).
+    IsFinite,
+    /// `numpy.isinf` (`bool` result).
+    IsInf,
+}
+
+impl UnaryOp {
+    /// Whether numpy computes this function in floating point.
+    pub fn is_float_function(self) -> bool {
+        use UnaryOp::*;
+        matches!(
+            self,
+            Sqrt | Exp
+                | Expm1
+                | Log
+                | Log2
+                | Log10
+                | Log1p
+                | Sin
+                | Cos
+                | Tan
+                | Arcsin
+                | Arccos
+                | Arctan
+                | Sinh
+                | Cosh
+                | Tanh
+        )
+    }
+
+    fn is_predicate(self) -> bool {
+        matches!(
+            self,
+            UnaryOp::Not | UnaryOp::IsNan | UnaryOp::IsFinite | UnaryOp::IsInf
+        )
+    }
+}
+
+/// A two-operand elementwise function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BinaryOp {
+    /// `a + b`.
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `a * b`.
+    Mul,
+    /// True division `a / b` (integers give floats).
+    Div,
+    /// Floor division `a // b`.
+    FloorDiv,
+    /// Remainder with the sign of the divisor (`a % b`).
+    Rem,
+    /// `a ** b`.
+    Pow,
+    /// `numpy.maximum` (NaN propagates).
+    Maximum,
+    /// `numpy.minimum` (NaN propagates).
+    Minimum,
+    /// `a == b`.
+    Eq,
+    /// `a != b`.
+    Ne,
+    /// `a < b`.
+    Lt,
+    /// `a <= b`.
+    Le,
+    /// `a > b`.
+    Gt,
+    /// `a >= b`.
+    Ge,
+    /// `numpy.logical_and`.
+    And,
+    /// `numpy.logical_or`.
+    Or,
+    /// `numpy.logical_xor`.
+    Xor,
+}
+
+impl BinaryOp {
+    /// Whether the result is `bool` (comparisons and logical operations).
+    pub fn is_predicate(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Eq | Ne | Lt | Le | Gt | Ge | And | Or | Xor)
+    }
+
+    fn is_logical(self) -> bool {
+        matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
+    }
+}
+
+/// numpy's broadcast of several shapes, or an error naming them.
+pub(crate) fn broadcast_shapes(shapes: &[&[u64]]) -> Result<Vec<u64>> {
+    let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut out = vec![1u64; ndim];
+    for s in shapes {
+        for (i, &n) in s.iter().enumerate() {
+            let o = &mut out[ndim - s.len() + i];
+            if *o == 1 {
+                *o = n;
+            } else if n != 1 && n != *o {
+                return Err(invalid(format!(
+                    "shapes {:?} cannot be broadcast together",
+                    shapes
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The block grid of an elementwise result: each axis takes its boundaries from the first
+/// operand that spans it (not broadcast along it).
+pub(crate) fn elementwise_grid(
+    shape: &[u64],
+    operands: &[&LazyArray],
+    data_type: DataType,
+) -> BlockGrid {
+    let ndim = shape.len();
+    let known = (0..ndim)
+        .map(|axis| {
+            operands.iter().find_map(|a| {
+                let offset = ndim - a.ndim();
+                (axis >= offset && a.shape()[axis - offset] == shape[axis])
+                    .then(|| a.block_grid().axis_bounds(axis - offset).to_vec())
+            })
+        })
+        .collect();
+    BlockGrid::with_defaults(shape, known, data_type.size())
+}
+
+/// A 0-d array holding a weak scalar converted to `data_type`, or an error if it does not fit.
+fn scalar_array(value: WeakScalar, data_type: DataType) -> Result<LazyArray> {
+    let fill = match (value, data_type.kind()) {
+        (WeakScalar::Bool(b), _) => {
+            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_bool(b)))
+        }
+        (WeakScalar::Int(v), Kind::Float) => {
+            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_i64(v)))
+        }
+        (WeakScalar::Int(v), _) => {
+            let fits = match data_type {
+                DataType::Bool => v == 0 || v == 1,
+                DataType::Int8 => i8::try_from(v).is_ok(),
+                DataType::Int16 => i16::try_from(v).is_ok(),
+                DataType::Int32 => i32::try_from(v).is_ok(),
+                DataType::Int64 => true,
+                DataType::UInt8 => u8::try_from(v).is_ok(),
+                DataType::UInt16 => u16::try_from(v).is_ok(),
+                DataType::UInt32 => u32::try_from(v).is_ok(),
+                DataType::UInt64 => v >= 0,
+                DataType::Float32 | DataType::Float64 => true,
+            };
+            if !fits {
+                return Err(invalid(format!(
+                    "the integer {v} is out of bounds for {data_type}"
+                )));
+            }
+            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_i64(v)))
+        }
+        (WeakScalar::Float(v), _) => {
+            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_f64(v)))
+        }
+    };
+    Ok(LazyArray::new(
+        data_type,
+        vec![],
+        BlockGrid::from_bounds(vec![]),
+        Op::Fill(fill),
+    ))
+}
+
+fn strong_type(s: WeakScalar) -> DataType {
+    match s {
+        WeakScalar::Bool(_) => DataType::Bool,
+        WeakScalar::Int(_) => DataType::Int64,
+        WeakScalar::Float(_) => DataType::Float64,
+    }
+}
+
+/// The common type of operands, numpy 2 style (scalars are weak).
+fn common_type(operands: &[&Operand]) -> DataType {
+    let arrays: Vec<DataType> = operands
+        .iter()
+        .filter_map(|o| match o {
+            Operand::Array(a) => Some(a.data_type()),
+            Operand::Scalar(_) => None,
+        })
+        .collect();
+    let mut t = match arrays.split_first() {
+        Some((first, rest)) => rest.iter().fold(*first, |a, b| result_type(a, *b)),
+        None => operands
+            .iter()
+            .filter_map(|o| match o {
+                Operand::Scalar(s) => Some(strong_type(*s)),
+                Operand::Array(_) => None,
+            })
+            .fold(DataType::Bool, result_type),
+    };
+    if !arrays.is_empty() {
+        for o in operands {
+            if let Operand::Scalar(s) = o {
+                t = weak_result_type(t, *s);
+            }
+        }
+    }
+    t
+}
+
+fn materialize(operand: &Operand, data_type: DataType) -> Result<LazyArray> {
+    match operand {
+        Operand::Array(a) => Ok(a.astype(data_type)),
+        Operand::Scalar(s) => scalar_array(*s, data_type),
+    }
+}
+
+impl LazyArray {
+    /// Converts to `data_type` with numpy's `astype` rules (floats to integers truncate and
+    /// saturate, NaN becomes 0, non-zero becomes `true`). Free when the type already matches.
+    pub fn astype(&self, data_type: DataType) -> LazyArray {
+        if data_type == self.data_type() {
+            return self.clone();
+        }
+        LazyArray::new(
+            data_type,
+            self.shape().to_vec(),
+            self.node.grid.clone(),
+            Op::Cast(self.clone()),
+        )
+    }
+
+    /// Applies a one-operand function (see [`UnaryOp`] for the result types).
+    pub fn unary(&self, op: UnaryOp) -> Result<LazyArray> {
+        let t = self.data_type();
+        let (input_type, output_type) = if op.is_float_function() {
+            (float_type(t), float_type(t))
+        } else if op.is_predicate() {
+            (t, DataType::Bool)
+        } else if t == DataType::Bool {
+            match op {
+                UnaryOp::Neg => {
+                    return Err(invalid(
+                        "negative of a bool array is not defined (numpy refuses it); use not",
+                    ))
+                }
+                UnaryOp::Square | UnaryOp::Sign => (DataType::Int8, DataType::Int8),
+                _ => (t, t),
+            }
+        } else {
+            (t, t)
+        };
+        let input = self.astype(input_type);
+        Ok(LazyArray::new(
+            output_type,
+            self.shape().to_vec(),
+            self.node.grid.clone(),
+            Op::Unary(op, input),
+        ))
+    }
+
+    /// Applies a two-operand function with broadcasting: `a op b`, where either side may be
+    /// a lazy array or a Rust number.
+    pub fn binary(
+        op: BinaryOp,
+        lhs: impl Into<Operand>,
+        rhs: impl Into<Operand>,
+    ) -> Result<LazyArray> {
+        let (lhs, rhs) = (lhs.into(), rhs.into());
+        let common = common_type(&[&lhs, &rhs]);
+        let compute = if op.is_logical() {
+            DataType::Bool
+        } else {
+            match (op, common) {
+                (BinaryOp::Div, t) if t.kind() != Kind::Float => DataType::Float64,
+                (BinaryOp::Sub, DataType::Bool) => {
+                    return Err(invalid(
+                        "subtracting bool arrays is not defined (numpy refuses it); use xor",
+                    ))
+                }
+                (BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow, DataType::Bool) => {
+                    DataType::Int8
+                }
+                (_, t) => t,
+            }
+        };
+        let a = materialize(&lhs, compute)?;
+        let b = materialize(&rhs, compute)?;
+        let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
+        let output = if op.is_predicate() {
+            DataType::Bool
+        } else {
+            compute
+        };
+        let grid = elementwise_grid(&shape, &[&a, &b], output);
+        Ok(LazyArray::new(output, shape, grid, Op::Binary(op, a, b)))
+    }
+
+    /// `numpy.where(cond, a, b)`: elements of `a` where `cond` is true (non-zero), else of
+    /// `b`, broadcast together; `a` and `b` are promoted to a common type.
+    pub fn where_(
+        cond: &LazyArray,
+        a: impl Into<Operand>,
+        b: impl Into<Operand>,
+    ) -> Result<LazyArray> {
+        let (a, b) = (a.into(), b.into());
+        let common = common_type(&[&a, &b]);
+        let (a, b) = (materialize(&a, common)?, materialize(&b, common)?);
+        let cond = cond.astype(DataType::Bool);
+        let shape = broadcast_shapes(&[cond.shape(), a.shape(), b.shape()])?;
+        let grid = elementwise_grid(&shape, &[&cond, &a, &b], common);
+        Ok(LazyArray::new(common, shape, grid, Op::Where(cond, a, b)))
+    }
+
+    /// `numpy.clip`: `minimum(maximum(self, low), high)`.
+    pub fn clip(&self, low: impl Into<Operand>, high: impl Into<Operand>) -> Result<LazyArray> {
+        let lower = LazyArray::binary(BinaryOp::Maximum, self, low)?;
+        LazyArray::binary(BinaryOp::Minimum, lower, high)
+    }
+}
+
+macro_rules! binary_methods {
+    ($($name:ident => $op:ident, $doc:literal;)*) => {
+        impl LazyArray {
+            $(
+                #[doc = $doc]
+                pub fn $name(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+                    LazyArray::binary(BinaryOp::$op, self, rhs)
+                }
+            )*
+        }
+    };
+}
+
+binary_methods! {
+    add => Add, "`self + rhs`, broadcast.";
+    sub => Sub, "`self - rhs`, broadcast.";
+    mul => Mul, "`self * rhs`, broadcast.";
+    div => Div, "`self / rhs` (true division), broadcast.";
+    floor_div => FloorDiv, "`self // rhs`, broadcast.";
+    rem => Rem, "`self % rhs` (sign of the divisor), broadcast.";
+    pow => Pow, "`self ** rhs`, broadcast.";
+    maximum => Maximum, "`numpy.maximum(self, rhs)`, broadcast.";
+    minimum => Minimum, "`numpy.minimum(self, rhs)`, broadcast.";
+    eq => Eq, "`self == rhs` (`bool`), broadcast.";
+    ne => Ne, "`self != rhs` (`bool`), broadcast.";
+    lt => Lt, "`self < rhs` (`bool`), broadcast.";
+    le => Le, "`self <= rhs` (`bool`), broadcast.";
+    gt => Gt, "`self > rhs` (`bool`), broadcast.";
+    ge => Ge, "`self >= rhs` (`bool`), broadcast.";
+    and => And, "`numpy.logical_and(self, rhs)`, broadcast.";
+    or => Or, "`numpy.logical_or(self, rhs)`, broadcast.";
+    xor => Xor, "`numpy.logical_xor(self, rhs)`, broadcast.";
+}
+
+macro_rules! unary_methods {
+    ($($name:ident => $op:ident, $doc:literal;)*) => {
+        impl LazyArray {
+            $(
+                #[doc = $doc]
+                pub fn $name(&self) -> Result<LazyArray> {
+                    self.unary(UnaryOp::$op)
+                }
+            )*
+        }
+    };
+}
+
+unary_methods! {
+    neg => Neg, "`-self`.";
+    abs => Abs, "`|self|`.";
+    sign => Sign, "`numpy.sign(self)`.";
+    square => Square, "`self * self`.";
+    round => Round, "Round half to even.";
+    floor => Floor, "`numpy.floor(self)`.";
+    ceil => Ceil, "`numpy.ceil(self)`.";
+    trunc => Trunc, "`numpy.trunc(self)`.";
+    sqrt => Sqrt, "Square root (in floating point).";
+    exp => Exp, "`e^self`.";
+    expm1 => Expm1, "`e^self - 1`.";
+    log => Log, "Natural logarithm.";
+    log2 => Log2, "Base-2 logarithm.";
+    log10 => Log10, "Base-10 logarithm.";
+    log1p => Log1p, "`ln(1 + self)`.";
+    sin => Sin, "Sine.";
+    cos => Cos, "Cosine.";
+    tan => Tan, "Tangent.";
+    arcsin => Arcsin, "Inverse sine.";
+    arccos => Arccos, "Inverse cosine.";
+    arctan => Arctan, "Inverse tangent.";
+    sinh => Sinh, "Hyperbolic sine.";
+    cosh => Cosh, "Hyperbolic cosine.";
+    tanh => Tanh, "Hyperbolic tangent.";
+    not => Not, "`numpy.logical_not(self)`.";
+    isnan => IsNan, "`numpy.isnan(self)`.";
+    isfinite => IsFinite, "`numpy.isfinite(self)`.";
+    isinf => IsInf, "`numpy.isinf(self)`.";
+}

@@ -1,0 +1,207 @@
+//! Reductions: numpy's semantics for result types, NaN propagation and empty or all-NaN
+//! slices.
+
+use std::sync::OnceLock;
+
+use super::dtype::{mean_type, sum_type};
+use super::{Axes, BlockGrid, LazyArray, Op, Reduction};
+use crate::element::DataType;
+use crate::error::{invalid, Result};
+
+/// A reduction. The `Nan` forms skip NaN values; on integer and `bool` arrays they equal the
+/// plain forms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum ReduceOp {
+    /// Sum (integers widen to 64 bits and wrap; floats sum pairwise).
+    Sum,
+    /// Product.
+    Prod,
+    /// Arithmetic mean (`float64` for integers). Empty: NaN.
+    Mean,
+    /// Minimum; NaN if any element is NaN; an error on an empty slice.
+    Min,
+    /// Maximum; as `Min`.
+    Max,
+    /// Variance with `ddof` delta degrees of freedom.
+    Var {
+        /// Delta degrees of freedom (divisor `n - ddof`).
+        ddof: f64,
+    },
+    /// Standard deviation with `ddof`.
+    Std {
+        /// Delta degrees of freedom.
+        ddof: f64,
+    },
+    /// Index of the first minimum (the first NaN if there is one); `int64`.
+    ArgMin,
+    /// Index of the first maximum (the first NaN if there is one); `int64`.
+    ArgMax,
+    /// Whether any element is non-zero.
+    Any,
+    /// Whether every element is non-zero.
+    All,
+    /// Number of non-zero elements (`int64`).
+    CountNonzero,
+    /// Sum treating NaN as 0.
+    NanSum,
+    /// Product treating NaN as 1.
+    NanProd,
+    /// Mean of the non-NaN values (NaN for an all-NaN slice).
+    NanMean,
+    /// Minimum of the non-NaN values (NaN for an all-NaN slice).
+    NanMin,
+    /// Maximum of the non-NaN values (NaN for an all-NaN slice).
+    NanMax,
+    /// Variance of the non-NaN values.
+    NanVar {
+        /// Delta degrees of freedom.
+        ddof: f64,
+    },
+    /// Standard deviation of the non-NaN values.
+    NanStd {
+        /// Delta degrees of freedom.
+        ddof: f64,
+    },
+    /// Index of the first minimum ignoring NaN; an error for an all-NaN slice (as numpy).
+    NanArgMin,
+    /// Index of the first maximum ignoring NaN; an error for an all-NaN slice.
+    NanArgMax,
+}
+
+impl ReduceOp {
+    /// The result type for an input of type `t`, as numpy gives it.
+    pub fn result_type(self, t: DataType) -> DataType {
+        use ReduceOp::*;
+        match self {
+            Sum | Prod | NanSum | NanProd => sum_type(t),
+            Mean | NanMean | Var { .. } | Std { .. } | NanVar { .. } | NanStd { .. } => {
+                mean_type(t)
+            }
+            Min | Max | NanMin | NanMax => t,
+            ArgMin | ArgMax | NanArgMin | NanArgMax | CountNonzero => DataType::Int64,
+            Any | All => DataType::Bool,
+        }
+    }
+
+    /// Whether the result is an index (numpy allows one axis or all of them).
+    pub fn is_arg(self) -> bool {
+        use ReduceOp::*;
+        matches!(self, ArgMin | ArgMax | NanArgMin | NanArgMax)
+    }
+
+    /// Whether NaN values are skipped.
+    pub fn skips_nan(self) -> bool {
+        use ReduceOp::*;
+        matches!(
+            self,
+            NanSum
+                | NanProd
+                | NanMean
+                | NanMin
+                | NanMax
+                | NanVar { .. }
+                | NanStd { .. }
+                | NanArgMin
+                | NanArgMax
+        )
+    }
+}
+
+impl LazyArray {
+    /// Reduces over `axes` with `op` (see [`ReduceOp`] for semantics and result types).
+    pub fn reduce(&self, op: ReduceOp, axes: impl Into<Axes>) -> Result<LazyArray> {
+        let axes = axes.into();
+        let mut list: Vec<usize> = match &axes.axes {
+            None => (0..self.ndim()).collect(),
+            Some(v) => v.iter().map(|&a| self.axis(a)).collect::<Result<_>>()?,
+        };
+        list.sort_unstable();
+        if list.windows(2).any(|w| w[0] == w[1]) {
+            return Err(invalid(format!(
+                "reduction axes {:?} repeat an axis",
+                axes.axes
+            )));
+        }
+        if op.is_arg() && list.len() > 1 && list.len() != self.ndim() {
+            return Err(invalid(
+                "arg reductions take one axis or all of them (as numpy)",
+            ));
+        }
+        let mut shape = Vec::new();
+        let mut bounds = Vec::new();
+        for axis in 0..self.ndim() {
+            if !list.contains(&axis) {
+                shape.push(self.shape()[axis]);
+                bounds.push(self.block_grid().axis_bounds(axis).to_vec());
+            } else if axes.keepdims {
+                shape.push(1);
+                bounds.push(vec![0, 1]);
+            }
+        }
+        Ok(LazyArray::new(
+            op.result_type(self.data_type()),
+            shape,
+            BlockGrid::from_bounds(bounds),
+            Op::Reduce(Box::new(Reduction {
+                input: self.clone(),
+                op,
+                axes: list,
+                result: OnceLock::new(),
+            })),
+        ))
+    }
+}
+
+macro_rules! reductions {
+    ($($name:ident => $op:ident, $doc:literal;)*) => {
+        impl LazyArray {
+            $(
+                #[doc = $doc]
+                pub fn $name(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+                    self.reduce(ReduceOp::$op, axes)
+                }
+            )*
+        }
+    };
+}
+
+reductions! {
+    sum => Sum, "Sum over `axes`.";
+    prod => Prod, "Product over `axes`.";
+    mean => Mean, "Mean over `axes`.";
+    min => Min, "Minimum over `axes` (NaN if any element is NaN).";
+    max => Max, "Maximum over `axes` (NaN if any element is NaN).";
+    argmin => ArgMin, "Index of the minimum over one axis or all (flat index).";
+    argmax => ArgMax, "Index of the maximum over one axis or all (flat index).";
+    any => Any, "Whether any element over `axes` is non-zero.";
+    all => All, "Whether every element over `axes` is non-zero.";
+    count_nonzero => CountNonzero, "Number of non-zero elements over `axes`.";
+    nansum => NanSum, "Sum ignoring NaN.";
+    nanprod => NanProd, "Product ignoring NaN.";
+    nanmean => NanMean, "Mean ignoring NaN.";
+    nanmin => NanMin, "Minimum ignoring NaN.";
+    nanmax => NanMax, "Maximum ignoring NaN.";
+    nanargmin => NanArgMin, "Index of the minimum ignoring NaN.";
+    nanargmax => NanArgMax, "Index of the maximum ignoring NaN.";
+}
+
+macro_rules! moment_reductions {
+    ($($name:ident => $op:ident, $doc:literal;)*) => {
+        impl LazyArray {
+            $(
+                #[doc = $doc]
+                pub fn $name(&self, axes: impl Into<Axes>, ddof: f64) -> Result<LazyArray> {
+                    self.reduce(ReduceOp::$op { ddof }, axes)
+                }
+            )*
+        }
+    };
+}
+
+moment_reductions! {
+    var => Var, "Variance over `axes` with divisor `n - ddof`.";
+    std => Std, "Standard deviation over `axes` with divisor `n - ddof`.";
+    nanvar => NanVar, "Variance ignoring NaN.";
+    nanstd => NanStd, "Standard deviation ignoring NaN.";
+}

@@ -1,0 +1,183 @@
+//! Sources: stored arrays, in-memory arrays, constants and ranges.
+
+use std::sync::Arc;
+
+use ndarray::ArrayD;
+
+use super::{BlockGrid, LazyArray, Op};
+use crate::element::{DataType, Element, FillValue, Num};
+use crate::error::{invalid, Result};
+use crate::format::layout::default_chunk_shape;
+use crate::store::Array;
+
+fn default_grid(shape: &[u64], data_type: DataType) -> BlockGrid {
+    BlockGrid::regular(shape, &default_chunk_shape(shape, data_type.size()))
+}
+
+/// A number `arange` accepts: integers give `int64` ranges, floats `float64` ones.
+pub trait RangeNumber: Copy {
+    #[doc(hidden)]
+    fn as_range_value(self) -> RangeValue;
+}
+
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum RangeValue {
+    Int(i64),
+    Float(f64),
+}
+
+impl RangeNumber for i32 {
+    fn as_range_value(self) -> RangeValue {
+        RangeValue::Int(i64::from(self))
+    }
+}
+impl RangeNumber for i64 {
+    fn as_range_value(self) -> RangeValue {
+        RangeValue::Int(self)
+    }
+}
+impl RangeNumber for f64 {
+    fn as_range_value(self) -> RangeValue {
+        RangeValue::Float(self)
+    }
+}
+
+impl LazyArray {
+    /// A stored array; blocks are its inner chunks.
+    pub fn from_stored(array: &Array) -> Self {
+        let grid = BlockGrid::regular(array.shape(), array.grid().chunk_shape());
+        Self::new(
+            array.data_type(),
+            array.shape().to_vec(),
+            grid,
+            Op::Stored(array.clone()),
+        )
+    }
+
+    /// An in-memory array cut into blocks of `chunks` (dask's `from_array`).
+    pub fn from_array<T: Element>(array: ArrayD<T>, chunks: &[u64]) -> Result<Self> {
+        let shape: Vec<u64> = array.shape().iter().map(|&n| n as u64).collect();
+        check_chunks(&shape, chunks)?;
+        let array = if array.is_standard_layout() {
+            array
+        } else {
+            array.as_standard_layout().into_owned()
+        };
+        Ok(Self::new(
+            T::DATA_TYPE,
+            shape.clone(),
+            BlockGrid::regular(&shape, chunks),
+            Op::Memory(Arc::new(array)),
+        ))
+    }
+
+    /// An array of `shape` where every element is `value`.
+    pub fn full<T: Element>(shape: &[u64], value: T) -> Self {
+        Self::new(
+            T::DATA_TYPE,
+            shape.to_vec(),
+            default_grid(shape, T::DATA_TYPE),
+            Op::Fill(FillValue::of(value)),
+        )
+    }
+
+    /// An array of zeros of type `data_type`.
+    pub fn zeros(shape: &[u64], data_type: DataType) -> Self {
+        Self::new(
+            data_type,
+            shape.to_vec(),
+            default_grid(shape, data_type),
+            Op::Fill(FillValue::zero(data_type)),
+        )
+    }
+
+    /// An array of ones of type `data_type`.
+    pub fn ones(shape: &[u64], data_type: DataType) -> Self {
+        let one = crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::ONE));
+        Self::new(
+            data_type,
+            shape.to_vec(),
+            default_grid(shape, data_type),
+            Op::Fill(one),
+        )
+    }
+
+    /// `numpy.arange(start, stop, step)`: integers give `int64` values computed exactly,
+    /// floats give `float64` values `start + i * step`, `ceil((stop - start) / step)` of them.
+    pub fn arange<N: RangeNumber>(start: N, stop: N, step: N) -> Result<Self> {
+        let (data_type, len, op) = match (
+            start.as_range_value(),
+            stop.as_range_value(),
+            step.as_range_value(),
+        ) {
+            (RangeValue::Int(a), RangeValue::Int(b), RangeValue::Int(s)) => {
+                if s == 0 {
+                    return Err(invalid("arange: step is zero"));
+                }
+                let span = i128::from(b) - i128::from(a);
+                let len = if (span > 0) == (s > 0) && span != 0 {
+                    ((span.abs() + i128::from(s).abs() - 1) / i128::from(s).abs()) as u64
+                } else {
+                    0
+                };
+                (DataType::Int64, len, Op::ArangeInt { start: a, step: s })
+            }
+            (RangeValue::Float(a), RangeValue::Float(b), RangeValue::Float(s)) => {
+                if s == 0.0 || !s.is_finite() || !a.is_finite() || !b.is_finite() {
+                    return Err(invalid(format!(
+                        "arange: start {a}, stop {b} and step {s} must be finite, step non-zero"
+                    )));
+                }
+                let len = ((b - a) / s).ceil().max(0.0) as u64;
+                (
+                    DataType::Float64,
+                    len,
+                    Op::ArangeFloat {
+                        start: a,
+                        step: s,
+                        last: None,
+                    },
+                )
+            }
+            _ => unreachable!("RangeNumber is implemented for one kind per type"),
+        };
+        Ok(Self::new(
+            data_type,
+            vec![len],
+            default_grid(&[len], data_type),
+            op,
+        ))
+    }
+
+    /// `numpy.linspace(start, stop, num, endpoint)`: `num` evenly spaced `float64` values.
+    pub fn linspace(start: f64, stop: f64, num: u64, endpoint: bool) -> Result<Self> {
+        if !start.is_finite() || !stop.is_finite() {
+            return Err(invalid(format!(
+                "linspace: start {start} and stop {stop} must be finite"
+            )));
+        }
+        let div = if endpoint { num.saturating_sub(1) } else { num };
+        let step = if div > 0 {
+            (stop - start) / div as f64
+        } else {
+            0.0
+        };
+        let last = (endpoint && num > 1).then_some(stop);
+        Ok(Self::new(
+            DataType::Float64,
+            vec![num],
+            default_grid(&[num], DataType::Float64),
+            Op::ArangeFloat { start, step, last },
+        ))
+    }
+}
+
+pub(crate) fn check_chunks(shape: &[u64], chunks: &[u64]) -> Result<()> {
+    if chunks.len() != shape.len() || chunks.contains(&0) {
+        return Err(invalid(format!(
+            "chunks {chunks:?} do not fit shape {shape:?}: one positive extent per axis"
+        )));
+    }
+    Ok(())
+}
