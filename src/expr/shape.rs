@@ -88,36 +88,7 @@ impl LazyArray {
                 len: self.shape()[axis],
             });
         }
-        let identity = picks.iter().zip(self.shape()).all(|(p, &n)| {
-            *p == AxisPick::Range {
-                first: 0,
-                step: 1,
-                len: n,
-            }
-        });
-        let selected = if identity {
-            self.clone()
-        } else {
-            let mut shape = Vec::new();
-            let mut bounds = Vec::new();
-            for (axis, pick) in picks.iter().enumerate() {
-                if let AxisPick::Range { first, step, len } = *pick {
-                    shape.push(len);
-                    bounds.push(pick_bounds(
-                        self.block_grid().axis_bounds(axis),
-                        first,
-                        step,
-                        len,
-                    ));
-                }
-            }
-            LazyArray::new(
-                self.data_type(),
-                shape,
-                BlockGrid::from_bounds(bounds),
-                Op::Select(self.clone(), picks),
-            )
-        };
+        let selected = self.select(&picks)?;
         if new_axes.is_empty() {
             return Ok(selected);
         }
@@ -126,6 +97,115 @@ impl LazyArray {
             shape.insert(pos, 1);
         }
         selected.reshape(&shape.iter().map(|&n| n as i64).collect::<Vec<_>>())
+    }
+
+    /// Applies one pick per axis, pushing the selection below elementwise operations and
+    /// reductions (over the kept axes) so that only the selected part of every source, and
+    /// of every reduction's input, is ever evaluated.
+    pub(crate) fn select(&self, picks: &[AxisPick]) -> Result<LazyArray> {
+        let full = |n: u64| AxisPick::Range {
+            first: 0,
+            step: 1,
+            len: n,
+        };
+        if picks.iter().zip(self.shape()).all(|(p, &n)| *p == full(n)) {
+            return Ok(self.clone());
+        }
+        // The picks for an operand broadcast against this array (right-aligned).
+        let operand_picks = |operand: &LazyArray| -> Vec<AxisPick> {
+            let offset = self.ndim() - operand.ndim();
+            operand
+                .shape()
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| match &picks[offset + i] {
+                    _ if n == self.shape()[offset + i] => picks[offset + i].clone(),
+                    AxisPick::Index(_) => AxisPick::Index(0),
+                    AxisPick::Range { .. } => full(n),
+                })
+                .collect()
+        };
+        match &self.node.op {
+            Op::Cast(a) => return Ok(a.select(&operand_picks(a))?.astype(self.data_type())),
+            Op::Unary(op, a) => {
+                let inner = a.select(&operand_picks(a))?;
+                let node = LazyArray::new(
+                    self.data_type(),
+                    selected_shape(picks),
+                    inner.block_grid().clone(),
+                    Op::Unary(*op, inner),
+                );
+                return Ok(node);
+            }
+            Op::Binary(op, a, b) => {
+                return LazyArray::binary(
+                    *op,
+                    a.select(&operand_picks(a))?,
+                    b.select(&operand_picks(b))?,
+                )
+            }
+            Op::Where(c, a, b) => {
+                return LazyArray::where_(
+                    &c.select(&operand_picks(c))?,
+                    a.select(&operand_picks(a))?,
+                    b.select(&operand_picks(b))?,
+                )
+            }
+            Op::Reduce(r) => {
+                let keepdims = self.ndim() == r.input.ndim();
+                let mut input_picks = Vec::with_capacity(r.input.ndim());
+                let mut out_axis = 0;
+                let mut pushable = true;
+                for axis in 0..r.input.ndim() {
+                    if r.axes.contains(&axis) {
+                        input_picks.push(full(r.input.shape()[axis]));
+                        if keepdims {
+                            pushable &= picks[out_axis] == full(1);
+                            out_axis += 1;
+                        }
+                    } else {
+                        input_picks.push(picks[out_axis].clone());
+                        out_axis += 1;
+                    }
+                }
+                if pushable {
+                    let input = r.input.select(&input_picks)?;
+                    let axes: Vec<i64> = r
+                        .axes
+                        .iter()
+                        .map(|&a| {
+                            input_picks[..a]
+                                .iter()
+                                .filter(|p| matches!(p, AxisPick::Range { .. }))
+                                .count() as i64
+                        })
+                        .collect();
+                    let axes = super::Axes {
+                        axes: Some(axes),
+                        keepdims,
+                    };
+                    return input.reduce(r.op, axes);
+                }
+            }
+            _ => {}
+        }
+        let mut bounds = Vec::new();
+        for (axis, pick) in picks.iter().enumerate() {
+            if let AxisPick::Range { first, step, len } = *pick {
+                bounds.push(pick_bounds(
+                    self.block_grid().axis_bounds(axis),
+                    first,
+                    step,
+                    len,
+                ));
+            }
+        }
+        Ok(LazyArray::new(
+            self.data_type(),
+            selected_shape(picks),
+            BlockGrid::from_bounds(bounds),
+            Op::Select(self.clone(), picks.to_vec()),
+        ))
     }
 
     /// `numpy.reshape` (C order): any shape with the same number of elements; one extent may
@@ -371,6 +451,16 @@ impl LazyArray {
             Op::Rechunk(self.clone()),
         ))
     }
+}
+
+fn selected_shape(picks: &[AxisPick]) -> Vec<u64> {
+    picks
+        .iter()
+        .filter_map(|p| match p {
+            AxisPick::Range { len, .. } => Some(*len),
+            AxisPick::Index(_) => None,
+        })
+        .collect()
 }
 
 /// Output block boundaries of a selection `first + k * step`, `k < len`, on an axis with
