@@ -1,0 +1,109 @@
+//! Peak memory: a full NaN-aware reduction over stores 50 times larger than the cache budget
+//! keeps the process's peak resident memory under the budget plus a stated constant (mapped
+//! pages of consumed chunks are released; decoded chunks live in the bounded cache; at most
+//! a batch of blocks is in flight).
+//!
+//! The reduction runs in a child process (this test binary re-executed) so the peak is not
+//! inflated by building the stores.
+
+use std::process::Command;
+
+use outcore::{ArraySpec, Axes, ChunkEncoding, DataType, LazyArray, Store};
+
+const STORE_ENV: &str = "OUTCORE_MEMORY_TEST_STORE";
+/// The cache budget the child runs with.
+const BUDGET: u64 = 4 << 20;
+/// Each store holds this many times the budget (logical bytes).
+const FACTOR: u64 = 50;
+/// What the engine may use beyond the cache budget: blocks in flight (4 per thread of 1 MiB
+/// each), their partials, decoder contexts, allocator slack and the test harness' threads.
+const CONSTANT: u64 = 48 << 20;
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("{field} not in /proc/self/status"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+#[ignore = "run by reduction_peak_memory_stays_under_budget as a child process"]
+fn memory_child() {
+    let Ok(path) = std::env::var(STORE_ENV) else {
+        return;
+    };
+    let store = Store::open(&path).unwrap();
+    let base = status_kib("VmRSS:") * 1024;
+    for name in ["raw", "zstd"] {
+        let x = LazyArray::from_stored(&store.open_array(name).unwrap());
+        let m = x
+            .nanmean(Axes::all())
+            .unwrap()
+            .compute()
+            .scan_data()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!((m - 0.5).abs() < 0.01, "{name}: mean {m}");
+    }
+    let peak = status_kib("VmHWM:") * 1024;
+    println!("MEMORY base={base} peak={peak}");
+}
+
+#[test]
+fn reduction_peak_memory_stays_under_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.zarr");
+    let store = Store::create(&path).unwrap();
+    let elements = BUDGET * FACTOR / 8;
+    let cols: u64 = 1 << 12;
+    let shape = [elements / cols, cols];
+    for (name, encoding) in [
+        ("raw", ChunkEncoding::Raw),
+        ("zstd", ChunkEncoding::Zstd { level: 1 }),
+    ] {
+        let values = outcore::random::uniform(7, &shape, 0.0, 1.0).unwrap();
+        let with_nans = LazyArray::where_(&values.lt(0.01).unwrap(), f64::NAN, &values).unwrap();
+        let spec = ArraySpec::new(DataType::Float64, &shape)
+            .chunks(&[32, cols])
+            .encoding(encoding);
+        with_nans.to_store(&store, name, &spec).unwrap();
+    }
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["memory_child", "--exact", "--ignored", "--nocapture"])
+        .env(STORE_ENV, &path)
+        .env("OUTCORE_CACHE_BYTES", BUDGET.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("MEMORY"))
+        .expect("the child reports its memory");
+    let field = |key: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (base, peak) = (field("base="), field("peak="));
+    let grown = peak.saturating_sub(base);
+    eprintln!(
+        "peak RSS grew by {} MiB over a {} MiB base (budget {} MiB, stores {} MiB each)",
+        grown >> 20,
+        base >> 20,
+        BUDGET >> 20,
+        (BUDGET * FACTOR) >> 20
+    );
+    assert!(
+        grown <= BUDGET + CONSTANT,
+        "peak RSS grew by {grown} bytes, more than the budget {BUDGET} + {CONSTANT}"
+    );
+}
