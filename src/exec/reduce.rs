@@ -775,9 +775,12 @@ impl Plan<'_> {
     }
 
     fn kept_region(&self, group: u64) -> Vec<Range<u64>> {
-        let coords = self.block_coords(group, 0);
-        let region = self.input.block_grid().block_region(&coords);
-        self.kept_axes.iter().map(|&a| region[a].clone()).collect()
+        let grid = self.input.block_grid();
+        unravel(group, &self.group_grid)
+            .iter()
+            .zip(&self.kept_axes)
+            .map(|(&c, &a)| grid.axis_bounds(a)[c as usize]..grid.axis_bounds(a)[c as usize + 1])
+            .collect()
     }
 }
 
@@ -857,7 +860,9 @@ fn run_kernel<T: Num, K: Kernel<T>>(
         partials.iter().map(|p| kernel.finish(p)).collect()
     };
     if members == 0 {
-        // A reduced axis is empty: every output is the kernel's identity, finished.
+        // A reduced axis is empty: every output is the kernel's identity, finished — an
+        // error for reductions without one (min, argmax, ...), even if there are no outputs.
+        kernel.finish(&kernel.identity())?;
         for g in 0..groups {
             let region = plan.kept_region(g);
             let len: u64 = region.iter().map(|r| r.end - r.start).product();

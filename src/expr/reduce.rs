@@ -123,7 +123,7 @@ impl LazyArray {
                 axes.axes
             )));
         }
-        if op.is_arg() && list.len() > 1 && list.len() != self.ndim() {
+        if op.is_arg() && list.len() != 1 && list.len() != self.ndim() {
             return Err(invalid(
                 "arg reductions take one axis or all of them (as numpy)",
             ));

@@ -261,12 +261,15 @@ impl Array {
         self.read_chunk_with(chunk, false)
     }
 
-    /// As [`Array::read_chunk`], for a pass that reads each chunk once: the stored bytes'
+    /// As [`Array::read_chunk`], for a pass that reads each chunk once. When the array is
+    /// larger than the cache budget (so its mapped pages could outgrow it), the stored bytes'
     /// pages are released from the resident set once decoded, or, for a zero-copy chunk,
-    /// when the last clone of the returned chunk is dropped. Releasing never changes what is
-    /// read (the pages fault back in from the file).
+    /// when the last clone of the returned chunk is dropped; smaller arrays keep their pages
+    /// mapped for the next pass. Releasing never changes what is read (pages fault back in
+    /// from the file).
     pub fn read_chunk_streaming(&self, chunk: &[u64]) -> Result<Chunk> {
-        self.read_chunk_with(chunk, true)
+        let logical = self.grid().elements() * self.data_type().size() as u64;
+        self.read_chunk_with(chunk, logical > self.inner.cache.budget())
     }
 
     fn read_chunk_with(&self, chunk: &[u64], release: bool) -> Result<Chunk> {
@@ -319,6 +322,9 @@ impl Array {
                             len: expected,
                         });
                         if release {
+                            // Released pages fault back one by one on the next pass; map
+                            // them in one call instead.
+                            file.populate(offset as usize..(offset + nbytes) as usize);
                             chunk.release = Some(Arc::new(ReleaseOnDrop {
                                 file: file.clone(),
                                 range: offset as usize..(offset + nbytes) as usize,
