@@ -31,9 +31,39 @@
 //! # }
 //! ```
 //!
+//! Computing over stored arrays is lazy: build an expression, then ask for a result. Every
+//! chunk is read only if the result needs it, each block's whole expression is evaluated in
+//! one go on all cores, and memory stays within the cache budget whatever the array's size.
+//!
+//! ```
+//! use outcore::{ndarray::s, ArraySpec, Axes, DataType, LazyArray, Store};
+//!
+//! # fn main() -> outcore::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = Store::create(dir.path().join("grid.zarr"))?;
+//! // A stored 365 x 90 x 180 "daily temperature" field, made from a counter-based random
+//! // source and streamed into the store chunk by chunk.
+//! let noise = outcore::random::normal(42, &[365, 90, 180], 0.0, 3.0)?;
+//! let spec = ArraySpec::new(DataType::Float64, &[365, 90, 180]).chunks(&[365, 18, 36]);
+//! noise.add(15.0)?.to_store(&store, "t2m", &spec)?;
+//!
+//! let t = LazyArray::from_stored(&store.open_array("t2m")?);
+//! let climatology = t.nanmean(Axes::from(0).keepdims())?;    // (1, 90, 180)
+//! let anomaly = t.sub(&climatology)?;                          // broadcast over days
+//! let spread: f64 = anomaly.std(Axes::all(), 0.0)?.to_scalar()?;
+//! assert!((spread - 3.0).abs() < 0.05);
+//!
+//! // Selections push down: only the chunks under these 10 columns are read.
+//! let column_means = t.mean(0)?.slice(s![0..10, 0..10])?.to_ndarray::<f64>()?;
+//! assert_eq!(column_means.shape(), &[10, 10]);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The layers, each a module depending only on those before it (see `ARCHITECTURE.md`):
 //! [`element`], [`format`], [`storage`], [`codec`], [`cache`], then [`store`], the public
-//! face of the first five.
+//! face of the first five; [`expr`] (lazy arrays and the planner) and [`exec`] (the
+//! executor) above it.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
