@@ -136,7 +136,8 @@ fn selections_read_only_the_chunks_under_them() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s.zarr")).unwrap();
     let values = field(&store, "x", ChunkEncoding::Zstd { level: 1 }, &SHAPE);
-    let cases: Vec<(&str, u64, Box<dyn Fn(&LazyArray) -> LazyArray>)> = vec![
+    type Build = Box<dyn Fn(&LazyArray) -> LazyArray>;
+    let cases: Vec<(&str, u64, Build)> = vec![
         (
             "mean over axis 0, then the first 100 columns",
             10,
@@ -146,9 +147,7 @@ fn selections_read_only_the_chunks_under_them() {
             "an anomaly, then a corner: the mean needs the corner's whole columns",
             20,
             Box::new(|x| {
-                let anomaly = x
-                    .sub(&x.nanmean(Axes::from(0).keepdims()).unwrap())
-                    .unwrap();
+                let anomaly = x.sub(x.nanmean(Axes::from(0).keepdims()).unwrap()).unwrap();
                 anomaly
                     .slice(s![0..200, 150..250])
                     .unwrap()
@@ -204,7 +203,7 @@ fn results_stream_into_a_store_with_progress() {
     let values = field(&store, "x", ChunkEncoding::Raw, &SHAPE);
     let x = LazyArray::from_stored(&store.open_array("x").unwrap());
     let anomaly = x
-        .sub(&x.nanmean(Axes::from(1).keepdims()).unwrap())
+        .sub(x.nanmean(Axes::from(1).keepdims()).unwrap())
         .unwrap()
         .astype(DataType::Float32);
     let blocks = AtomicU64::new(0);

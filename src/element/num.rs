@@ -173,12 +173,8 @@ macro_rules! float_num {
             #[inline] fn add(self, o: Self) -> Self { self + o }
             #[inline] fn sub(self, o: Self) -> Self { self - o }
             #[inline] fn mul(self, o: Self) -> Self { self * o }
-            #[inline] fn floor_div(self, o: Self) -> Self { (self / o).floor() }
-            #[inline]
-            fn rem(self, o: Self) -> Self {
-                let r = self % o;
-                if r != 0.0 && ((r < 0.0) != (o < 0.0)) { r + o } else { r }
-            }
+            #[inline] fn floor_div(self, o: Self) -> Self { float_divmod(self, o).0 }
+            #[inline] fn rem(self, o: Self) -> Self { float_divmod(self, o).1 }
             #[inline] fn pow(self, o: Self) -> Self { self.powf(o) }
             #[inline]
             fn maximum(self, o: Self) -> Self {
@@ -192,7 +188,7 @@ macro_rules! float_num {
             #[inline] fn abs(self) -> Self { <$t>::abs(self) }
             #[inline]
             fn sign(self) -> Self {
-                if self > 0.0 { 1.0 } else if self < 0.0 { -1.0 } else { self }
+                if self > 0.0 { 1.0 } else if self < 0.0 { -1.0 } else if self == 0.0 { 0.0 } else { self }
             }
             #[inline] fn round(self) -> Self { self.round_ties_even() }
             #[inline] fn floor(self) -> Self { <$t>::floor(self) }
@@ -205,6 +201,38 @@ macro_rules! float_num {
 }
 
 float_num!(f32, f64);
+
+/// numpy's `divmod` for floats (`npy_divmod`): the remainder takes the divisor's sign (a zero
+/// remainder too), and the quotient is snapped to the integer nearest `(a - rem) / b`, so
+/// `a // b * b + a % b == a` as far as rounding allows.
+#[inline]
+fn float_divmod<F: num_traits::Float>(a: F, b: F) -> (F, F) {
+    let zero = F::zero();
+    let mut rem = a % b;
+    if b == zero {
+        return (a / b, rem);
+    }
+    let mut div = (a - rem) / b;
+    if rem != zero {
+        if (b < zero) != (rem < zero) {
+            rem = rem + b;
+            div = div - F::one();
+        }
+    } else {
+        rem = zero.copysign(b);
+    }
+    let quotient = if div != zero {
+        let floor = div.floor();
+        if div - floor > F::from(0.5).expect("representable") {
+            floor + F::one()
+        } else {
+            floor
+        }
+    } else {
+        zero.copysign(a / b)
+    };
+    (quotient, rem)
+}
 
 impl Num for bool {
     const ZERO: Self = false;

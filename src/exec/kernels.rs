@@ -178,7 +178,42 @@ fn div<T: Num>(a: Block, b: &Block, shape: &[usize]) -> Result<Block> {
 /// Applies a two-operand function to blocks of the operation's compute type, broadcast to
 /// `shape`.
 pub(crate) fn binary(op: BinaryOp, a: Block, b: Block, shape: &[usize]) -> Result<Block> {
+    if a.data_type() != b.data_type() {
+        return exact_integer_comparison(op, &a, &b, shape);
+    }
     with_element_type!(a.data_type(), T => num_binary::<T>(op, a, &b, shape))
+}
+
+/// A comparison of `int64` with `uint64` blocks (the builder arranges the types), exact.
+fn exact_integer_comparison(op: BinaryOp, a: &Block, b: &Block, shape: &[usize]) -> Result<Block> {
+    fn as_i128<T: Num>(v: T) -> i128 {
+        match T::DATA_TYPE.kind() {
+            crate::element::Kind::Unsigned => i128::from(v.as_u64()),
+            _ => i128::from(v.as_i64()),
+        }
+    }
+    let cmp: fn(i128, i128) -> bool = match op {
+        BinaryOp::Eq => |x, y| x == y,
+        BinaryOp::Ne => |x, y| x != y,
+        BinaryOp::Lt => |x, y| x < y,
+        BinaryOp::Le => |x, y| x <= y,
+        BinaryOp::Gt => |x, y| x > y,
+        BinaryOp::Ge => |x, y| x >= y,
+        other => {
+            return Err(invalid(format!(
+                "{other:?} of {} and {} blocks",
+                a.data_type(),
+                b.data_type()
+            )))
+        }
+    };
+    with_element_type!(a.data_type(), A => with_element_type!(b.data_type(), B => {
+        let (a, b) = (a.view::<A>()?, b.view::<B>()?);
+        let (va, vb) = (wide(&a, shape)?, wide(&b, shape)?);
+        Ok(Block::from_array(
+            Zip::from(&va).and(&vb).map_collect(|&x, &y| cmp(as_i128(x), as_i128(y))),
+        ))
+    }))
 }
 
 /// `numpy.where` over blocks (`cond` is `bool`; `a` and `b` share a type).

@@ -148,6 +148,10 @@ impl BinaryOp {
         matches!(self, Eq | Ne | Lt | Le | Gt | Ge | And | Or | Xor)
     }
 
+    fn is_comparison(self) -> bool {
+        self.is_predicate() && !self.is_logical()
+    }
+
     fn is_logical(self) -> bool {
         matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
     }
@@ -191,6 +195,62 @@ pub(crate) fn elementwise_grid(
         })
         .collect();
     BlockGrid::with_defaults(shape, known, data_type.size())
+}
+
+/// numpy 2 compares integers exactly, where arithmetic would promote to `float64` or refuse an
+/// out-of-range scalar: a signed array against `uint64`, and an integer array against an
+/// integer scalar its type cannot hold. Such comparisons keep both sides' values (signed as
+/// `int64`, unsigned as `uint64`) and compare them as wide integers. `None` for every other
+/// comparison.
+fn exact_integer_comparison(
+    op: BinaryOp,
+    lhs: &Operand,
+    rhs: &Operand,
+) -> Result<Option<LazyArray>> {
+    let int = |t: DataType| matches!(t.kind(), Kind::Signed | Kind::Unsigned);
+    let wide = |t: DataType| match t.kind() {
+        Kind::Unsigned => DataType::UInt64,
+        _ => DataType::Int64,
+    };
+    let side = |o: &Operand, other: &Operand| -> Result<Option<LazyArray>> {
+        Ok(match (o, other) {
+            (Operand::Array(a), _) => Some(a.astype(wide(a.data_type()))),
+            (Operand::Scalar(WeakScalar::Int(v)), Operand::Array(b))
+                if *v < 0 || b.data_type() != DataType::UInt64 =>
+            {
+                Some(scalar_array(WeakScalar::Int(*v), DataType::Int64)?)
+            }
+            (Operand::Scalar(WeakScalar::Int(v)), _) => {
+                Some(scalar_array(WeakScalar::Int(*v), DataType::UInt64)?)
+            }
+            _ => None,
+        })
+    };
+    let needed = match (lhs, rhs) {
+        (Operand::Array(a), Operand::Array(b)) => {
+            let (x, y) = (a.data_type(), b.data_type());
+            int(x) && int(y) && result_type(x, y) == DataType::Float64
+        }
+        (Operand::Array(a), Operand::Scalar(WeakScalar::Int(v)))
+        | (Operand::Scalar(WeakScalar::Int(v)), Operand::Array(a)) => {
+            int(a.data_type()) && scalar_array(WeakScalar::Int(*v), a.data_type()).is_err()
+        }
+        _ => false,
+    };
+    if !needed {
+        return Ok(None);
+    }
+    let (Some(a), Some(b)) = (side(lhs, rhs)?, side(rhs, lhs)?) else {
+        return Ok(None);
+    };
+    let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
+    let grid = elementwise_grid(&shape, &[&a, &b], DataType::Bool);
+    Ok(Some(LazyArray::new(
+        DataType::Bool,
+        shape,
+        grid,
+        Op::Binary(op, a, b),
+    )))
 }
 
 /// A 0-d array holding a weak scalar converted to `data_type`, or an error if it does not fit.
@@ -329,7 +389,24 @@ impl LazyArray {
         lhs: impl Into<Operand>,
         rhs: impl Into<Operand>,
     ) -> Result<LazyArray> {
-        let (lhs, rhs) = (lhs.into(), rhs.into());
+        let (mut lhs, mut rhs) = (lhs.into(), rhs.into());
+        if op.is_logical() {
+            // Logical operations only look at truthiness: any number is a fine operand.
+            for o in [&mut lhs, &mut rhs] {
+                if let Operand::Scalar(s) = o {
+                    *s = WeakScalar::Bool(match *s {
+                        WeakScalar::Bool(b) => b,
+                        WeakScalar::Int(v) => v != 0,
+                        WeakScalar::Float(v) => v != 0.0,
+                    });
+                }
+            }
+        }
+        if op.is_comparison() {
+            if let Some(exact) = exact_integer_comparison(op, &lhs, &rhs)? {
+                return Ok(exact);
+            }
+        }
         let common = common_type(&[&lhs, &rhs]);
         let compute = if op.is_logical() {
             DataType::Bool

@@ -12,8 +12,11 @@ use crate::error::{invalid, Result};
 impl LazyArray {
     /// Applies `f(block, region)` to every block of this array's block grid; `f` returns the
     /// block's values, of type `U` and the block's shape. `T` must be this array's type. The
-    /// result is lazy like any other: `f` runs when a result is computed, on any thread,
-    /// once per block (and always on whole blocks, whatever region a consumer asks for).
+    /// result is lazy like any other: `f` runs when a result is computed, on any thread, and
+    /// always on whole blocks, whatever region a consumer asks for. A consumer with the same
+    /// blocks runs it once per block; one whose blocks straddle these (after `rechunk` or
+    /// `reshape`, or an operand used twice) runs it once per overlapping consumer block, so
+    /// `f` should be a pure function of its block.
     ///
     /// ```
     /// use outcore::LazyArray;

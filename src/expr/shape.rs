@@ -273,14 +273,15 @@ impl LazyArray {
     /// Reorders the axes: output axis `i` is input axis `perm[i]`.
     pub fn permute_axes(&self, perm: &[usize]) -> Result<LazyArray> {
         let mut seen = vec![false; self.ndim()];
-        if perm.len() != self.ndim() || perm.iter().any(|&p| p >= self.ndim() || seen[p]) {
+        let valid = perm.len() == self.ndim()
+            && perm
+                .iter()
+                .all(|&p| p < self.ndim() && !std::mem::replace(&mut seen[p], true));
+        if !valid {
             return Err(invalid(format!(
                 "{perm:?} is not a permutation of {} axes",
                 self.ndim()
             )));
-        }
-        for &p in perm {
-            seen[p] = true;
         }
         if perm.iter().enumerate().all(|(i, &p)| i == p) {
             return Ok(self.clone());
