@@ -375,12 +375,7 @@ impl LazyArray {
                 )));
             }
         }
-        let data_type = arrays
-            .iter()
-            .map(LazyArray::data_type)
-            .reduce(result_type)
-            .expect("non-empty");
-        let inputs: Vec<LazyArray> = arrays.iter().map(|a| a.astype(data_type)).collect();
+        let (data_type, inputs) = promote_all(arrays);
         let mut shape = first.shape().to_vec();
         shape.insert(axis, arrays.len() as u64);
         let mut bounds = first.block_grid().bounds().to_vec();
@@ -414,12 +409,7 @@ impl LazyArray {
                 )));
             }
         }
-        let data_type = arrays
-            .iter()
-            .map(LazyArray::data_type)
-            .reduce(result_type)
-            .expect("non-empty");
-        let inputs: Vec<LazyArray> = arrays.iter().map(|a| a.astype(data_type)).collect();
+        let (data_type, inputs) = promote_all(arrays);
         let mut shape = first.shape().to_vec();
         shape[axis] = arrays.iter().map(|a| a.shape()[axis]).sum();
         let mut bounds = first.block_grid().bounds().to_vec();
@@ -452,6 +442,19 @@ impl LazyArray {
             Op::Rechunk(self.clone()),
         ))
     }
+}
+
+/// The common type of non-empty `arrays` and the arrays cast to it.
+fn promote_all(arrays: &[LazyArray]) -> (crate::element::DataType, Vec<LazyArray>) {
+    let data_type = arrays
+        .iter()
+        .map(LazyArray::data_type)
+        .reduce(result_type)
+        .expect("checked non-empty");
+    (
+        data_type,
+        arrays.iter().map(|a| a.astype(data_type)).collect(),
+    )
 }
 
 fn selected_shape(picks: &[AxisPick]) -> Vec<u64> {
