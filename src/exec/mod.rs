@@ -228,38 +228,16 @@ impl<'a> Compute<'a> {
     /// Evaluates into an in-memory array (`T` must be the array's data type).
     pub fn to_ndarray<T: Element>(self) -> Result<ArrayD<T>> {
         self.check_type::<T>()?;
-        let array = self.array;
-        prepare(array, &self.opts)?;
-        if let Op::Reduce(reduction) = &array.node.op {
-            return reduce::reduce_to_block(
-                reduction,
-                array.data_type(),
-                array.shape(),
-                &self.opts,
-            )?
-            .into_array();
-        }
-        let shape: Vec<usize> = array.shape().iter().map(|&n| n as usize).collect();
+        let shape: Vec<usize> = self.array.shape().iter().map(|&n| n as usize).collect();
         let mut out = ArrayD::<T>::from_elem(IxDyn(&shape), T::default());
-        let grid = array.block_grid();
-        run_batched(
-            grid.num_blocks(),
-            &self.opts,
-            |i| {
-                let region = grid.block_region_at(i);
-                let block = eval::eval(array, &region)?;
-                let bytes = block.len() as u64 * T::DATA_TYPE.size() as u64;
-                Ok(((region, block), bytes))
-            },
-            |_, (region, block)| {
-                out.slice_each_axis_mut(|ax| {
-                    let r = &region[ax.axis.index()];
-                    Slice::from(r.start as usize..r.end as usize)
-                })
-                .assign(&block.view::<T>()?);
-                Ok(())
-            },
-        )?;
+        self.for_each_block(|region, block| {
+            out.slice_each_axis_mut(|ax| {
+                let r = &region[ax.axis.index()];
+                Slice::from(r.start as usize..r.end as usize)
+            })
+            .assign(&block.view::<T>()?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
