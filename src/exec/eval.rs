@@ -304,7 +304,7 @@ fn eval_select(
     let sparse = picks.iter().enumerate().find(|(axis, p)| match p {
         AxisPick::Range { step, .. } => {
             let span = outs[*axis].end - outs[*axis].start;
-            span > 1 && step.unsigned_abs() > max_step(input, *axis)
+            span > 1 && step.unsigned_abs() > input.block_grid().max_extent(*axis)
         }
         AxisPick::Index(_) => false,
     });
@@ -335,16 +335,6 @@ fn eval_select(
         }
         Ok(Block::from_array(view.as_standard_layout().into_owned()))
     })
-}
-
-fn max_step(array: &LazyArray, axis: usize) -> u64 {
-    array
-        .block_grid()
-        .axis_bounds(axis)
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or(1)
 }
 
 /// A reshape: the region's contiguous flat runs, each read as the input boxes that hold

@@ -117,37 +117,37 @@ fn prepare_node(
     }
     if let Op::Reduce(reduction) = &array.node.op {
         if reduction.result.get().is_none() {
-            let _ = reduction.result.set(materialize(array, opts)?);
+            let _ = reduction.result.set(in_memory(array, reduction, opts)?);
         }
     }
     Ok(())
 }
 
-/// A reduction computed into an in-memory source with the reduction's block grid; any other
-/// array unchanged (its inner reductions prepared).
+/// `array` ready to stream as a root: its inner reductions computed, and a reduction itself
+/// computed into memory.
 fn materialize(array: &LazyArray, opts: &RunOptions<'_>) -> Result<LazyArray> {
     prepare(array, opts)?;
-    let Op::Reduce(reduction) = &array.node.op else {
-        return Ok(array.clone());
-    };
+    match &array.node.op {
+        Op::Reduce(reduction) => in_memory(array, reduction, opts),
+        _ => Ok(array.clone()),
+    }
+}
+
+/// A reduction (its inputs prepared) computed into an in-memory source with its block grid.
+fn in_memory(
+    array: &LazyArray,
+    reduction: &crate::expr::Reduction,
+    opts: &RunOptions<'_>,
+) -> Result<LazyArray> {
     let block = reduce::reduce_to_block(reduction, array.data_type(), array.shape(), opts)?;
     let chunks: Vec<u64> = (0..array.ndim())
-        .map(|axis| max_extent(array.block_grid().axis_bounds(axis)))
+        .map(|axis| array.block_grid().max_extent(axis))
         .collect();
     with_element_type!(array.data_type(), T => {
         block
             .into_array::<T>()
             .and_then(|a| LazyArray::from_array(a, &chunks))
     })
-}
-
-fn max_extent(bounds: &[u64]) -> u64 {
-    bounds
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or(1)
-        .max(1)
 }
 
 /// How to evaluate a lazy array: options, then one of the result methods. Made by

@@ -93,28 +93,22 @@ impl<'a, T: Copy> Traversal<'a, T> {
             dstrides[a] = acc;
             acc *= dims[a];
         }
-        // The inner run: the last axis, extended over axes of the same kind (length-1 axes
-        // fit either kind).
-        let mut start = n;
-        let mut kind: Option<bool> = None;
-        while start > 0 {
+        // The inner run: the last axis alone (arg reductions, which need per-row indices), or
+        // extended over the axes before it of the same kind (length-1 axes fit either kind).
+        let (mut start, mut kind) = (n, None);
+        if !merge_inner && n > 0 {
+            (start, kind) = (n - 1, Some(reduced[n - 1]));
+        }
+        while merge_inner && start > 0 {
             let a = start - 1;
-            let k = reduced[a];
             if dims[a] != 1 {
                 match kind {
-                    None => kind = Some(k),
-                    Some(prev) if prev != k => break,
+                    None => kind = Some(reduced[a]),
+                    Some(prev) if prev != reduced[a] => break,
                     _ => {}
                 }
             }
             start -= 1;
-            if !merge_inner && kind.is_some() {
-                break;
-            }
-        }
-        if !merge_inner && n > 0 {
-            start = n - 1;
-            kind = Some(reduced[n - 1]);
         }
         let inner_reduced = kind.unwrap_or(true);
         let inner_len = dims[start..].iter().product();

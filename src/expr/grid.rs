@@ -51,7 +51,7 @@ impl BlockGrid {
     ) -> Self {
         let mut block_elems: u64 = known
             .iter()
-            .map(|k| k.as_ref().map_or(1, |b| max_step(b)))
+            .map(|k| k.as_ref().map_or(1, |b| max_extent(b)))
             .product::<u64>()
             .max(1);
         let budget = (DEFAULT_CHUNK_BYTES / element_size.max(1) as u64).max(1);
@@ -115,9 +115,14 @@ impl BlockGrid {
         first..last + 1
     }
 
+    /// The longest block extent along `axis` (at least 1).
+    pub fn max_extent(&self, axis: usize) -> u64 {
+        max_extent(&self.bounds[axis])
+    }
+
     /// The most elements any block holds.
     pub fn max_block_elements(&self) -> u64 {
-        self.bounds.iter().map(|b| max_step(b)).product()
+        self.bounds.iter().map(|b| max_extent(b)).product()
     }
 
     pub(crate) fn bounds(&self) -> &[Vec<u64>] {
@@ -125,7 +130,8 @@ impl BlockGrid {
     }
 }
 
-fn max_step(b: &[u64]) -> u64 {
+/// The longest block extent in boundaries `b` (at least 1).
+pub(crate) fn max_extent(b: &[u64]) -> u64 {
     b.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0).max(1)
 }
 

@@ -488,7 +488,7 @@ fn pick_bounds(input: &[u64], first: u64, step: i64, len: u64) -> Vec<u64> {
         .collect();
     cuts.sort_unstable();
     cuts.dedup();
-    let chunk = input.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(1);
+    let chunk = super::grid::max_extent(input);
     let min_len = if s == 1 { 1 } else { (chunk / s).max(1) };
     let mut bounds = vec![0];
     for k in cuts {
