@@ -30,6 +30,15 @@ pub enum Error {
         /// What zarrs said.
         message: String,
     },
+    /// A file being imported (`.npy`, raw binary, CSV) is malformed or does not match what
+    /// was asked for.
+    #[error("{path}: {message}")]
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong, and where in the file when known (a line, a byte offset).
+        message: String,
+    },
     /// The caller asked for something that does not fit the array (wrong chunk coordinates,
     /// a data slice of the wrong length, a mismatched element type, …).
     #[error("{0}")]
@@ -38,6 +47,15 @@ pub enum Error {
 
 /// `Result` with outcore's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand for an [`Error::Input`].
+#[allow(dead_code)] // used by the importers (convert::binary, convert::csv)
+pub(crate) fn bad_input(path: &std::path::Path, message: impl Into<String>) -> Error {
+    Error::Input {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
 
 /// Shorthand for an [`Error::InvalidArgument`].
 pub(crate) fn invalid(message: impl Into<String>) -> Error {

@@ -63,13 +63,14 @@
 //! The layers, each a module depending only on those before it (see `ARCHITECTURE.md`):
 //! [`element`], [`format`], [`storage`], [`codec`], [`cache`], then [`store`], the public
 //! face of the first five; [`expr`] (lazy arrays and the planner) and [`exec`] (the
-//! executor) above it.
+//! executor) above it; [`convert`] (importers and exporters) on top.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cache;
 pub mod codec;
+pub mod convert;
 pub mod element;
 pub mod error;
 pub mod exec;
@@ -82,7 +83,7 @@ pub use cache::{ChunkCache, LruChunkCache};
 pub use element::{DataType, Element, FillValue, Kind, Scalar};
 pub use error::{Error, Result};
 pub use exec::{Compute, Progress};
-pub use expr::{random, Axes, Block, LazyArray, Operand, ReduceOp};
+pub use expr::{random, Axes, Block, LazyArray, Operand, ReduceOp, RegionSource};
 pub use format::ChunkEncoding;
 pub use store::{Array, ArraySpec, ArrayWriter, Chunk, Store};
 

@@ -40,6 +40,20 @@ pub(crate) fn eval(array: &LazyArray, region: &[Range<u64>]) -> Result<Block> {
                 .map_err(|_| invalid("in-memory source holds another type"))?;
             Ok(Block::from_data(Data::Shared(data, local(region, &vec![0; region.len()]))))
         }),
+        Op::External(source) => {
+            let block = source.read_region(region)?;
+            if block.data_type() != node.data_type || block.shape() != shape.as_slice() {
+                return Err(invalid(format!(
+                    "{} gave {} {:?} for a {} region of shape {:?}",
+                    source.describe(),
+                    block.data_type(),
+                    block.shape(),
+                    node.data_type,
+                    shape
+                )));
+            }
+            Ok(block)
+        }
         Op::Fill(fill) => with_element_type!(node.data_type, T => {
             let value: T = fill.get().ok_or_else(|| invalid("constant of another type"))?;
             Ok(kernels::filled(&shape, value))

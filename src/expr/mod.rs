@@ -32,7 +32,7 @@ pub use elementwise::{BinaryOp, UnaryOp};
 pub use grid::BlockGrid;
 pub use reduce::ReduceOp;
 pub(crate) use shape::unit_axes_map;
-pub use source::{RangeNumber, RangeValue};
+pub use source::{RangeNumber, RangeValue, RegionSource};
 
 use crate::element::{DataType, FillValue};
 use crate::error::{invalid, Result};
@@ -99,6 +99,7 @@ pub(crate) enum Op {
     Stored(Array),
     /// `Arc<ArrayD<T>>` for the node's data type.
     Memory(Arc<dyn Any + Send + Sync>),
+    External(Arc<dyn RegionSource>),
     Fill(FillValue),
     /// 1-d: `start + i * step`, computed in `i64`.
     ArangeInt {
@@ -137,6 +138,7 @@ impl Op {
         match self {
             Op::Stored(_) => "stored",
             Op::Memory(_) => "in-memory",
+            Op::External(_) => "external",
             Op::Fill(_) => "full",
             Op::ArangeInt { .. } | Op::ArangeFloat { .. } => "range",
             Op::Random { .. } => "random",

@@ -1,10 +1,11 @@
 //! Sources: stored arrays, in-memory arrays, constants and ranges.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use ndarray::ArrayD;
 
-use super::{BlockGrid, LazyArray, Op};
+use super::{Block, BlockGrid, LazyArray, Op};
 use crate::element::{DataType, Element, FillValue, Num};
 use crate::error::{invalid, Result};
 use crate::format::layout::default_chunk_shape;
@@ -43,7 +44,37 @@ impl RangeNumber for f64 {
     }
 }
 
+/// Data outside a store that the engine reads region by region: an `.npy` file, raw binary,
+/// anything a converter can address. Implementations must be cheap to call from many threads
+/// at once and return exactly the region asked for.
+pub trait RegionSource: Send + Sync {
+    /// The element type of every region.
+    fn data_type(&self) -> DataType;
+    /// The whole array's shape.
+    fn shape(&self) -> &[u64];
+    /// What the data is (a file name), for error messages.
+    fn describe(&self) -> String;
+    /// The values of `region` (inside [`RegionSource::shape`]), C order, as a
+    /// [`Block`] of [`RegionSource::data_type`].
+    fn read_region(&self, region: &[Range<u64>]) -> Result<Block>;
+}
+
 impl LazyArray {
+    /// An array read from `source`, in blocks of `chunks` (a default shape sized for
+    /// streaming when `None`).
+    pub fn from_source(source: Arc<dyn RegionSource>, chunks: Option<&[u64]>) -> Result<Self> {
+        let shape = source.shape().to_vec();
+        let data_type = source.data_type();
+        let grid = match chunks {
+            Some(chunks) => {
+                check_chunks(&shape, chunks)?;
+                BlockGrid::regular(&shape, chunks)
+            }
+            None => default_grid(&shape, data_type),
+        };
+        Ok(Self::new(data_type, shape, grid, Op::External(source)))
+    }
+
     /// A stored array; blocks are its inner chunks.
     pub fn from_stored(array: &Array) -> Self {
         let grid = BlockGrid::regular(array.shape(), array.grid().chunk_shape());

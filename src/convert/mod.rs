@@ -1,0 +1,283 @@
+//! Layer 8: importers and exporters. Data comes in from `.npy` files, raw binary, CSV and
+//! other Zarr stores, and goes out to `.npy` and plain (unsharded) Zarr v3.
+//!
+//! Every importer streams: array inputs become [`LazyArray`]s read region by region
+//! ([`crate::RegionSource`]), so conversion is the engine's `to_store` (chunks in parallel,
+//! shard after shard, memory bounded by a batch of chunks), and many inputs combine with the
+//! engine's `stack` / `concatenate`. CSV is row-oriented, so it has its own two-pass reader
+//! ([`csv`]).
+//!
+//! Nothing a conversion writes is visible under its final name before it is finished:
+//! [`Output`] stages the new array or group in a temporary directory next to its destination
+//! and renames it into place in [`Output::commit`].
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+use crate::element::DataType;
+use crate::error::{invalid, Result};
+use crate::expr::LazyArray;
+use crate::format::{ChunkEncoding, METADATA_FILE};
+use crate::storage::{create_temp_dir_in, io_err, sync_dir};
+use crate::store::{ArraySpec, Store};
+
+pub mod binary;
+pub mod csv;
+pub mod export;
+
+/// How converted arrays are laid out.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    /// Inner-chunk shape; `None` picks a default sized for streaming.
+    pub chunks: Option<Vec<u64>>,
+    /// Shard shape, a multiple of the chunk shape; `None` picks a default.
+    pub shards: Option<Vec<u64>>,
+    /// Chunk encoding; `None` is zstd level 1.
+    pub encoding: Option<ChunkEncoding>,
+}
+
+impl ConvertOptions {
+    /// The spec of a converted array of `data_type` and `shape`. A chunk or shard shape of
+    /// another rank than `shape` is an error.
+    pub fn spec(&self, data_type: DataType, shape: &[u64]) -> Result<ArraySpec> {
+        let mut spec = ArraySpec::new(data_type, shape);
+        for (what, dims) in [("chunk", &self.chunks), ("shard", &self.shards)] {
+            if let Some(dims) = dims {
+                if dims.len() != shape.len() {
+                    return Err(invalid(format!(
+                        "the {what} shape {dims:?} has {} dimensions, the array {shape:?} has {}",
+                        dims.len(),
+                        shape.len()
+                    )));
+                }
+            }
+        }
+        if let Some(chunks) = &self.chunks {
+            spec = spec.chunks(chunks);
+        }
+        if let Some(shards) = &self.shards {
+            spec = spec.shards(shards);
+        }
+        if let Some(encoding) = self.encoding {
+            spec = spec.encoding(encoding);
+        }
+        Ok(spec)
+    }
+}
+
+/// How several array inputs become one array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// Along a new leading axis: every input has the same shape.
+    Stack,
+    /// Along axis 0: every input has the same shape after the first axis.
+    Concat,
+}
+
+/// Combines `inputs` (each named by its file, for errors) into one lazy array. One input is
+/// returned as it is; several need `how`. Inputs must share their data type, and their
+/// shapes must agree as `how` requires: the error names the first file that disagrees.
+pub fn combine(inputs: Vec<(PathBuf, LazyArray)>, how: Option<Combine>) -> Result<LazyArray> {
+    let mut inputs = inputs;
+    if inputs.is_empty() {
+        return Err(invalid("no inputs to convert"));
+    }
+    if inputs.len() == 1 {
+        return Ok(inputs.pop().expect("one input").1);
+    }
+    let Some(how) = how else {
+        return Err(invalid(format!(
+            "{} inputs: choose --stack (a new leading axis) or --concat (along axis 0)",
+            inputs.len()
+        )));
+    };
+    let (first_path, first) = &inputs[0];
+    for (path, array) in &inputs[1..] {
+        if array.data_type() != first.data_type() {
+            return Err(invalid(format!(
+                "{} is {}, {} is {}: inputs must share their data type",
+                path.display(),
+                array.data_type(),
+                first_path.display(),
+                first.data_type()
+            )));
+        }
+        let agrees = match how {
+            Combine::Stack => array.shape() == first.shape(),
+            Combine::Concat => {
+                !array.shape().is_empty()
+                    && array.shape().len() == first.shape().len()
+                    && array.shape()[1..] == first.shape()[1..]
+            }
+        };
+        if !agrees {
+            let rule = match how {
+                Combine::Stack => "--stack needs equal shapes",
+                Combine::Concat => "--concat needs equal shapes after axis 0",
+            };
+            return Err(invalid(format!(
+                "{} has shape {:?}, {} has {:?}: {rule}",
+                path.display(),
+                array.shape(),
+                first_path.display(),
+                first.shape()
+            )));
+        }
+    }
+    let arrays: Vec<LazyArray> = inputs.into_iter().map(|(_, a)| a).collect();
+    match how {
+        Combine::Stack => LazyArray::stack(&arrays, 0),
+        Combine::Concat => LazyArray::concatenate(&arrays, 0),
+    }
+}
+
+/// The name importers write under inside [`Output::store`].
+pub const STAGED_NODE: &str = "node";
+
+/// Where a conversion goes: `PATH` (a new store whose root is the converted array or group)
+/// or `STORE/NAME` (a new node inside an existing store). The node is built in a temporary
+/// directory beside its destination and renamed into place by [`Output::commit`]; dropping
+/// an `Output` without committing removes it, so an interrupted conversion leaves nothing
+/// that opens as a store.
+#[derive(Debug)]
+pub struct Output {
+    staging: TempDir,
+    store: Store,
+    destination: PathBuf,
+    /// The existing store and the node's name in it, when writing inside one.
+    parent: Option<(Store, String)>,
+}
+
+impl Output {
+    /// Prepares to write `path`. An existing node there is an error unless `overwrite`; an
+    /// existing file or directory that is not a Zarr node is never replaced. Missing parent
+    /// directories of a new store are created.
+    pub fn create(path: &Path, overwrite: bool) -> Result<Output> {
+        if path.exists() {
+            if !is_node(path) {
+                return Err(invalid(format!(
+                    "{} exists and is not a Zarr store; not replacing it",
+                    path.display()
+                )));
+            }
+            if !overwrite {
+                return Err(invalid(format!(
+                    "{} already exists (pass --overwrite to replace it)",
+                    path.display()
+                )));
+            }
+        }
+        let parent = match existing_store_above(path)? {
+            Some((store, name)) => Some((store, name)),
+            None => {
+                let dir = parent_dir(path);
+                fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+                None
+            }
+        };
+        let staging = create_temp_dir_in(&parent_dir(path))?;
+        let store = Store::create(staging.path())?;
+        Ok(Output {
+            staging,
+            store,
+            destination: path.to_owned(),
+            parent,
+        })
+    }
+
+    /// The staging store: importers write the node [`STAGED_NODE`] into it.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The node name importers write under ([`STAGED_NODE`]).
+    pub fn name(&self) -> &'static str {
+        STAGED_NODE
+    }
+
+    /// The final path.
+    pub fn destination(&self) -> &Path {
+        &self.destination
+    }
+
+    /// Renames the finished node into place (replacing an existing node there) and returns
+    /// its path. Missing groups between an existing store and the node are created first.
+    pub fn commit(self) -> Result<PathBuf> {
+        let built = self.staging.path().join(STAGED_NODE);
+        if !built.join(METADATA_FILE).exists() {
+            return Err(invalid(format!(
+                "nothing was written for {}",
+                self.destination.display()
+            )));
+        }
+        if let Some((store, name)) = &self.parent {
+            let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+            for depth in 1..parts.len() {
+                let group = parts[..depth].join("/");
+                if !is_node(&store.node_dir(&group)?) {
+                    store.create_group(&group, Default::default())?;
+                }
+            }
+        }
+        let destination = &self.destination;
+        if destination.exists() {
+            let old = self.staging.path().join("replaced");
+            fs::rename(destination, &old).map_err(io_err(destination, "move aside"))?;
+        }
+        fs::rename(&built, destination).map_err(io_err(destination, "rename into place"))?;
+        sync_dir(&parent_dir(destination))?;
+        // Dropping the staging directory removes what is left: its root group and any
+        // replaced node.
+        drop(self.staging);
+        Ok(self.destination)
+    }
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn is_node(dir: &Path) -> bool {
+    [METADATA_FILE, ".zgroup", ".zarray"]
+        .iter()
+        .any(|f| dir.join(f).is_file())
+}
+
+/// The nearest existing ancestor of `path` when it is a Zarr group, with `path`'s name
+/// inside it; an ancestor that is an array is an error.
+fn existing_store_above(path: &Path) -> Result<Option<(Store, String)>> {
+    for ancestor in path.ancestors().skip(1) {
+        let dir = if ancestor.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            ancestor
+        };
+        if !dir.exists() {
+            continue;
+        }
+        if !is_node(dir) {
+            return Ok(None);
+        }
+        let store = Store::open(dir)?;
+        if store.open_array("").is_ok() {
+            return Err(invalid(format!(
+                "{} is an array, it cannot hold {}",
+                dir.display(),
+                path.display()
+            )));
+        }
+        let name = path
+            .strip_prefix(ancestor)
+            .map_err(|_| invalid(format!("{} is not inside {}", path.display(), dir.display())))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        store.node_dir(&name)?;
+        return Ok(Some((store, name)));
+    }
+    Ok(None)
+}
