@@ -10,7 +10,7 @@ use std::fmt;
 mod num;
 mod sum;
 pub use num::{Float, Num};
-pub use sum::pairwise_sum_by;
+pub use sum::{pairwise_nansum, pairwise_sum_by, Moments};
 
 use serde_json::Value;
 use zarrs::metadata::FillValueMetadata;

@@ -29,6 +29,90 @@ fn local(region: &[Range<u64>], origin: &[u64]) -> Vec<Range<usize>> {
 
 /// The values of `region` (inside `array`'s shape) of `array`.
 pub(crate) fn eval(array: &LazyArray, region: &[Range<u64>]) -> Result<Block> {
+    eval_in(array, region, None)
+}
+
+/// Whether `op` computes each element from the same element of its inputs (so a block of
+/// it can be evaluated piece by piece over its inputs' blocks).
+pub(crate) fn is_elementwise(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Unary(..) | Op::Binary(..) | Op::Where(..) | Op::Cast(_)
+    )
+}
+
+/// The leaves of an elementwise expression (the first non-elementwise nodes below it),
+/// each evaluated once over the region a whole block needs. Tiles of the block then
+/// evaluate the elementwise part over slices of these, so a chain of operations runs over
+/// cache-sized pieces while every chunk is still read (or decoded) once per block.
+pub(crate) struct Leaves {
+    /// (node address, region, shareable block).
+    entries: Vec<(usize, Vec<Range<u64>>, Block)>,
+}
+
+impl Leaves {
+    /// Evaluates the leaves under `array` (elementwise) for `region`.
+    pub(crate) fn collect(array: &LazyArray, region: &[Range<u64>]) -> Result<Leaves> {
+        let mut leaves = Leaves {
+            entries: Vec::new(),
+        };
+        leaves.walk(array, region)?;
+        Ok(leaves)
+    }
+
+    fn walk(&mut self, array: &LazyArray, region: &[Range<u64>]) -> Result<()> {
+        match &array.node.op {
+            Op::Unary(_, input) | Op::Cast(input) => self.walk(input, region),
+            Op::Binary(_, a, b) => {
+                self.walk(a, &broadcast_region(region, a.shape()))?;
+                self.walk(b, &broadcast_region(region, b.shape()))
+            }
+            Op::Where(c, a, b) => {
+                for input in [c, a, b] {
+                    self.walk(input, &broadcast_region(region, input.shape()))?;
+                }
+                Ok(())
+            }
+            _ => {
+                let key = std::sync::Arc::as_ptr(&array.node) as usize;
+                if !self
+                    .entries
+                    .iter()
+                    .any(|(k, r, _)| *k == key && r == region)
+                {
+                    let block = eval(array, region)?.into_shared();
+                    self.entries.push((key, region.to_vec(), block));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn get(&self, array: &LazyArray, region: &[Range<u64>]) -> Option<Block> {
+        let key = std::sync::Arc::as_ptr(&array.node) as usize;
+        self.entries.iter().find_map(|(k, whole, block)| {
+            let inside = region
+                .iter()
+                .zip(whole)
+                .all(|(r, w)| w.start <= r.start && r.end <= w.end);
+            if *k != key || !inside {
+                return None;
+            }
+            let origin: Vec<u64> = whole.iter().map(|w| w.start).collect();
+            block.slice(&local(region, &origin))
+        })
+    }
+}
+
+/// [`eval`], taking leaves from `leaves` when given (see [`Leaves`]).
+pub(crate) fn eval_in(
+    array: &LazyArray,
+    region: &[Range<u64>],
+    leaves: Option<&Leaves>,
+) -> Result<Block> {
+    if let Some(block) = leaves.and_then(|l| l.get(array, region)) {
+        return Ok(block);
+    }
     let node = &*array.node;
     let shape = extents(region);
     match &node.op {
@@ -90,17 +174,17 @@ pub(crate) fn eval(array: &LazyArray, region: &[Range<u64>]) -> Result<Block> {
                 }
             })
         }
-        Op::Unary(op, input) => kernels::unary(*op, eval(input, region)?),
-        Op::Cast(input) => kernels::cast(eval(input, region)?, node.data_type),
+        Op::Unary(op, input) => kernels::unary(*op, eval_in(input, region, leaves)?),
+        Op::Cast(input) => kernels::cast(eval_in(input, region, leaves)?, node.data_type),
         Op::Binary(op, a, b) => {
-            let ba = eval(a, &broadcast_region(region, a.shape()))?;
-            let bb = eval(b, &broadcast_region(region, b.shape()))?;
+            let ba = eval_in(a, &broadcast_region(region, a.shape()), leaves)?;
+            let bb = eval_in(b, &broadcast_region(region, b.shape()), leaves)?;
             kernels::binary(*op, ba, bb, &shape)
         }
         Op::Where(c, a, b) => {
-            let bc = eval(c, &broadcast_region(region, c.shape()))?;
-            let ba = eval(a, &broadcast_region(region, a.shape()))?;
-            let bb = eval(b, &broadcast_region(region, b.shape()))?;
+            let bc = eval_in(c, &broadcast_region(region, c.shape()), leaves)?;
+            let ba = eval_in(a, &broadcast_region(region, a.shape()), leaves)?;
+            let bb = eval_in(b, &broadcast_region(region, b.shape()), leaves)?;
             kernels::select(&bc, &ba, &bb, &shape)
         }
         Op::BroadcastTo(input) => {

@@ -93,6 +93,56 @@ fn wide<'a, T: Element>(view: &'a ArrayViewD<'_, T>, shape: &[usize]) -> Result<
         .ok_or_else(|| invalid(format!("cannot broadcast {:?} to {shape:?}", view.shape())))
 }
 
+/// An operand seen the way the fast loops want it.
+enum Lane<'a, T> {
+    /// Contiguous, already of the result's shape.
+    Slice(&'a [T]),
+    /// One value, broadcast.
+    Scalar(T),
+}
+
+impl<'a, T: Element> Lane<'a, T> {
+    fn of(view: &'a ArrayViewD<'_, T>, shape: &[usize]) -> Option<Self> {
+        if view.len() == 1 {
+            return view.iter().next().map(|&v| Lane::Scalar(v));
+        }
+        if view.shape() != shape {
+            return None;
+        }
+        view.as_slice().map(Lane::Slice)
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize) -> T {
+        match self {
+            Lane::Slice(s) => s[i],
+            Lane::Scalar(v) => *v,
+        }
+    }
+}
+
+/// `f(a, b)` broadcast to `shape`. Contiguous operands and scalars (nearly every case) go
+/// through plain slice loops, which vectorise; anything else through ndarray's `Zip`.
+fn map2<T: Element, U: Element>(
+    a: &ArrayViewD<'_, T>,
+    b: &ArrayViewD<'_, T>,
+    shape: &[usize],
+    f: impl Fn(T, T) -> U,
+) -> Result<ArrayD<U>> {
+    let out: Vec<U> = match (Lane::of(a, shape), Lane::of(b, shape)) {
+        (Some(Lane::Slice(x)), Some(Lane::Slice(y))) => {
+            x.iter().zip(y).map(|(&x, &y)| f(x, y)).collect()
+        }
+        (Some(Lane::Slice(x)), Some(Lane::Scalar(y))) => x.iter().map(|&x| f(x, y)).collect(),
+        (Some(Lane::Scalar(x)), Some(Lane::Slice(y))) => y.iter().map(|&y| f(x, y)).collect(),
+        _ => {
+            let (va, vb) = (wide(a, shape)?, wide(b, shape)?);
+            return Ok(Zip::from(&va).and(&vb).map_collect(|&x, &y| f(x, y)));
+        }
+    };
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), out).expect("sized to shape"))
+}
+
 /// `f(a, b)` over two blocks of type `T` broadcast to `shape`, into `a`'s buffer when it
 /// owns one of that shape.
 fn zip_same<T: Element>(
@@ -102,30 +152,20 @@ fn zip_same<T: Element>(
     f: impl Fn(T, T) -> T + Sync + Send,
 ) -> Result<Block> {
     let b = b.view::<T>()?;
-    let vb = wide(&b, shape)?;
     match a.try_into_owned::<T>() {
-        Ok(mut owned) if owned.shape() == shape => {
-            Zip::from(&mut owned)
-                .and(&vb)
-                .for_each(|x, &y| *x = f(*x, y));
+        Ok(mut owned) if owned.shape() == shape && owned.is_standard_layout() => {
+            let x = owned.as_slice_mut().expect("standard layout");
+            match Lane::of(&b, shape) {
+                Some(Lane::Slice(y)) => x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y)),
+                Some(Lane::Scalar(y)) => x.iter_mut().for_each(|x| *x = f(*x, y)),
+                None => Zip::from(&mut owned)
+                    .and(&wide(&b, shape)?)
+                    .for_each(|x, &y| *x = f(*x, y)),
+            }
             Ok(Block::from_array(owned))
         }
-        Ok(owned) => Ok(Block::from_array(
-            Zip::from(
-                &owned
-                    .broadcast(IxDyn(shape))
-                    .expect("checked by the builder"),
-            )
-            .and(&vb)
-            .map_collect(|&x, &y| f(x, y)),
-        )),
-        Err(a) => {
-            let a = a.view::<T>()?;
-            let va = wide(&a, shape)?;
-            Ok(Block::from_array(
-                Zip::from(&va).and(&vb).map_collect(|&x, &y| f(x, y)),
-            ))
-        }
+        Ok(owned) => Ok(Block::from_array(map2(&owned.view(), &b, shape, f)?)),
+        Err(a) => Ok(Block::from_array(map2(&a.view::<T>()?, &b, shape, f)?)),
     }
 }
 
@@ -135,11 +175,12 @@ fn zip_to<T: Element, U: Element>(
     shape: &[usize],
     f: impl Fn(T, T) -> U,
 ) -> Result<Block> {
-    let (a, b) = (a.view::<T>()?, b.view::<T>()?);
-    let (va, vb) = (wide(&a, shape)?, wide(&b, shape)?);
-    Ok(Block::from_array(
-        Zip::from(&va).and(&vb).map_collect(|&x, &y| f(x, y)),
-    ))
+    Ok(Block::from_array(map2(
+        &a.view::<T>()?,
+        &b.view::<T>()?,
+        shape,
+        f,
+    )?))
 }
 
 fn num_binary<T: Num>(op: BinaryOp, a: Block, b: &Block, shape: &[usize]) -> Result<Block> {
@@ -219,9 +260,18 @@ fn exact_integer_comparison(op: BinaryOp, a: &Block, b: &Block, shape: &[usize])
 /// `numpy.where` over blocks (`cond` is `bool`; `a` and `b` share a type).
 pub(crate) fn select(cond: &Block, a: &Block, b: &Block, shape: &[usize]) -> Result<Block> {
     let cond = cond.view::<bool>()?;
-    let vc = wide(&cond, shape)?;
     with_element_type!(a.data_type(), T => {
         let (a, b) = (a.view::<T>()?, b.view::<T>()?);
+        if let (Some(c), Some(x), Some(y)) =
+            (Lane::of(&cond, shape), Lane::of(&a, shape), Lane::of(&b, shape))
+        {
+            let n: usize = shape.iter().product();
+            let out: Vec<T> = (0..n).map(|i| if c.at(i) { x.at(i) } else { y.at(i) }).collect();
+            return Ok(Block::from_array(
+                ArrayD::from_shape_vec(IxDyn(shape), out).expect("sized to shape"),
+            ));
+        }
+        let vc = wide(&cond, shape)?;
         let (va, vb) = (wide(&a, shape)?, wide(&b, shape)?);
         Ok(Block::from_array(
             Zip::from(&vc).and(&va).and(&vb).map_collect(|&c, &x, &y| if c { x } else { y }),

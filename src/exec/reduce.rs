@@ -7,9 +7,9 @@ use std::ops::Range;
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::eval::eval;
+use super::eval::{eval, eval_in, is_elementwise, Leaves};
 use super::{run_batched, RunOptions};
-use crate::element::{pairwise_sum_by, DataType, Kind, Num, Scalar};
+use crate::element::{pairwise_nansum, pairwise_sum_by, DataType, Kind, Num, Scalar};
 use crate::error::{invalid, Result};
 use crate::expr::{Block, LazyArray, Op, ReduceOp, Reduction};
 use crate::format::grid::{ravel, unravel};
@@ -206,8 +206,9 @@ impl<T: Num> Kernel<T> for SumF {
     }
     fn fold_run(&self, p: &mut SumP, run: &[T], _: u64) {
         if self.skip_nan && T::DATA_TYPE.kind() == Kind::Float {
-            p.sum += pairwise_sum_by(run, &|v: T| if v.is_nan() { 0.0 } else { v.to_f64() });
-            p.n += run.iter().filter(|v| !v.is_nan()).count() as u64;
+            let (sum, n) = pairwise_nansum(run);
+            p.sum += sum;
+            p.n += n;
         } else {
             p.sum += pairwise_sum_by(run, &|v: T| v.to_f64());
             p.n += run.len() as u64;
@@ -429,27 +430,8 @@ struct Moments {
     std: bool,
 }
 
-#[derive(Clone, Copy, Default)]
-struct MomentP {
-    n: f64,
-    mean: f64,
-    m2: f64,
-}
-
-fn chan(a: &mut MomentP, b: &MomentP) {
-    if b.n == 0.0 {
-        return;
-    }
-    if a.n == 0.0 {
-        *a = *b;
-        return;
-    }
-    let n = a.n + b.n;
-    let delta = b.mean - a.mean;
-    a.mean += delta * b.n / n;
-    a.m2 += b.m2 + delta * delta * a.n * b.n / n;
-    a.n = n;
-}
+/// A moments partial: count, mean, M2.
+type MomentP = crate::element::Moments;
 
 impl Moments {
     fn value<T: Num>(&self, v: T) -> Option<f64> {
@@ -463,51 +445,19 @@ impl<T: Num> Kernel<T> for Moments {
         MomentP::default()
     }
     fn fold_run(&self, p: &mut MomentP, run: &[T], _: u64) {
-        let skip = self.skip_nan && T::DATA_TYPE.kind() == Kind::Float;
-        let (sum, n) = if skip {
-            (
-                pairwise_sum_by(run, &|v: T| if v.is_nan() { 0.0 } else { v.to_f64() }),
-                run.iter().filter(|v| !v.is_nan()).count(),
-            )
-        } else {
-            (pairwise_sum_by(run, &|v: T| v.to_f64()), run.len())
-        };
-        if n == 0 {
-            return;
-        }
-        let mean = sum / n as f64;
-        let m2 = if skip {
-            pairwise_sum_by(run, &|v: T| {
-                if v.is_nan() {
-                    0.0
-                } else {
-                    (v.to_f64() - mean).powi(2)
-                }
-            })
-        } else {
-            pairwise_sum_by(run, &|v: T| (v.to_f64() - mean).powi(2))
-        };
-        chan(
-            p,
-            &MomentP {
-                n: n as f64,
-                mean,
-                m2,
-            },
-        );
+        // The same computation as the sidecar's (`ChunkStats::compute`), so a whole chunk
+        // gives the same bits either way.
+        p.merge(&MomentP::of(run, self.skip_nan));
     }
     fn fold_row(&self, ps: &mut [MomentP], row: &[T], _: u64) {
         // Used only through `fold`, which runs two passes over the block instead.
         for (p, &v) in ps.iter_mut().zip(row) {
             if let Some(x) = self.value(v) {
-                chan(
-                    p,
-                    &MomentP {
-                        n: 1.0,
-                        mean: x,
-                        m2: 0.0,
-                    },
-                );
+                p.merge(&MomentP {
+                    n: 1.0,
+                    mean: x,
+                    m2: 0.0,
+                });
             }
         }
     }
@@ -537,11 +487,11 @@ impl<T: Num> Kernel<T> for Moments {
             }
         });
         for (p, l) in ps.iter_mut().zip(&local) {
-            chan(p, l);
+            p.merge(l);
         }
     }
     fn merge(&self, a: &mut MomentP, b: &MomentP) {
-        chan(a, b);
+        a.merge(b);
     }
     fn finish(&self, p: &MomentP) -> Result<Out> {
         let var = p.m2 / (p.n - self.ddof).max(0.0);
@@ -778,6 +728,10 @@ impl Plan<'_> {
     }
 }
 
+/// Elements per tile when an elementwise expression is folded piece by piece: a tile and
+/// the intermediates of its expression stay in the core's L1/L2 caches.
+const TILE_ELEMENTS: usize = 8192;
+
 fn fold_block<T: Num, K: Kernel<T>>(
     kernel: &K,
     plan: &Plan<'_>,
@@ -785,11 +739,6 @@ fn fold_block<T: Num, K: Kernel<T>>(
     stats: Option<&StatsTable>,
     coords: &[u64],
 ) -> Result<Vec<K::P>> {
-    let kept_len: usize = plan
-        .kept_axes
-        .iter()
-        .map(|&a| (region[a].end - region[a].start) as usize)
-        .product();
     if let Some(table) = stats {
         if let Some(p) = table
             .get(ravel(coords, &plan.input.block_grid().grid_shape()))
@@ -798,7 +747,63 @@ fn fold_block<T: Num, K: Kernel<T>>(
             return Ok(vec![p]);
         }
     }
-    let block = eval(plan.input, region)?;
+    let len: u64 = region.iter().map(|r| r.end - r.start).product();
+    if is_elementwise(&plan.input.node.op) && len > 2 * TILE_ELEMENTS as u64 {
+        if let Some(axis) = region.iter().position(|r| r.end - r.start > 1) {
+            return fold_tiles(kernel, plan, region, axis);
+        }
+    }
+    fold_values(kernel, plan, &eval(plan.input, region)?, region)
+}
+
+/// Folds an elementwise block tile by tile along `axis` (its outermost axis longer than
+/// one): the expression's leaves are evaluated once for the block, then each tile's chain of
+/// operations runs over cache-sized slices of them. Tiles along a reduced axis merge in a
+/// tree; tiles along a kept axis own consecutive runs of the block's outputs.
+fn fold_tiles<T: Num, K: Kernel<T>>(
+    kernel: &K,
+    plan: &Plan<'_>,
+    region: &[Range<u64>],
+    axis: usize,
+) -> Result<Vec<K::P>> {
+    let leaves = Leaves::collect(plan.input, region)?;
+    let inner: u64 = region[axis + 1..].iter().map(|r| r.end - r.start).product();
+    let step = (TILE_ELEMENTS as u64 / inner.max(1)).max(1);
+    let tiles = region[axis].clone().step_by(step as usize).map(|start| {
+        let mut t = region.to_vec();
+        t[axis] = start..(start + step).min(region[axis].end);
+        t
+    });
+    if plan.reduced[axis] {
+        let mut tree = TreeMerge { stack: Vec::new() };
+        for t in tiles {
+            let block = eval_in(plan.input, &t, Some(&leaves))?;
+            tree.push(kernel, fold_values(kernel, plan, &block, &t)?);
+        }
+        Ok(tree.finish(kernel).expect("a block has tiles"))
+    } else {
+        let mut partials = Vec::new();
+        for t in tiles {
+            let block = eval_in(plan.input, &t, Some(&leaves))?;
+            partials.extend(fold_values(kernel, plan, &block, &t)?);
+        }
+        Ok(partials)
+    }
+}
+
+/// The partials of one evaluated block of the reduction's input, one per kept position of
+/// `region`, C order.
+fn fold_values<T: Num, K: Kernel<T>>(
+    kernel: &K,
+    plan: &Plan<'_>,
+    block: &Block,
+    region: &[Range<u64>],
+) -> Result<Vec<K::P>> {
+    let kept_len: usize = plan
+        .kept_axes
+        .iter()
+        .map(|&a| (region[a].end - region[a].start) as usize)
+        .product();
     let view = block.view::<T>()?;
     let contiguous = view.as_standard_layout();
     let data = contiguous.as_slice().expect("standard layout");

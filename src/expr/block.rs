@@ -131,6 +131,39 @@ impl Block {
         }
     }
 
+    /// The same elements, shareable: an owned array moves behind an `Arc` so
+    /// [`Block::slice`] can hand out parts of it without copying.
+    pub(crate) fn into_shared(self) -> Block {
+        crate::with_element_type!(self.data_type, T => match self.try_into_owned::<T>() {
+            Ok(owned) => {
+                let whole = owned.shape().iter().map(|&n| 0..n).collect();
+                Block::from_data(Data::Shared(Arc::new(owned), whole))
+            }
+            Err(block) => block,
+        })
+    }
+
+    /// The part `local` (ranges relative to this block) of a shared block (a chunk view or an
+    /// `Arc`ed array), without copying; `None` for an owned block.
+    pub(crate) fn slice(&self, local: &[Range<usize>]) -> Option<Block> {
+        fn compose(outer: &[Range<usize>], local: &[Range<usize>]) -> Vec<Range<usize>> {
+            outer
+                .iter()
+                .zip(local)
+                .map(|(o, l)| o.start + l.start..o.start + l.end)
+                .collect()
+        }
+        crate::with_element_type!(self.data_type, T => match self.data::<T>().ok()? {
+            Data::Owned(_) => None,
+            Data::Chunk(chunk, ranges) => {
+                Some(Block::from_data(Data::<T>::Chunk(chunk.clone(), compose(ranges, local))))
+            }
+            Data::Shared(array, ranges) => {
+                Some(Block::from_data(Data::Shared(array.clone(), compose(ranges, local))))
+            }
+        })
+    }
+
     /// A view of the elements as `T`; fails if `T` is not the block's type.
     pub fn view<T: Element>(&self) -> Result<ArrayViewD<'_, T>> {
         Ok(self.data::<T>()?.view())

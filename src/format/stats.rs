@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::{ChunkGrid, FormatError};
-use crate::element::{pairwise_sum_by, DataType, Element, Kind, Scalar};
+use crate::element::{pairwise_nansum, DataType, Element, Kind, Moments, Scalar};
 
 /// The sidecar's first eight bytes.
 pub const STATS_MAGIC: [u8; 8] = *b"OCSTATS\0";
@@ -93,13 +93,13 @@ impl ChunkStats {
                 }
             }
         }
-        let n = count - nan_count;
         let widen = |v: Option<T>| match v {
             None => Scalar::Float(f64::NAN),
             Some(v) => widen_scalar(v),
         };
-        let skip_nan = |v: T| if v.is_nan() { 0.0 } else { v.to_f64() };
-        let float_sum: f64 = runs().map(|r| pairwise_sum_by(r, &skip_nan)).sum();
+        // NaN-skipping pairwise sums and two-pass moments, computed exactly as the engine's
+        // scan computes them, so answers from this sidecar equal scanning bit for bit.
+        let float_sum: f64 = runs().map(|r| pairwise_nansum(r).0).sum();
         let sum = match kind {
             Kind::Float => Scalar::Float(float_sum),
             Kind::Unsigned => Scalar::UInt(
@@ -113,25 +113,14 @@ impl ChunkStats {
                     .fold(0i64, |a, v| a.wrapping_add(widen_bits_signed(*v))),
             ),
         };
-        let mean = if n == 0 {
-            f64::NAN
+        let mut moments = Moments::default();
+        for run in runs() {
+            moments.merge(&Moments::of(run, true));
+        }
+        let (mean, m2) = if moments.n == 0.0 {
+            (f64::NAN, 0.0)
         } else {
-            float_sum / n as f64
-        };
-        let m2 = if n == 0 {
-            0.0
-        } else {
-            runs()
-                .map(|r| {
-                    pairwise_sum_by(r, &|v: T| {
-                        if v.is_nan() {
-                            0.0
-                        } else {
-                            (v.to_f64() - mean).powi(2)
-                        }
-                    })
-                })
-                .sum()
+            (moments.mean, moments.m2)
         };
         Self {
             count,
