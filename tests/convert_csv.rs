@@ -978,3 +978,70 @@ proptest! {
         }
     }
 }
+
+/// Throughput of both passes on ~200 MB of taxi-like rows (run by hand:
+/// `cargo test --release --test convert_csv -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn throughput_200mb() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(7);
+    let path = dir.path().join("big.csv");
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(fs::File::create(&path).unwrap());
+        writeln!(out, "tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,trip_distance,payment_type,fare_amount,total_amount").unwrap();
+        let mut written = 0u64;
+        let mut line = String::new();
+        while written < 200_000_000 {
+            line.clear();
+            let pickup = 1_546_300_800 + rng.below(365 * 86_400) as i64;
+            let dropoff = pickup + 60 + rng.below(3600) as i64;
+            writeln!(
+                line,
+                "{},{},{},{:.2},{},{:.2},{:.2}",
+                format_time(pickup),
+                format_time(dropoff),
+                1 + rng.below(6),
+                rng.uniform() * 20.0,
+                PAYMENTS[rng.below(5) as usize],
+                rng.uniform() * 80.0,
+                rng.uniform() * 100.0
+            )
+            .unwrap();
+            out.write_all(line.as_bytes()).unwrap();
+            written += line.len() as u64;
+        }
+    }
+    let size = fs::metadata(&path).unwrap().len() as f64 / 1e6;
+    let store = Store::create(dir.path().join("big.zarr")).unwrap();
+    let start = std::time::Instant::now();
+    let pass1_end = Mutex::new(None);
+    let progress = |p: &Progress| {
+        let mut end = pass1_end.lock().unwrap();
+        if p.blocks_total > 0 && end.is_none() {
+            *end = Some(start.elapsed());
+        }
+    };
+    let report = import_csv(
+        &[path],
+        None,
+        &store,
+        "t",
+        &ConvertOptions::default(),
+        &CsvOptions::default(),
+        Some(&progress),
+    )
+    .unwrap();
+    let total = start.elapsed().as_secs_f64();
+    // The first pass-2 report comes after its first batch: close enough for MB/s.
+    let pass1 = pass1_end.lock().unwrap().unwrap().as_secs_f64();
+    eprintln!(
+        "{size:.0} MB, {} rows, {} threads: pass 1 (with the first batch of pass 2) {pass1:.2} s = {:.0} MB/s; total {total:.2} s; pass 2 {:.0} MB/s; end to end {:.0} MB/s",
+        report.rows,
+        rayon::current_num_threads(),
+        size / pass1,
+        size / (total - pass1),
+        size / total
+    );
+}

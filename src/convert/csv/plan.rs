@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use csv::ByteRecord;
 
-use super::scan::{self, BadRow, ColumnScan, Scan, Sniffed};
+use super::scan::{self, BadRow, ColumnScan, FastHash, Scan, Sniffed};
 use super::value::{self, field, float_value, parse_datetime, parse_int};
 use super::{CsvOptions, SkippedColumn, SkippedRow};
 use crate::element::DataType;
@@ -22,7 +22,7 @@ pub(super) enum ColumnType {
     },
     /// Codes into sorted values.
     Category {
-        codes: HashMap<Box<[u8]>, i32>,
+        codes: HashMap<Box<[u8]>, i32, FastHash>,
         values: Vec<Box<[u8]>>,
         data_type: DataType,
     },

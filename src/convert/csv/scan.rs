@@ -8,7 +8,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use csv::{ByteRecord, Position, ReaderBuilder, Trim};
+use csv::{ByteRecord, Position, ReaderBuilder};
 
 use super::value::{classify, field, Class};
 use super::Header;
@@ -89,7 +89,6 @@ impl FileReader {
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
-            .trim(Trim::All)
             .buffer_capacity(256 << 10)
             .from_reader(guarded);
         Ok(FileReader {
@@ -174,7 +173,6 @@ fn sample_records(data: &[u8], complete: bool, delimiter: u8) -> Vec<ByteRecord>
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .trim(Trim::All)
         .from_reader(data);
     let mut out = Vec::new();
     let mut record = ByteRecord::new();
@@ -388,6 +386,38 @@ impl Exceptions {
     }
 }
 
+/// A fast non-cryptographic hasher (FxHash's multiply-rotate) for category values: inputs
+/// are the user's own data, and a pass-1 lookup per field should cost little.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+/// The hasher of [`FastHash`].
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// What pass 1 learned about one column.
 #[derive(Debug, Default)]
 pub(crate) struct ColumnScan {
@@ -403,7 +433,7 @@ pub(crate) struct ColumnScan {
     /// Rows whose value is not a date-time.
     pub(crate) not_datetime: Exceptions,
     /// Distinct non-empty values, until there are more than the category limit.
-    pub(crate) categories: HashSet<Box<[u8]>>,
+    pub(crate) categories: HashSet<Box<[u8]>, FastHash>,
     pub(crate) too_many_categories: bool,
     /// The finest fractional-second digits a date-time needs (0, 3, 6, 9).
     pub(crate) datetime_digits: u8,
@@ -449,7 +479,7 @@ impl ColumnScan {
         } else if !self.too_many_categories && !self.categories.contains(v) {
             if self.categories.len() >= max_categories {
                 self.too_many_categories = true;
-                self.categories = HashSet::new();
+                self.categories = HashSet::default();
             } else {
                 self.categories.insert(v.into());
             }

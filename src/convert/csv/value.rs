@@ -14,9 +14,9 @@ const MISSING: &[&[u8]] = &[
     b"", b"NA", b"N/A", b"n/a", b"nan", b"NaN", b"NAN", b"-nan", b"null", b"NULL", b"None", b"NaT",
 ];
 
-/// A field with a leading byte order mark removed.
+/// A field with a leading byte order mark and surrounding ASCII white space removed.
 pub(crate) fn field(raw: &[u8]) -> &[u8] {
-    raw.strip_prefix(BOM).unwrap_or(raw)
+    raw.strip_prefix(BOM).unwrap_or(raw).trim_ascii()
 }
 
 /// Whether a field is a missing-value token.
@@ -52,14 +52,29 @@ pub(crate) fn classify(v: &[u8]) -> Class {
     }
 }
 
-/// An `i64` (optional sign, decimal digits).
+/// An `i64` (optional sign, decimal digits), as `i64::from_str` reads it.
 pub(crate) fn parse_int(v: &[u8]) -> Option<i64> {
-    // Cheap rejection before UTF-8 validation: an integer starts with a sign or a digit.
-    match v.first() {
-        Some(b'0'..=b'9' | b'+' | b'-') => {}
-        _ => return None,
+    let (negative, digits) = match v {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, v),
+    };
+    if digits.is_empty() {
+        return None;
     }
-    std::str::from_utf8(v).ok()?.parse().ok()
+    // Accumulate negatively so i64::MIN parses.
+    let mut n: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_sub(i64::from(b - b'0'))?;
+    }
+    if negative {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
 }
 
 /// An `f64` as Rust's `f64::from_str` reads it (`1e5`, `.5`, `inf`, `-Infinity`, …).
@@ -205,6 +220,28 @@ mod tests {
 
     fn dt(s: &str) -> Option<(i64, u32, u8)> {
         parse_datetime(s.as_bytes()).map(|d| (d.seconds, d.nanos, d.digits))
+    }
+
+    #[test]
+    fn ints_parse_like_from_str() {
+        for s in [
+            "0",
+            "-0",
+            "+7",
+            "-",
+            "+",
+            "",
+            "12a",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "007",
+            "1.0",
+            " 1",
+        ] {
+            assert_eq!(parse_int(s.as_bytes()), s.parse::<i64>().ok(), "{s:?}");
+        }
     }
 
     #[test]
