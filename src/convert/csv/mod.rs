@@ -32,7 +32,11 @@
 //! in a thousand of its values, or one — keeps the numeric (date-time) type and those rows
 //! are bad rows. A bad row (wrong number of fields, or such a value) is an
 //! [`Error::Input`](crate::Error::Input) naming the file and the 1-based line, or with
-//! [`CsvOptions::skip_bad_rows`] is left out and counted.
+//! [`CsvOptions::skip_bad_rows`] is left out and counted. Quoting is read as the `csv`
+//! crate reads it, leniently (a stray quote inside a field is kept); an unclosed quote runs
+//! on into the following lines, which shows as a row with the wrong number of fields, a
+//! value that does not fit, or a row longer than [`MAX_RECORD_BYTES`] (an error, so a
+//! broken file is never read into memory whole). Fields are trimmed of ASCII white space.
 
 use std::path::PathBuf;
 

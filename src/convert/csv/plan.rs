@@ -470,3 +470,40 @@ pub(super) fn exceptions<'a>(c: &Column, scan: &'a Scan) -> Option<&'a [BadRow]>
         ColumnType::Category { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_names_are_valid_and_unique() {
+        let headers: Vec<String> = [
+            "a/b",
+            ".x",
+            "",
+            "a_b",
+            "A_B",
+            "zarr.json",
+            "__m",
+            " pad ",
+            "tab\there",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            node_names(&headers),
+            [
+                "a_b",
+                "_.x",
+                "column_2",
+                "a_b_2",
+                "A_B_3",
+                "_zarr.json",
+                "___m",
+                "pad",
+                "tab_here"
+            ]
+        );
+    }
+}

@@ -621,3 +621,46 @@ pub(crate) fn scan(
     }
     Ok(scan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(text: &str) -> Vec<ByteRecord> {
+        sample_records(text.as_bytes(), true, b',')
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1;2,5;3\n4;5;6\n", true), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n1,5\t2\n", true), b'\t');
+        assert_eq!(sniff_delimiter(b"a|b\n1|2\n", true), b'|');
+        assert_eq!(sniff_delimiter(b"a,b\n\"1;2\",3\n", true), b',');
+        assert_eq!(sniff_delimiter(b"single\n1\n2\n", true), b',');
+        assert_eq!(sniff_delimiter(b"", true), b',');
+    }
+
+    #[test]
+    fn headers() {
+        let has = |text: &str| {
+            let r = records(text);
+            looks_like_header(&r[0], &r[1..])
+        };
+        assert!(has("x,y\n1,2\n3,4\n"));
+        assert!(!has("1,2\n3,4\n"));
+        assert!(has("when\n2020-01-01\n"));
+        assert!(!has("2020-01-01\n2020-01-02\n"));
+        assert!(has("name,score\nann,1\nbob,2\n"));
+        assert!(!has("ann,1\nbob,2\n"));
+        assert!(!has(",\n1,2\n"));
+    }
+
+    #[test]
+    fn exceptions_stop_growing() {
+        let mut e = Exceptions::default();
+        for i in 0..10_000 {
+            e.push(i, i + 1, b"x", "a number", i);
+        }
+        assert!(e.dropped && e.rows.is_empty());
+    }
+}
