@@ -861,6 +861,16 @@ fn bad_rows_name_their_line_or_are_skipped() {
         .collect();
     assert_eq!(ids.into_raw_vec_and_offset().0, want);
 
+    // Blank lines are not rows, and do not shift line numbers.
+    let path = write(dir.path(), "blank.csv", "a,b\n1,2\n\n\r\n3,4\n5\n");
+    let err = import(std::slice::from_ref(&path), &CsvOptions::default())
+        .report
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 6: expected 2 fields, found 1"), "{err}");
+    let report = import(&[path], &skip).report.unwrap();
+    assert_eq!((report.rows, report.first_skipped_rows[0].line), (2, 6));
+
     // A value that does not parse as its (numeric) column's type.
     let text = numbers_with(&[(777, "775,abc,p"), (4321, "4319,1.0,q")], rows);
     let path = write(dir.path(), "value.csv", &text);

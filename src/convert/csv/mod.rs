@@ -7,7 +7,7 @@
 //! [`CHECKPOINT_RECORDS`]-th row (and every file's first row) starts. **Pass 2** converts the
 //! row chunks in parallel (rayon), each seeking to the checkpoint before its first row,
 //! reading across file boundaries under [`Combine::Concat`], and writes each column's chunk
-//! with [`ArrayWriter::write_chunk`]. Memory is a row chunk of every column per thread.
+//! with [`crate::ArrayWriter::write_chunk`]. Memory is a row chunk of every column per thread.
 //!
 //! Column types, from the values that are not missing (`""`, `NA`, `N/A`, `nan`, `NaN`,
 //! `null`, `None`, `NaT`, …):
