@@ -49,7 +49,6 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shorthand for an [`Error::Input`].
-#[allow(dead_code)] // used by the importers (convert::binary, convert::csv)
 pub(crate) fn bad_input(path: &std::path::Path, message: impl Into<String>) -> Error {
     Error::Input {
         path: path.to_owned(),
