@@ -150,7 +150,14 @@ impl RawFile {
             let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 "the header is truncated".to_string()
             } else {
+                // The header parser's syntax errors span lines (a caret under the text):
+                // keep the first, which says what and where.
                 e.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
             };
             bad_input(path, format!("not a valid .npy file: {problem}"))
         })?;
@@ -240,10 +247,8 @@ impl RawFile {
                     }
                     let tmp = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut scratch)[..out.len()];
                     self.copy_runs(&reversed, tmp);
-                    let extents: Vec<usize> = region
-                        .iter()
-                        .map(|r| (r.end - r.start) as usize)
-                        .collect();
+                    let extents: Vec<usize> =
+                        region.iter().map(|r| (r.end - r.start) as usize).collect();
                     match self.layout.data_type.size() {
                         1 => transpose::<u8>(tmp, out, &extents),
                         2 => transpose::<u16>(tmp, out, &extents),
@@ -290,12 +295,8 @@ impl RawFile {
         // Odometer over the outer axes 0..run_axis.
         let mut index: Vec<u64> = region[..run_axis].iter().map(|r| r.start).collect();
         for dst in out.chunks_exact_mut(run_bytes) {
-            let element: u64 = index
-                .iter()
-                .zip(&strides)
-                .map(|(i, s)| i * s)
-                .sum::<u64>()
-                + run_start;
+            let element: u64 =
+                index.iter().zip(&strides).map(|(i, s)| i * s).sum::<u64>() + run_start;
             let start = (base + element * size) as usize;
             let range = start..start + run_bytes;
             if run_bytes >= POPULATE_MIN_BYTES {
@@ -330,7 +331,11 @@ impl RawFile {
         self.layout.offset + element * self.layout.data_type.size() as u64
     }
 
-    fn read_pod<T: Element + Pod>(&self, region: &[Range<u64>], extents: &[usize]) -> Result<Block> {
+    fn read_pod<T: Element + Pod>(
+        &self,
+        region: &[Range<u64>],
+        extents: &[usize],
+    ) -> Result<Block> {
         let len: usize = extents.iter().product();
         let mut values: Vec<T> = bytemuck::zeroed_vec(len);
         let out: &mut [u8] = bytemuck::cast_slice_mut(&mut values);

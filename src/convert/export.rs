@@ -258,7 +258,8 @@ pub(crate) fn npy_header(data_type: DataType, shape: &[u64]) -> Vec<u8> {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Version 1.0 has a 2-byte header length (10-byte preamble), 2.0 a 4-byte one (12).
     let v1_total = (10 + dict.len() + 1).next_multiple_of(64);
     let (version, preamble) = if v1_total - 10 <= usize::from(u16::MAX) {
@@ -442,12 +443,24 @@ mod tests {
 
     #[test]
     fn contiguous_blocks() {
-        assert_eq!(contiguous_block(&[100, 1000, 1000], 8, 8 << 20), vec![1, 1000, 1000]);
-        assert_eq!(contiguous_block(&[100, 10, 1000], 8, 8 << 20), vec![100, 10, 1000]);
-        assert_eq!(contiguous_block(&[10_000, 1_000], 8, 8 << 20), vec![1048, 1000]);
+        assert_eq!(
+            contiguous_block(&[100, 1000, 1000], 8, 8 << 20),
+            vec![1, 1000, 1000]
+        );
+        assert_eq!(
+            contiguous_block(&[100, 10, 1000], 8, 8 << 20),
+            vec![100, 10, 1000]
+        );
+        assert_eq!(
+            contiguous_block(&[10_000, 1_000], 8, 8 << 20),
+            vec![1048, 1000]
+        );
         assert_eq!(contiguous_block(&[], 8, 8 << 20), Vec::<u64>::new());
         assert_eq!(contiguous_block(&[5, 0, 3], 8, 8 << 20), vec![5, 1, 3]);
-        assert_eq!(contiguous_block(&[3, 1 << 40], 1, 8 << 20), vec![1, 8 << 20]);
+        assert_eq!(
+            contiguous_block(&[3, 1 << 40], 1, 8 << 20),
+            vec![1, 8 << 20]
+        );
     }
 
     #[test]

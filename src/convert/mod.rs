@@ -273,7 +273,13 @@ fn existing_store_above(path: &Path) -> Result<Option<(Store, String)>> {
         }
         let name = path
             .strip_prefix(ancestor)
-            .map_err(|_| invalid(format!("{} is not inside {}", path.display(), dir.display())))?
+            .map_err(|_| {
+                invalid(format!(
+                    "{} is not inside {}",
+                    path.display(),
+                    dir.display()
+                ))
+            })?
             .to_string_lossy()
             .replace('\\', "/");
         store.node_dir(&name)?;
