@@ -133,7 +133,10 @@ fn bench(c: &mut Criterion) {
 
     let store_path = out.join("store.zarr");
     for (name, chunks) in [
-        ("npy_to_zstd1_store/row_chunks", Some(vec![PIECE as u64 / 8 / COLS, COLS])),
+        (
+            "npy_to_zstd1_store/row_chunks",
+            Some(vec![PIECE as u64 / 8 / COLS, COLS]),
+        ),
         ("npy_to_zstd1_store/default_chunks", None),
     ] {
         group.bench_function(name, |b| {

@@ -288,7 +288,7 @@ fn npy_file(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
         "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
         if fortran { "True" } else { "False" }
     );
-    while (10 + dict.len() + 1) % 64 != 0 {
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(' ');
     }
     dict.push('\n');
@@ -418,7 +418,7 @@ fn malformed_inputs_are_one_line_errors_naming_the_file() {
     let mut dict =
         "{'descr': [('a', '<i4'), ('b', '<f4')], 'fortran_order': False, 'shape': (6,), }"
             .to_string();
-    while (10 + dict.len() + 1) % 64 != 0 {
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(' ');
     }
     dict.push('\n');
@@ -679,4 +679,108 @@ fn failed_exports_leave_nothing_and_existing_outputs_need_overwrite() {
     };
     assert!(export_zarr(&good, &out.join("y.zarr"), &bad_chunks, None).is_err());
     assert!(!out.join("y.zarr").exists());
+}
+
+const MEMORY_ENV: &str = "OUTCORE_CONVERT_MEMORY_NPY";
+/// The cache budget the memory child runs with; the file is [`MEMORY_FACTOR`] times larger.
+const MEMORY_BUDGET: u64 = 4 << 20;
+const MEMORY_FACTOR: u64 = 25;
+/// What a pass may hold beyond the budget: blocks in flight, the writer's buffers, allocator
+/// slack and the test harness (48 MiB in `tests/memory.rs`), and more here for the Fortran
+/// pass: a C-order block of a Fortran-order file touches a page per short run, several
+/// times its own bytes, until the block is done (measured: ~34 MB for the C pass, ~50 MB
+/// after the Fortran one, 235 MB with page release disabled).
+const MEMORY_CONSTANT: u64 = 64 << 20;
+
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+#[ignore = "run by streaming_a_file_larger_than_the_budget_keeps_memory_bounded as a child process"]
+fn memory_child() {
+    let Ok(path) = std::env::var(MEMORY_ENV) else {
+        return;
+    };
+    let path = PathBuf::from(path);
+    let base = status_kib("VmRSS:") * 1024;
+    let x = open_npy(&path, None).unwrap();
+    let m = x
+        .nanmean(outcore::Axes::all())
+        .unwrap()
+        .to_scalar::<f64>()
+        .unwrap();
+    assert!((m - 0.5).abs() < 0.01, "mean {m}");
+    eprintln!("after C pass {}", status_kib("VmHWM:") * 1024 - base);
+    // The same bytes as the Fortran-order transpose, read in C-order blocks.
+    let header = std::fs::metadata(&path).unwrap().len() - x.len() * 8;
+    let layout = RawLayout {
+        data_type: DataType::Float64,
+        shape: x.shape().iter().rev().copied().collect(),
+        order: Order::F,
+        byte_order: ByteOrder::Little,
+        offset: header,
+    };
+    let f = open_raw(&path, layout, None).unwrap();
+    let mf = f
+        .nanmean(outcore::Axes::all())
+        .unwrap()
+        .to_scalar::<f64>()
+        .unwrap();
+    assert!((mf - m).abs() < 1e-9, "{mf} vs {m}");
+    eprintln!("after F pass {}", status_kib("VmHWM:") * 1024 - base);
+    let dir = tempfile::tempdir_in(path.parent().unwrap()).unwrap();
+    let store = Store::create(dir.path().join("s.zarr")).unwrap();
+    let spec =
+        ArraySpec::new(DataType::Float64, x.shape()).encoding(ChunkEncoding::Zstd { level: 1 });
+    x.to_store(&store, "x", &spec).unwrap();
+    let peak = status_kib("VmHWM:") * 1024;
+    println!("MEMORY base={base} peak={peak}");
+}
+
+#[test]
+fn streaming_a_file_larger_than_the_budget_keeps_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npy");
+    let cols: u64 = 4096;
+    let rows = MEMORY_BUDGET * MEMORY_FACTOR / 8 / cols;
+    let x = outcore::random::uniform(9, &[rows, cols], 0.0, 1.0).unwrap();
+    export_npy(&x, &path, false, None).unwrap();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["memory_child", "--exact", "--ignored", "--nocapture"])
+        .env(MEMORY_ENV, &path)
+        .env("OUTCORE_CACHE_BYTES", MEMORY_BUDGET.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("MEMORY "))
+        .unwrap_or_else(|| panic!("no MEMORY line in {stdout}"));
+    let field = |name: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (base, peak) = (field("base="), field("peak="));
+    let file = std::fs::metadata(&path).unwrap().len();
+    eprintln!(
+        "file {file} bytes, peak RSS growth {} bytes\n{}",
+        peak - base,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        peak - base < MEMORY_BUDGET + MEMORY_CONSTANT,
+        "peak RSS grew by {} bytes streaming a {file}-byte file (budget {MEMORY_BUDGET})",
+        peak - base
+    );
 }

@@ -87,6 +87,22 @@ impl RawLayout {
 /// Runs of at least this many bytes are pre-faulted in one call before they are copied.
 const POPULATE_MIN_BYTES: usize = 256 << 10;
 
+/// Runs at least this long are released one by one; shorter ones (a region of many short
+/// rows, a Fortran-order file read in C-order blocks) are released as the span of the region.
+const RELEASE_RUN_BYTES: usize = 64 << 10;
+
+/// Page size assumed when widening a released range.
+const PAGE: usize = 4096;
+
+/// `range` widened to whole pages (within `len`). Releasing a page that another block still
+/// needs is safe: the file never changes, so the page faults back in from the page cache.
+/// Rounding inward instead would leave the page shared by two adjacent runs resident forever.
+fn page_outward(range: Range<usize>, len: usize) -> Range<usize> {
+    let start = range.start - range.start % PAGE;
+    let end = range.end.next_multiple_of(PAGE).min(len);
+    start..end.max(start)
+}
+
 /// A memory-mapped file holding one array as described by a [`RawLayout`]: a raw binary
 /// dump or the data part of an `.npy` file. Reads are `&self` and run from any thread.
 #[derive(Debug)]
@@ -292,6 +308,8 @@ impl RawFile {
         };
         let bytes = self.map.bytes();
         let base = self.layout.offset;
+        // The bytes the region spans in the file, released at the end when runs are short.
+        let (mut span_start, mut span_end) = (usize::MAX, 0);
         // Odometer over the outer axes 0..run_axis.
         let mut index: Vec<u64> = region[..run_axis].iter().map(|r| r.start).collect();
         for dst in out.chunks_exact_mut(run_bytes) {
@@ -303,9 +321,11 @@ impl RawFile {
                 self.map.populate(range.clone());
             }
             dst.copy_from_slice(&bytes[range.clone()]);
-            if self.release {
-                self.map.release(range);
+            if self.release && run_bytes >= RELEASE_RUN_BYTES {
+                self.map.release(page_outward(range.clone(), bytes.len()));
             }
+            span_start = span_start.min(range.start);
+            span_end = span_end.max(range.end);
             for axis in (0..run_axis).rev() {
                 index[axis] += 1;
                 if index[axis] < region[axis].end {
@@ -313,6 +333,10 @@ impl RawFile {
                 }
                 index[axis] = region[axis].start;
             }
+        }
+        if self.release && run_bytes < RELEASE_RUN_BYTES {
+            self.map
+                .release(page_outward(span_start..span_end, bytes.len()));
         }
     }
 
