@@ -17,6 +17,7 @@ use rayon::prelude::*;
 mod eval;
 mod kernels;
 mod reduce;
+pub mod summary;
 
 use crate::element::Element;
 use crate::error::{invalid, Result};

@@ -5,7 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod convert;
+mod export;
 mod inspect;
+mod progress;
+mod stats;
+mod verify;
 
 /// Flags every subcommand takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,7 +28,7 @@ pub struct OutputArgs {
     name = "outcore",
     version,
     about = "N-dimensional arrays larger than RAM, in Zarr v3 stores",
-    after_help = "Example:\n  outcore inspect climate.zarr\n  outcore inspect climate.zarr --json"
+    after_help = "Examples:\n  outcore convert temperature.npy climate.zarr/t2m --chunks 1,720,1440\n  outcore convert 'months/*.npy' climate.zarr/monthly --stack\n  outcore convert trips-*.csv taxi.zarr --concat\n  outcore inspect climate.zarr\n  outcore stats climate.zarr/t2m --json\n  outcore export climate.zarr/t2m t2m.npy\n  outcore verify climate.zarr"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,6 +44,48 @@ enum Command {
         after_help = "Example:\n  outcore inspect climate.zarr\n  outcore inspect climate.zarr/temperature --json"
     )]
     Inspect(inspect::Args),
+    /// Convert .npy, raw binary, CSV or Zarr data into an outcore store, streaming.
+    #[command(
+        after_help = "Examples:\n  outcore convert field.npy field.zarr\n  outcore convert data.bin out.zarr/x --dtype float32 --shape 1000,2000 --order F\n  outcore convert 'monthly/*.npy' climate.zarr/t2m --stack --chunks 1,444,922\n  outcore convert trips-2024-*.csv taxi.zarr --concat --skip-bad-rows\n  outcore convert pulsars.csv htru2.zarr --header no --matrix\n  outcore convert other.zarr copy.zarr --codec zstd:3 --chunks 256,256"
+    )]
+    Convert(convert::Args),
+    /// Count, NaN count, min, max, sum, mean and std of an array, or per index along an axis.
+    #[command(
+        after_help = "Examples:\n  outcore stats climate.zarr/t2m\n  outcore stats climate.zarr/t2m --axis 0 --json\n  outcore stats climate.zarr/t2m --scan"
+    )]
+    Stats(stats::Args),
+    /// Write an array to a .npy file, or to plain (unsharded) Zarr v3.
+    #[command(
+        after_help = "Examples:\n  outcore export climate.zarr/t2m t2m.npy\n  outcore export climate.zarr/t2m plain.zarr --chunks 1,720,1440 --codec zstd:3"
+    )]
+    Export(export::Args),
+    /// Check every shard index, chunk checksum, decode and statistics record.
+    #[command(
+        after_help = "Examples:\n  outcore verify climate.zarr\n  outcore verify climate.zarr/t2m --json"
+    )]
+    Verify(verify::Args),
+}
+
+/// Opens the array at `path`: an array directory (a store that is one array, or an array
+/// inside a store). A group is an error listing its arrays.
+pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
+    let store = outcore::Store::open(path)?;
+    match store.open_array("") {
+        Ok(array) => Ok(array),
+        Err(e) => {
+            let arrays = store.arrays().unwrap_or_default();
+            if arrays.is_empty() {
+                return Err(e.into());
+            }
+            let shown: Vec<&str> = arrays.iter().take(8).map(String::as_str).collect();
+            anyhow::bail!(
+                "{} is a group, not an array: name one of its arrays, e.g. {}/{}",
+                path.display(),
+                path.display(),
+                shown.join(", ")
+            )
+        }
+    }
 }
 
 /// The problem-found exit status.
@@ -50,6 +97,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Inspect(args) => inspect::run(args, &cli.output),
+        Command::Convert(args) => convert::run(args, &cli.output),
+        Command::Stats(args) => stats::run(args, &cli.output),
+        Command::Export(args) => export::run(args, &cli.output),
+        Command::Verify(args) => verify::run(args, &cli.output),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,170 @@
+//! Summary statistics (count, NaN count, min, max, sum, mean, std) of a whole array or of
+//! each index along one axis, in one pass over the data — or in no pass at all, from the
+//! store's statistics sidecar, when the array is stored, has one, and its chunks line up
+//! with what is asked.
+
+use std::ops::Range;
+
+use ndarray::Axis;
+
+use super::ProgressFn;
+use crate::element::Scalar;
+use crate::error::{invalid, Result};
+use crate::expr::{LazyArray, Op};
+use crate::format::grid::unravel;
+use crate::format::ChunkStats;
+use crate::with_element_type;
+
+/// The statistics of a set of elements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Elements.
+    pub count: u64,
+    /// Of those, NaNs.
+    pub nan_count: u64,
+    /// Smallest non-NaN value (`Float(NaN)` when there is none).
+    pub min: Scalar,
+    /// Largest non-NaN value (as `min`).
+    pub max: Scalar,
+    /// Sum of the non-NaN values, in numpy's sum type (wrapping integers, float pairwise).
+    pub sum: Scalar,
+    /// Mean of the non-NaN values (NaN when there are none).
+    pub mean: f64,
+    /// Population standard deviation (ddof 0) of the non-NaN values (NaN when there are
+    /// none).
+    pub std: f64,
+}
+
+impl From<&ChunkStats> for Summary {
+    fn from(s: &ChunkStats) -> Self {
+        let n = s.count - s.nan_count;
+        Summary {
+            count: s.count,
+            nan_count: s.nan_count,
+            min: s.min,
+            max: s.max,
+            sum: s.sum,
+            mean: if n == 0 { f64::NAN } else { s.mean },
+            std: if n == 0 {
+                f64::NAN
+            } else {
+                (s.m2 / n as f64).sqrt()
+            },
+        }
+    }
+}
+
+/// What [`summarize`] found.
+#[derive(Debug, Clone)]
+pub struct Summaries {
+    /// One summary for the whole array, or one per index along the axis asked for.
+    pub summaries: Vec<Summary>,
+    /// Whether the answer came from the statistics sidecar (no data read).
+    pub from_sidecar: bool,
+}
+
+/// The summary statistics of `array`, or of each index along `axis`. Unless `scan`, a stored
+/// array's statistics sidecar answers without reading data when every chunk has a record
+/// and (per axis) chunks are one index wide along `axis`. Scanning reads each block once,
+/// reporting to `progress`.
+pub fn summarize(
+    array: &LazyArray,
+    axis: Option<usize>,
+    scan: bool,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<Summaries> {
+    if let Some(a) = axis {
+        if a >= array.ndim() {
+            return Err(invalid(format!(
+                "axis {a} is out of range for an array of {} dimensions",
+                array.ndim()
+            )));
+        }
+    }
+    if !scan {
+        if let Some(summaries) = from_sidecar(array, axis)? {
+            return Ok(Summaries {
+                summaries,
+                from_sidecar: true,
+            });
+        }
+    }
+    let groups = axis.map_or(1, |a| array.shape()[a] as usize);
+    let mut acc: Vec<Option<ChunkStats>> = vec![None; groups];
+    let add = |slot: &mut Option<ChunkStats>, s: ChunkStats| {
+        *slot = Some(match slot {
+            Some(prev) => prev.merge(&s),
+            None => s,
+        });
+    };
+    let mut compute = array.compute();
+    if let Some(p) = progress {
+        compute = compute.progress(p);
+    }
+    compute.for_each_block(|region: &[Range<u64>], block| {
+        with_element_type!(block.data_type(), T => {
+            let view = block.view::<T>()?;
+            match axis {
+                None => {
+                    let values = view.as_standard_layout();
+                    let shape: Vec<u64> = view.shape().iter().map(|&n| n as u64).collect();
+                    let s = ChunkStats::compute(values.as_slice().expect("standard"), &shape, &shape);
+                    add(&mut acc[0], s);
+                }
+                Some(a) => {
+                    for (i, part) in view.axis_iter(Axis(a)).enumerate() {
+                        let values = part.as_standard_layout();
+                        let shape: Vec<u64> = part.shape().iter().map(|&n| n as u64).collect();
+                        let s = ChunkStats::compute(values.as_slice().expect("standard"), &shape, &shape);
+                        add(&mut acc[region[a].start as usize + i], s);
+                    }
+                }
+            }
+            Ok(())
+        })
+    })?;
+    let empty = ChunkStats::compute::<f64>(&[], &[0], &[0]);
+    Ok(Summaries {
+        summaries: acc
+            .iter()
+            .map(|s| Summary::from(s.as_ref().unwrap_or(&empty)))
+            .collect(),
+        from_sidecar: false,
+    })
+}
+
+fn from_sidecar(array: &LazyArray, axis: Option<usize>) -> Result<Option<Vec<Summary>>> {
+    let Op::Stored(stored) = &array.node.op else {
+        return Ok(None);
+    };
+    let Some(table) = stored.stats()? else {
+        return Ok(None);
+    };
+    let grid = stored.grid();
+    if table.records().iter().any(Option::is_none) {
+        return Ok(None);
+    }
+    if let Some(a) = axis {
+        if grid.chunk_shape()[a] != 1 {
+            return Ok(None);
+        }
+    }
+    let chunk_grid = grid.chunk_grid_shape();
+    let groups = axis.map_or(1, |a| array.shape()[a] as usize);
+    let mut acc: Vec<Option<ChunkStats>> = vec![None; groups];
+    for (linear, record) in table.records().iter().enumerate() {
+        let record = record.as_ref().expect("checked above");
+        let group = match axis {
+            None => 0,
+            Some(a) => unravel(linear as u64, &chunk_grid)[a] as usize,
+        };
+        acc[group] = Some(match &acc[group] {
+            Some(prev) => prev.merge(record),
+            None => *record,
+        });
+    }
+    Ok(acc
+        .into_iter()
+        .map(|s| s.as_ref().map(Summary::from))
+        .collect())
+}

@@ -1,0 +1,158 @@
+//! `outcore stats PATH [--axis N] [--scan]`: count, NaN count, min, max, sum, mean and std of
+//! an array, or per index along an axis. Instant from the statistics sidecar when the store
+//! has one; `--scan` always reads the data (with a progress bar).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use outcore::exec::summary::{summarize, Summary};
+use outcore::{LazyArray, Scalar};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::progress::Bar;
+use crate::OutputArgs;
+
+/// Arguments of `outcore stats`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An array: a store that is one array, or STORE/ARRAY.
+    pub path: PathBuf,
+    /// Statistics per index along this axis instead of for the whole array.
+    #[arg(long)]
+    pub axis: Option<usize>,
+    /// Always read the data, never the statistics sidecar.
+    #[arg(long)]
+    pub scan: bool,
+}
+
+/// The `--json` output.
+#[derive(Debug, Serialize)]
+pub struct StatsOutput {
+    /// The array.
+    pub path: String,
+    /// Its data type.
+    pub data_type: String,
+    /// Its shape.
+    pub shape: Vec<u64>,
+    /// The axis asked for, if any.
+    pub axis: Option<usize>,
+    /// `"sidecar"` (no data read) or `"scan"`.
+    pub source: &'static str,
+    /// One entry for the array, or one per index along `axis`.
+    pub stats: Vec<StatsEntry>,
+}
+
+/// The statistics of a set of elements. `min`, `max` and `sum` are JSON integers for integer
+/// arrays; a float that is NaN or infinite is `null`.
+#[derive(Debug, Serialize)]
+pub struct StatsEntry {
+    /// The index along the axis (absent for the whole array).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// Elements.
+    pub count: u64,
+    /// NaN elements.
+    pub nan_count: u64,
+    /// Smallest non-NaN value.
+    pub min: Value,
+    /// Largest non-NaN value.
+    pub max: Value,
+    /// Sum of the non-NaN values.
+    pub sum: Value,
+    /// Mean of the non-NaN values.
+    pub mean: Value,
+    /// Population standard deviation of the non-NaN values.
+    pub std: Value,
+}
+
+fn float(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+fn scalar(s: Scalar) -> Value {
+    match s {
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::Int(v) => Value::from(v),
+        Scalar::UInt(v) => Value::from(v),
+        Scalar::Float(v) => float(v),
+    }
+}
+
+fn entry(index: Option<u64>, s: &Summary) -> StatsEntry {
+    StatsEntry {
+        index,
+        count: s.count,
+        nan_count: s.nan_count,
+        min: scalar(s.min),
+        max: scalar(s.max),
+        sum: scalar(s.sum),
+        mean: float(s.mean),
+        std: float(s.std),
+    }
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+    let array = crate::open_array(&args.path)?;
+    let lazy = LazyArray::from_stored(&array);
+    let total = array.shape().iter().product::<u64>() * array.data_type().size() as u64;
+    let bar = Bar::new(output, "stats", total);
+    let observer = |p: &outcore::Progress| bar.update(p);
+    let found = summarize(&lazy, args.axis, args.scan, Some(&observer))?;
+    bar.finish();
+    let report = StatsOutput {
+        path: args.path.display().to_string(),
+        data_type: array.data_type().name().to_string(),
+        shape: array.shape().to_vec(),
+        axis: args.axis,
+        source: if found.from_sidecar {
+            "sidecar"
+        } else {
+            "scan"
+        },
+        stats: found
+            .summaries
+            .iter()
+            .enumerate()
+            .map(|(i, s)| entry(args.axis.map(|_| i as u64), s))
+            .collect(),
+    };
+    let mut out = std::io::stdout().lock();
+    if output.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else if !output.quiet {
+        writeln!(
+            out,
+            "{}: {} {:?} (from the {})",
+            report.path, report.data_type, report.shape, report.source
+        )?;
+        let show = |v: &Value| match v {
+            Value::Null => "nan".to_string(),
+            other => other.to_string(),
+        };
+        let header = if args.axis.is_some() { "index " } else { "" };
+        writeln!(
+            out,
+            "{header}{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
+            "count", "nan", "min", "max", "sum", "mean", "std"
+        )?;
+        for e in &report.stats {
+            let index = e.index.map(|i| format!("{i:>5} ")).unwrap_or_default();
+            writeln!(
+                out,
+                "{index}{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
+                e.count,
+                e.nan_count,
+                show(&e.min),
+                show(&e.max),
+                show(&e.sum),
+                show(&e.mean),
+                show(&e.std)
+            )?;
+        }
+    }
+    Ok(0)
+}
