@@ -350,11 +350,7 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         csv: csv_report,
         seconds: started.elapsed().as_secs_f64(),
     };
-    let mut out = std::io::stdout().lock();
-    if output.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else if !output.quiet {
+    crate::emit(output, &report, !output.quiet, |out| {
         writeln!(
             out,
             "{} input(s) -> {} in {:.2} s",
@@ -378,7 +374,8 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 writeln!(out, "  skipped column {:?}: {}", c.header, c.reason)?;
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(0)
 }
 

@@ -89,16 +89,13 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         data_type: array.data_type().name().to_string(),
         bytes,
     };
-    let mut out = std::io::stdout().lock();
-    if output.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else if !output.quiet {
+    crate::emit(output, &report, !output.quiet, |out| {
         writeln!(
             out,
             "{} -> {} ({} {:?}, {} bytes)",
             report.path, report.output, report.data_type, report.shape, report.bytes
         )?;
-    }
+        Ok(())
+    })?;
     Ok(0)
 }

@@ -20,13 +20,10 @@ pub struct Args {
 pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let report = inspect(&args.path)?;
     let problems = report.nodes.iter().any(|n| n.error.is_some());
-    let mut out = std::io::stdout().lock();
-    if output.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else if !output.quiet {
-        print_text(&mut out, &report)?;
-    }
+    crate::emit(output, &report, !output.quiet, |out| {
+        print_text(out, &report)?;
+        Ok(())
+    })?;
     Ok(if problems { EXIT_PROBLEMS } else { 0 })
 }
 

@@ -88,6 +88,24 @@ pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
     }
 }
 
+/// Prints `report` as pretty JSON with `--json`; otherwise, when `show_text`, runs `text`.
+pub fn emit<T: serde::Serialize>(
+    output: &OutputArgs,
+    report: &T,
+    show_text: bool,
+    text: impl FnOnce(&mut std::io::StdoutLock<'static>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if output.json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+    } else if show_text {
+        text(&mut out)?;
+    }
+    Ok(())
+}
+
 /// The problem-found exit status.
 pub const EXIT_PROBLEMS: u8 = 1;
 /// The error exit status.

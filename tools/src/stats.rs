@@ -119,11 +119,7 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             .map(|(i, s)| entry(args.axis.map(|_| i as u64), s))
             .collect(),
     };
-    let mut out = std::io::stdout().lock();
-    if output.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else if !output.quiet {
+    crate::emit(output, &report, !output.quiet, |out| {
         writeln!(
             out,
             "{}: {} {:?} (from the {})",
@@ -153,6 +149,7 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 show(&e.std)
             )?;
         }
-    }
+        Ok(())
+    })?;
     Ok(0)
 }

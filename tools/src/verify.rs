@@ -75,11 +75,7 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         arrays,
         ok,
     };
-    let mut out = std::io::stdout().lock();
-    if output.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else if !output.quiet || !ok {
+    crate::emit(output, &report, !output.quiet || !ok, |out| {
         for array in &report.arrays {
             let name = if array.name.is_empty() {
                 "/"
@@ -102,6 +98,7 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(if ok { 0 } else { EXIT_PROBLEMS })
 }
