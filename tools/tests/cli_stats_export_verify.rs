@@ -180,7 +180,7 @@ fn flip(store: &Path, at: impl Fn(usize, usize, usize) -> usize) -> PathBuf {
 
 /// `verify` of a damaged store: exit 1, the JSON lists problems; returns the text output.
 fn verify_damaged(store: &Path) -> (VerifyOutput, String) {
-    let out = outcore(&["verify", s(store), "--json"]);
+    let out = outcore(["verify", s(store), "--json"]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -191,12 +191,12 @@ fn verify_damaged(store: &Path) -> (VerifyOutput, String) {
     let report: VerifyOutput = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!report.ok);
     assert!(!report.arrays[0].problems.is_empty(), "{report:?}");
-    let out = outcore(&["verify", s(store)]);
+    let out = outcore(["verify", s(store)]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("problem"), "{text}");
     // --quiet still lists the problems.
-    let quiet = outcore(&["verify", s(store), "-q"]);
+    let quiet = outcore(["verify", s(store), "-q"]);
     assert_eq!(quiet.status.code(), Some(1));
     assert_eq!(String::from_utf8(quiet.stdout).unwrap(), text);
     (report, text)
@@ -270,7 +270,7 @@ fn verify_finds_a_changed_value_in_a_raw_chunk_through_the_statistics() {
     // The exponent byte of the middle element: the value changes by orders of magnitude.
     bytes[offset + length / 2 + 7] ^= 0x10;
     std::fs::write(&shard, &bytes).unwrap();
-    let out = outcore(&["verify", s(&store), "--json"]);
+    let out = outcore(["verify", s(&store), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let report: VerifyOutput = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!report.ok && !report.arrays[0].problems.is_empty());

@@ -270,7 +270,7 @@ impl Reference {
 /// A deterministic test value for element `(i, j)` (of input `k`), NaN for about one in 23.
 pub fn value(k: usize, i: usize, j: usize, nans: bool) -> f64 {
     let h = (k * 1_000_003 + i * 7919 + j * 104_729) % 10_007;
-    if nans && (k + i * 37 + j) % 23 == 0 {
+    if nans && (k + i * 37 + j).is_multiple_of(23) {
         f64::NAN
     } else {
         h as f64 / 8.0 - 600.0
