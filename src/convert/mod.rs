@@ -153,7 +153,8 @@ pub struct Output {
 impl Output {
     /// Prepares to write `path`. An existing node there is an error unless `overwrite`; an
     /// existing file or directory that is not a Zarr node is never replaced. Missing parent
-    /// directories of a new store are created.
+    /// directories of a new store are created, and a missing `*.zarr` directory above `path`
+    /// becomes a new store (a root group) holding it.
     pub fn create(path: &Path, overwrite: bool) -> Result<Output> {
         if path.exists() {
             if !is_node(path) {
@@ -167,6 +168,17 @@ impl Output {
                     "{} already exists (pass --overwrite to replace it)",
                     path.display()
                 )));
+            }
+        }
+        // `new.zarr/name` where `new.zarr` does not exist yet: make the store first, so the
+        // node lands inside a store rather than inside a plain directory.
+        if let Some(root) = path
+            .ancestors()
+            .skip(1)
+            .find(|a| a.extension().is_some_and(|e| e == "zarr"))
+        {
+            if !root.exists() {
+                Store::create(root)?;
             }
         }
         let parent = match existing_store_above(path)? {

@@ -41,6 +41,15 @@ pub(crate) fn is_elementwise(op: &Op) -> bool {
     )
 }
 
+/// Whether `op` computes its values from their indices alone (random, constant and range
+/// sources): any piece of it is as cheap to make as the whole.
+pub(crate) fn is_generated(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Random { .. } | Op::Fill(_) | Op::ArangeInt { .. } | Op::ArangeFloat { .. }
+    )
+}
+
 /// The leaves of an elementwise expression (the first non-elementwise nodes below it),
 /// each evaluated once over the region a whole block needs. Tiles of the block then
 /// evaluate the elementwise part over slices of these, so a chain of operations runs over
@@ -73,6 +82,8 @@ impl Leaves {
                 }
                 Ok(())
             }
+            // Made per tile: cheaper than holding a whole block of them.
+            op if is_generated(op) => Ok(()),
             _ => {
                 let key = std::sync::Arc::as_ptr(&array.node) as usize;
                 if !self

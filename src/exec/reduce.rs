@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::eval::{eval, eval_in, is_elementwise, Leaves};
+use super::eval::{eval, eval_in, is_elementwise, is_generated, Leaves};
 use super::{run_batched, RunOptions};
 use crate::element::{pairwise_nansum, pairwise_sum_by, DataType, Kind, Num, Scalar};
 use crate::error::{invalid, Result};
@@ -748,7 +748,8 @@ fn fold_block<T: Num, K: Kernel<T>>(
         }
     }
     let len: u64 = region.iter().map(|r| r.end - r.start).product();
-    if is_elementwise(&plan.input.node.op) && len > 2 * TILE_ELEMENTS as u64 {
+    let op = &plan.input.node.op;
+    if (is_elementwise(op) || is_generated(op)) && len > 2 * TILE_ELEMENTS as u64 {
         if let Some(axis) = region.iter().position(|r| r.end - r.start > 1) {
             return fold_tiles(kernel, plan, region, axis);
         }
@@ -756,9 +757,9 @@ fn fold_block<T: Num, K: Kernel<T>>(
     fold_values(kernel, plan, &eval(plan.input, region)?, region)
 }
 
-/// Folds an elementwise block tile by tile along `axis` (its outermost axis longer than
-/// one): the expression's leaves are evaluated once for the block, then each tile's chain of
-/// operations runs over cache-sized slices of them. Tiles along a reduced axis merge in a
+/// Folds an elementwise (or generated) block tile by tile along `axis` (its outermost axis
+/// longer than one): the expression's leaves are evaluated once for the block (generated
+/// ones per tile), then each tile's chain of operations runs over cache-sized slices of them. Tiles along a reduced axis merge in a
 /// tree; tiles along a kept axis own consecutive runs of the block's outputs.
 fn fold_tiles<T: Num, K: Kernel<T>>(
     kernel: &K,

@@ -26,7 +26,8 @@ pub struct Summary {
     pub min: Scalar,
     /// Largest non-NaN value (as `min`).
     pub max: Scalar,
-    /// Sum of the non-NaN values, in numpy's sum type (wrapping integers, float pairwise).
+    /// Sum of the non-NaN values: wrapping 64-bit integers for integer types, a pairwise
+    /// `f64` sum for floats (also for float32).
     pub sum: Scalar,
     /// Mean of the non-NaN values (NaN when there are none).
     pub mean: f64,

@@ -618,12 +618,13 @@ impl Array {
                     )
                 }
                 (Ok(Some(actual)), Some(recorded)) if !stats_agree(&actual, recorded) => {
+                    let chunk = crate::format::grid::unravel(linear, &chunk_grid);
                     report.problems.push(
                         FormatError::SidecarMismatch {
                             path: self.inner.dir.join(STATS_FILE),
                             reason: format!(
-                                "chunk {:?}: recorded {recorded:?}, data gives {actual:?}",
-                                crate::format::grid::unravel(linear, &chunk_grid)
+                                "chunk {chunk:?} ({}): its data no longer matches its recorded statistics (recorded {recorded:?}, data gives {actual:?})",
+                                self.chunk_location(&chunk)
                             ),
                         }
                         .into(),
@@ -633,6 +634,31 @@ impl Array {
             }
         }
         Ok(report)
+    }
+}
+
+impl Array {
+    /// Where a chunk's bytes are, for messages: its shard file and byte range, or its chunk
+    /// file off the sharded profile.
+    fn chunk_location(&self, chunk: &[u64]) -> String {
+        let grid = self.grid();
+        let (shard_coords, slot) = grid.shard_of(chunk);
+        match self.shard(&shard_coords) {
+            Ok(Some(shard)) => match shard.index.get(slot as usize) {
+                ChunkLocation::Stored { offset, nbytes } => format!(
+                    "{} bytes {offset}..{}",
+                    shard.path.display(),
+                    offset + nbytes
+                ),
+                _ => format!("{}, not stored", shard.path.display()),
+            },
+            _ => self
+                .inner
+                .dir
+                .join(self.inner.meta.key_encoding.key(chunk))
+                .display()
+                .to_string(),
+        }
     }
 }
 

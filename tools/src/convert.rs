@@ -338,7 +338,17 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             if options.chunks.is_none() && options.shards.is_none() {
                 options.chunks = source_chunks;
             }
-            write_array(&array, &staged, staged.name(), &options, output)?;
+            write_array(&array, &staged, staged.name(), &options, output).with_context(|| {
+                let more = match inputs.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                };
+                format!(
+                    "converting {}{more} into {}",
+                    inputs[0].display(),
+                    destination.display()
+                )
+            })?;
         }
     }
     let written = staged.commit()?;

@@ -59,7 +59,7 @@ enum Command {
         after_help = "Examples:\n  outcore export climate.zarr/t2m t2m.npy\n  outcore export climate.zarr/t2m plain.zarr --chunks 1,720,1440 --codec zstd:3"
     )]
     Export(export::Args),
-    /// Check every shard index, chunk checksum, decode and statistics record.
+    /// Check every shard index (CRC32C), every chunk (it decodes, to the statistics recorded for it).
     #[command(
         after_help = "Examples:\n  outcore verify climate.zarr\n  outcore verify climate.zarr/t2m --json"
     )]
@@ -79,10 +79,11 @@ pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
             }
             let shown: Vec<&str> = arrays.iter().take(8).map(String::as_str).collect();
             anyhow::bail!(
-                "{} is a group, not an array: name one of its arrays, e.g. {}/{}",
+                "{} is a group, not an array: name one of its arrays ({}), e.g. {}/{}",
                 path.display(),
+                shown.join(", "),
                 path.display(),
-                shown.join(", ")
+                shown[0]
             )
         }
     }
@@ -112,7 +113,21 @@ pub const EXIT_PROBLEMS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other error: clap's first line without its own prefix.
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            eprintln!("outcore: error: {first} (see --help)");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let result = match &cli.command {
         Command::Inspect(args) => inspect::run(args, &cli.output),
         Command::Convert(args) => convert::run(args, &cli.output),
@@ -122,6 +137,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            // The reader went away (`| head`): not an error.
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // Library errors already name their cause; add only causes not yet said.
             let mut message = e.to_string();

@@ -114,7 +114,6 @@ fn chunks_of_the_wrong_rank() {
 }
 
 #[test]
-#[ignore = "bug: the wrong-rank --chunks message names neither the input nor the output"]
 fn chunks_of_the_wrong_rank_names_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.npy");
@@ -144,8 +143,6 @@ fn unknown_codec_is_a_usage_error() {
 }
 
 #[test]
-#[ignore = "bug: command-line usage errors (e.g. --codec lz4) are clap's multi-line \
-            `error: ...` text, not one `outcore: error:` line"]
 fn unknown_codec_is_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.npy");

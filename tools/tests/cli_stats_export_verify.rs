@@ -247,9 +247,6 @@ fn verify_finds_a_flipped_byte_in_a_chunk() {
 }
 
 #[test]
-#[ignore = "bug: a chunk whose zstd frame decodes to wrong values (no frame checksum) is \
-            reported only as `outcore.stats: statistics sidecar disagrees`, never naming the \
-            shard file that holds the chunk"]
 fn verify_names_the_shard_of_a_damaged_chunk() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = store(dir.path(), "chunk", "zstd:1");
