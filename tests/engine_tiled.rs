@@ -5,7 +5,7 @@
 //! depend on each tile's origin), NaN-aware forms and variance.
 
 use outcore::ndarray::{ArrayD, Axis, IxDyn};
-use outcore::{Axes, LazyArray};
+use outcore::{Axes, LazyArray, ReduceOp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -66,6 +66,28 @@ fn reduce_ref(a: &ArrayD<f64>, axes: &[usize], f: impl Fn(&[f64]) -> f64) -> Arr
     ArrayD::from_shape_vec(IxDyn(&out_shape), out).unwrap()
 }
 
+/// `op` over `axes` of the lazy expression equals `f` over the same axes of the reference.
+fn check(
+    lazy: &LazyArray,
+    reference: &ArrayD<f64>,
+    axes: &[usize],
+    op: ReduceOp,
+    f: impl Fn(&[f64]) -> f64,
+    what: &str,
+) {
+    let ax: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+    let got = lazy
+        .reduce(op, Axes::of(&ax))
+        .unwrap()
+        .to_ndarray::<f64>()
+        .unwrap();
+    assert_close(
+        &got,
+        &reduce_ref(reference, axes, f),
+        &format!("{op:?} over {axes:?} {what}"),
+    );
+}
+
 fn sum(v: &[f64]) -> f64 {
     v.iter().sum()
 }
@@ -103,27 +125,15 @@ fn tiled_reductions_match_ndarray_over_every_axis_set() {
             vec![0, 2],
             vec![1, 2],
         ] {
-            let ax: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
-            let what = format!("chunks {chunks:?} axes {axes:?}");
-            let got = lazy
-                .sum(Axes::of(&ax))
-                .unwrap()
-                .to_ndarray::<f64>()
-                .unwrap();
-            assert_close(
-                &got,
-                &reduce_ref(&reference, &axes, sum),
-                &format!("sum {what}"),
-            );
-            let got = lazy
-                .std(Axes::of(&ax), 0.0)
-                .unwrap()
-                .to_ndarray::<f64>()
-                .unwrap();
-            assert_close(
-                &got,
-                &reduce_ref(&reference, &axes, std),
-                &format!("std {what}"),
+            let what = format!("chunks {chunks:?}");
+            check(&lazy, &reference, &axes, ReduceOp::Sum, sum, &what);
+            check(
+                &lazy,
+                &reference,
+                &axes,
+                ReduceOp::Std { ddof: 0.0 },
+                std,
+                &what,
             );
         }
         for axis in 0..3usize {
@@ -158,27 +168,8 @@ fn tiled_nan_reductions_skip_nans_and_plain_ones_propagate() {
     let (x, y) = inputs(97);
     let (lazy, reference) = expression(&x, &y, &[20, 30, 50]);
     for axes in [vec![0usize, 1, 2], vec![0], vec![2]] {
-        let ax: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
-        let got = lazy
-            .nanmean(Axes::of(&ax))
-            .unwrap()
-            .to_ndarray::<f64>()
-            .unwrap();
-        assert_close(
-            &got,
-            &reduce_ref(&reference, &axes, nanmean),
-            &format!("nanmean {axes:?}"),
-        );
-        let got = lazy
-            .sum(Axes::of(&ax))
-            .unwrap()
-            .to_ndarray::<f64>()
-            .unwrap();
-        assert_close(
-            &got,
-            &reduce_ref(&reference, &axes, sum),
-            &format!("sum {axes:?}"),
-        );
+        check(&lazy, &reference, &axes, ReduceOp::NanMean, nanmean, "");
+        check(&lazy, &reference, &axes, ReduceOp::Sum, sum, "");
     }
     let counts = reference.map_axis(Axis(0), |lane| lane.iter().filter(|v| v.is_nan()).count());
     assert!(counts.iter().any(|&c| c > 0), "the data has NaNs");
