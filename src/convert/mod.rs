@@ -157,7 +157,7 @@ impl Output {
     /// becomes a new store (a root group) holding it.
     pub fn create(path: &Path, overwrite: bool) -> Result<Output> {
         if path.exists() {
-            if !is_node(path) {
+            if !is_zarr_node(path) {
                 return Err(invalid(format!(
                     "{} exists and is not a Zarr store; not replacing it",
                     path.display()
@@ -228,7 +228,7 @@ impl Output {
             let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
             for depth in 1..parts.len() {
                 let group = parts[..depth].join("/");
-                if !is_node(&store.node_dir(&group)?) {
+                if !is_zarr_node(&store.node_dir(&group)?) {
                     store.create_group(&group, Default::default())?;
                 }
             }
@@ -254,7 +254,8 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-fn is_node(dir: &Path) -> bool {
+/// Whether `dir` holds Zarr metadata (v3 `zarr.json`, v2 `.zgroup` or `.zarray`).
+pub fn is_zarr_node(dir: &Path) -> bool {
     [METADATA_FILE, ".zgroup", ".zarray"]
         .iter()
         .any(|f| dir.join(f).is_file())
@@ -272,7 +273,7 @@ fn existing_store_above(path: &Path) -> Result<Option<(Store, String)>> {
         if !dir.exists() {
             continue;
         }
-        if !is_node(dir) {
+        if !is_zarr_node(dir) {
             return Ok(None);
         }
         let store = Store::open(dir)?;

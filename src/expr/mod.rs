@@ -216,6 +216,11 @@ impl LazyArray {
         self.len() == 0
     }
 
+    /// Bytes of its elements (numpy's `nbytes`).
+    pub fn nbytes(&self) -> u64 {
+        self.len() * self.node.data_type.size() as u64
+    }
+
     /// How the array is cut into blocks for evaluation.
     pub fn block_grid(&self) -> &BlockGrid {
         &self.node.grid

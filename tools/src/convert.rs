@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use outcore::convert::binary::{open_npy, open_raw, ByteOrder, Order, RawLayout};
 use outcore::convert::csv::{import_csv, CsvOptions, CsvReport, Header};
-use outcore::convert::{combine, Combine, ConvertOptions, Output};
+use outcore::convert::{combine, is_zarr_node, Combine, ConvertOptions, Output};
 use outcore::store::NodeKind;
 use outcore::{ChunkEncoding, DataType, LazyArray, Store};
 use serde::Serialize;
@@ -217,18 +217,12 @@ fn expand(patterns: &[String]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn is_zarr(path: &Path) -> bool {
-    ["zarr.json", ".zarray", ".zgroup"]
-        .iter()
-        .any(|f| path.join(f).is_file())
-}
-
 fn detect(path: &Path, args: &Args) -> Result<Format> {
     if let Some(format) = args.format {
         return Ok(format);
     }
     if path.is_dir() {
-        if is_zarr(path) {
+        if is_zarr_node(path) {
             return Ok(Format::Zarr);
         }
         bail!("{}: a directory that is not a Zarr store", path.display());
@@ -283,13 +277,13 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         encoding: Some(args.codec),
     };
     let staged = Output::create(&destination, args.overwrite)?;
-    let input_bytes: u64 = inputs
-        .iter()
-        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .sum();
     let mut csv_report = None;
     match format {
         Format::Csv => {
+            let input_bytes: u64 = inputs
+                .iter()
+                .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+                .sum();
             let csv = CsvOptions {
                 delimiter: match args.delimiter {
                     None => None,
@@ -323,21 +317,22 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             convert_group(&inputs[0], &staged, &options, output)?;
         }
         _ => {
+            let mut options = options.clone();
             let mut arrays = Vec::new();
             for input in &inputs {
-                arrays.push((input.clone(), open_input(input, format, args)?));
+                let array = match format {
+                    Format::Zarr => {
+                        let source = open_zarr_array(input)?;
+                        if inputs.len() == 1 {
+                            options = keep_source_chunks(&options, &source);
+                        }
+                        LazyArray::from_stored(&source)
+                    }
+                    _ => open_input(input, format, args)?,
+                };
+                arrays.push((input.clone(), array));
             }
-            let source_chunks = match (format, inputs.len()) {
-                (Format::Zarr, 1) => {
-                    Some(open_zarr_array(&inputs[0])?.grid().chunk_shape().to_vec())
-                }
-                _ => None,
-            };
             let array = combine(arrays, how)?;
-            let mut options = options.clone();
-            if options.chunks.is_none() && options.shards.is_none() {
-                options.chunks = source_chunks;
-            }
             write_array(&array, &staged, staged.name(), &options, output).with_context(|| {
                 let more = match inputs.len() {
                     1 => String::new(),
@@ -397,21 +392,29 @@ fn is_array(path: &Path) -> Result<bool> {
         .is_some_and(|n| n.path.is_empty() && n.kind == NodeKind::Array))
 }
 
+/// `options`, keeping `source`'s chunk shape when neither chunks nor shards were asked for
+/// (a Zarr input is re-compressed as it was chunked).
+fn keep_source_chunks(options: &ConvertOptions, source: &outcore::Array) -> ConvertOptions {
+    let mut options = options.clone();
+    if options.chunks.is_none() && options.shards.is_none() {
+        options.chunks = Some(source.grid().chunk_shape().to_vec());
+    }
+    options
+}
+
 fn open_zarr_array(path: &Path) -> Result<outcore::Array> {
-    let store = Store::open(path)?;
     if !is_array(path)? {
         bail!(
             "{} is a Zarr group: convert it alone, or name one of its arrays",
             path.display()
         );
     }
-    Ok(store.open_array("")?)
+    Ok(Store::open(path)?.open_array("")?)
 }
 
 fn open_input(path: &Path, format: Format, args: &Args) -> Result<LazyArray> {
     Ok(match format {
         Format::Npy => open_npy(path, None)?,
-        Format::Zarr => LazyArray::from_stored(&open_zarr_array(path)?),
         Format::Raw => {
             let (Some(data_type), Some(Dims(shape))) = (args.dtype, args.shape.clone()) else {
                 bail!("{}: raw binary needs --dtype and --shape", path.display());
@@ -425,7 +428,7 @@ fn open_input(path: &Path, format: Format, args: &Args) -> Result<LazyArray> {
             };
             open_raw(path, layout, None)?
         }
-        Format::Csv => unreachable!("CSV goes through import_csv"),
+        Format::Zarr | Format::Csv => unreachable!("Zarr and CSV inputs have their own paths"),
     })
 }
 
@@ -437,8 +440,7 @@ fn write_array(
     output: &OutputArgs,
 ) -> Result<()> {
     let spec = options.spec(array.data_type(), array.shape())?;
-    let bytes = array.shape().iter().product::<u64>() * array.data_type().size() as u64;
-    let bar = Bar::new(output, "convert", bytes);
+    let bar = Bar::new(output, "convert", array.nbytes());
     let observer = |p: &outcore::Progress| bar.update(p);
     array
         .compute()
@@ -469,10 +471,7 @@ fn convert_group(
             NodeKind::Group => staged.store().create_group(&target, Default::default())?,
             NodeKind::Array => {
                 let array = source.open_array(&node.path)?;
-                let mut options = options.clone();
-                if options.chunks.is_none() && options.shards.is_none() {
-                    options.chunks = Some(array.grid().chunk_shape().to_vec());
-                }
+                let options = keep_source_chunks(options, &array);
                 let lazy = LazyArray::from_stored(&array);
                 write_array(&lazy, staged, &target, &options, output)
                     .with_context(|| format!("{}/{}", path.display(), node.path))?;

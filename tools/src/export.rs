@@ -52,7 +52,7 @@ pub struct ExportOutput {
 pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let array = crate::open_array(&args.path)?;
     let lazy = LazyArray::from_stored(&array);
-    let bytes = array.shape().iter().product::<u64>() * array.data_type().size() as u64;
+    let bytes = lazy.nbytes();
     let extension = args
         .output
         .extension()

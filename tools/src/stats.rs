@@ -97,8 +97,7 @@ fn entry(index: Option<u64>, s: &Summary) -> StatsEntry {
 pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let array = crate::open_array(&args.path)?;
     let lazy = LazyArray::from_stored(&array);
-    let total = array.shape().iter().product::<u64>() * array.data_type().size() as u64;
-    let bar = Bar::new(output, "stats", total);
+    let bar = Bar::new(output, "stats", lazy.nbytes());
     let observer = |p: &outcore::Progress| bar.update(p);
     let found = summarize(&lazy, args.axis, args.scan, Some(&observer))?;
     bar.finish();
