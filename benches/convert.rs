@@ -18,54 +18,19 @@ use outcore::storage::MappedFile;
 use outcore::{ArraySpec, ChunkEncoding, DataType, LazyArray, Store};
 use rayon::prelude::*;
 
-const COLS: u64 = 8192;
+mod common;
+
+use common::{bench_dir, bytes, field, COLS};
+
 /// Bytes per compressed piece of the baseline: one default inner chunk.
 const PIECE: usize = 1 << 20;
 
-fn bytes() -> u64 {
-    std::env::var("OUTCORE_BENCH_BYTES")
-        .ok()
-        .and_then(|s| parse_size::parse_size(s).ok())
-        .unwrap_or(256 << 20)
-}
-
-fn bench_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/outcore-bench")
-}
-
-/// A smooth field plus noise, rounded to 2 decimals like instrument data (compresses ~3x),
-/// as a `.npy` file of `rows` x [`COLS`] float64.
+/// The benchmark field ([`field`]) as a `.npy` file of `rows` x [`COLS`] float64.
 fn input(rows: u64) -> PathBuf {
     let path = bench_dir().join(format!("convert-{rows}x{COLS}.npy"));
     if !path.exists() {
         std::fs::create_dir_all(bench_dir()).unwrap();
-        let noise = outcore::random::normal(1, &[rows, COLS], 0.0, 0.5).unwrap();
-        let i = LazyArray::arange(0.0, rows as f64, 1.0)
-            .unwrap()
-            .reshape(&[-1, 1])
-            .unwrap();
-        let j = LazyArray::arange(0.0, COLS as f64, 1.0).unwrap();
-        let wave = i
-            .div(50.0)
-            .unwrap()
-            .sin()
-            .unwrap()
-            .mul(j.div(70.0).unwrap().cos().unwrap())
-            .unwrap()
-            .mul(10.0)
-            .unwrap()
-            .add(15.0)
-            .unwrap();
-        let field = wave
-            .add(&noise)
-            .unwrap()
-            .mul(100.0)
-            .unwrap()
-            .round()
-            .unwrap()
-            .div(100.0)
-            .unwrap();
-        export_npy(&field, &path, true, None).unwrap();
+        export_npy(&field(rows), &path, true, None).unwrap();
     }
     path
 }
@@ -101,7 +66,7 @@ fn fresh(path: &Path) {
 }
 
 fn bench(c: &mut Criterion) {
-    let rows = (bytes() / 8 / COLS).max(1);
+    let rows = (bytes(256 << 20) / 8 / COLS).max(1);
     let npy = input(rows);
     let logical = rows * COLS * 8;
     let out = bench_dir().join("convert-out");

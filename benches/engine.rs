@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{criterion_main, Criterion, Throughput};
@@ -19,49 +18,13 @@ use outcore::storage::MappedFile;
 use outcore::{Array, ArraySpec, Axes, ChunkEncoding, DataType, LazyArray, Store};
 use rayon::prelude::*;
 
-const COLS: u64 = 8192;
+mod common;
 
-fn bytes() -> u64 {
-    std::env::var("OUTCORE_BENCH_BYTES")
-        .ok()
-        .and_then(|s| parse_size::parse_size(s).ok())
-        .unwrap_or(4 << 30)
-}
-
-/// A smooth field plus noise, rounded to 2 decimals like instrument data (compresses ~3x).
-fn field(rows: u64) -> LazyArray {
-    let noise = outcore::random::normal(1, &[rows, COLS], 0.0, 0.5).unwrap();
-    let i = LazyArray::arange(0.0, rows as f64, 1.0)
-        .unwrap()
-        .reshape(&[-1, 1])
-        .unwrap();
-    let j = LazyArray::arange(0.0, COLS as f64, 1.0).unwrap();
-    let wave = i
-        .div(50.0)
-        .unwrap()
-        .sin()
-        .unwrap()
-        .mul(j.div(70.0).unwrap().cos().unwrap())
-        .unwrap()
-        .mul(10.0)
-        .unwrap()
-        .add(15.0)
-        .unwrap();
-    wave.add(&noise)
-        .unwrap()
-        .mul(100.0)
-        .unwrap()
-        .round()
-        .unwrap()
-        .div(100.0)
-        .unwrap()
-}
+use common::{bench_dir, bytes, field, COLS};
 
 fn stores() -> (Array, Array) {
-    let rows = bytes() / 8 / COLS;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/outcore-bench")
-        .join(format!("engine-{rows}x{COLS}.zarr"));
+    let rows = bytes(4 << 30) / 8 / COLS;
+    let root = bench_dir().join(format!("engine-{rows}x{COLS}.zarr"));
     if !root.join("zstd/zarr.json").exists() {
         let _ = std::fs::remove_dir_all(&root);
         let store = Store::create(&root).unwrap();
