@@ -153,7 +153,7 @@ fn zip_same<T: Element>(
 ) -> Result<Block> {
     let b = b.view::<T>()?;
     match a.try_into_owned::<T>() {
-        Ok(mut owned) if owned.shape() == shape && owned.is_standard_layout() => {
+        Ok(mut owned) if owned.shape() == shape => {
             let x = owned.as_slice_mut().expect("standard layout");
             match Lane::of(&b, shape) {
                 Some(Lane::Slice(y)) => x.iter_mut().zip(y).for_each(|(x, &y)| *x = f(*x, y)),

@@ -275,7 +275,9 @@ impl<'a> Compute<'a> {
                     };
                     let region: Vec<Range<u64>> = grid.chunk_region(&chunk);
                     let block = eval::eval(&array, &region)?;
-                    let values = block.into_array::<T>()?;
+                    // A contiguous view (a source chunk of the same shape) is written as is.
+                    let view = block.view::<T>()?;
+                    let values = view.as_standard_layout();
                     let slice = values.as_slice().expect("standard layout");
                     writer.write_chunk::<T>(&chunk, slice)?;
                     Ok(((), slice.len() as u64 * T::DATA_TYPE.size() as u64))

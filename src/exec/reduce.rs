@@ -775,21 +775,22 @@ fn fold_tiles<T: Num, K: Kernel<T>>(
         t[axis] = start..(start + step).min(region[axis].end);
         t
     });
-    if plan.reduced[axis] {
-        let mut tree = TreeMerge { stack: Vec::new() };
-        for t in tiles {
-            let block = eval_in(plan.input, &t, Some(&leaves))?;
-            tree.push(kernel, fold_values(kernel, plan, &block, &t)?);
+    let mut tree = TreeMerge { stack: Vec::new() };
+    let mut partials = Vec::new();
+    for t in tiles {
+        let block = eval_in(plan.input, &t, Some(&leaves))?;
+        let tile = fold_values(kernel, plan, &block, &t)?;
+        if plan.reduced[axis] {
+            tree.push(kernel, tile);
+        } else {
+            partials.extend(tile);
         }
-        Ok(tree.finish(kernel).expect("a block has tiles"))
-    } else {
-        let mut partials = Vec::new();
-        for t in tiles {
-            let block = eval_in(plan.input, &t, Some(&leaves))?;
-            partials.extend(fold_values(kernel, plan, &block, &t)?);
-        }
-        Ok(partials)
     }
+    Ok(if plan.reduced[axis] {
+        tree.finish(kernel).expect("a block has tiles")
+    } else {
+        partials
+    })
 }
 
 /// The partials of one evaluated block of the reduction's input, one per kept position of
@@ -809,13 +810,11 @@ fn fold_values<T: Num, K: Kernel<T>>(
     let contiguous = view.as_standard_layout();
     let data = contiguous.as_slice().expect("standard layout");
     let dims: Vec<usize> = view.shape().to_vec();
-    let origin: Vec<u64> = region.iter().map(|r| r.start).collect();
-    let shape = plan.input.shape();
     let index_of: IndexOf<'_> = if K::NEEDS_INDEX {
-        let origin = origin.clone();
-        let red = plan.red_axes.clone();
+        let origin: Vec<u64> = region.iter().map(|r| r.start).collect();
+        let red = &plan.red_axes;
         let flat = plan.flat_index;
-        let shape = shape.to_vec();
+        let shape = plan.input.shape();
         Some(Box::new(move |outer: &[usize]| {
             let at = |a: usize| origin[a] + outer.get(a).copied().unwrap_or(0) as u64;
             if flat {

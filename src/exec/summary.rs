@@ -92,12 +92,6 @@ pub fn summarize(
     }
     let groups = axis.map_or(1, |a| array.shape()[a] as usize);
     let mut acc: Vec<Option<ChunkStats>> = vec![None; groups];
-    let add = |slot: &mut Option<ChunkStats>, s: ChunkStats| {
-        *slot = Some(match slot {
-            Some(prev) => prev.merge(&s),
-            None => s,
-        });
-    };
     let mut compute = array.compute();
     if let Some(p) = progress {
         compute = compute.progress(p);
@@ -105,21 +99,20 @@ pub fn summarize(
     compute.for_each_block(|region: &[Range<u64>], block| {
         with_element_type!(block.data_type(), T => {
             let view = block.view::<T>()?;
-            match axis {
-                None => {
-                    let values = view.as_standard_layout();
-                    let shape: Vec<u64> = view.shape().iter().map(|&n| n as u64).collect();
-                    let s = ChunkStats::compute(values.as_slice().expect("standard"), &shape, &shape);
-                    add(&mut acc[0], s);
-                }
-                Some(a) => {
-                    for (i, part) in view.axis_iter(Axis(a)).enumerate() {
-                        let values = part.as_standard_layout();
-                        let shape: Vec<u64> = part.shape().iter().map(|&n| n as u64).collect();
-                        let s = ChunkStats::compute(values.as_slice().expect("standard"), &shape, &shape);
-                        add(&mut acc[region[a].start as usize + i], s);
-                    }
-                }
+            // The whole block is one group, or each index along the axis is.
+            let parts: Vec<(usize, ndarray::ArrayViewD<'_, T>)> = match axis {
+                None => vec![(0, view.view())],
+                Some(a) => view
+                    .axis_iter(Axis(a))
+                    .enumerate()
+                    .map(|(i, part)| (region[a].start as usize + i, part))
+                    .collect(),
+            };
+            for (group, part) in parts {
+                let values = part.as_standard_layout();
+                let shape: Vec<u64> = part.shape().iter().map(|&n| n as u64).collect();
+                let s = ChunkStats::compute(values.as_slice().expect("standard"), &shape, &shape);
+                merge_into(&mut acc[group], &s);
             }
             Ok(())
         })
@@ -132,6 +125,13 @@ pub fn summarize(
             .collect(),
         from_sidecar: false,
     })
+}
+
+fn merge_into(slot: &mut Option<ChunkStats>, s: &ChunkStats) {
+    *slot = Some(match slot {
+        Some(prev) => prev.merge(s),
+        None => *s,
+    });
 }
 
 fn from_sidecar(array: &LazyArray, axis: Option<usize>) -> Result<Option<Vec<Summary>>> {
@@ -159,10 +159,7 @@ fn from_sidecar(array: &LazyArray, axis: Option<usize>) -> Result<Option<Vec<Sum
             None => 0,
             Some(a) => unravel(linear as u64, &chunk_grid)[a] as usize,
         };
-        acc[group] = Some(match &acc[group] {
-            Some(prev) => prev.merge(record),
-            None => *record,
-        });
+        merge_into(&mut acc[group], record);
     }
     Ok(acc
         .into_iter()

@@ -70,7 +70,12 @@ impl std::fmt::Debug for Block {
 
 impl Block {
     pub(crate) fn from_data<T: Element>(data: Data<T>) -> Self {
-        let shape = data.view().shape().to_vec();
+        let shape = match &data {
+            Data::Owned(a) => a.shape().to_vec(),
+            Data::Chunk(_, ranges) | Data::Shared(_, ranges) => {
+                ranges.iter().map(|r| r.len()).collect()
+            }
+        };
         Self {
             data_type: T::DATA_TYPE,
             shape,

@@ -99,9 +99,8 @@ impl ChunkStats {
         };
         // NaN-skipping pairwise sums and two-pass moments, computed exactly as the engine's
         // scan computes them, so answers from this sidecar equal scanning bit for bit.
-        let float_sum: f64 = runs().map(|r| pairwise_nansum(r).0).sum();
         let sum = match kind {
-            Kind::Float => Scalar::Float(float_sum),
+            Kind::Float => Scalar::Float(runs().map(|r| pairwise_nansum(r).0).sum()),
             Kind::Unsigned => Scalar::UInt(
                 runs()
                     .flatten()
