@@ -13,18 +13,19 @@ use std::cell::RefCell;
 use std::fs;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use super::Output;
+use super::{parent_dir, Output};
 use crate::codec::{encode_into, native_to_le};
 use crate::element::{DataType, Kind};
 use crate::error::{invalid, Result};
 use crate::exec::{ProgressFn, BLOCKS_PER_THREAD};
 use crate::expr::{Block, LazyArray};
-use crate::format::{ChunkEncoding, METADATA_FILE};
+use crate::format::grid::pad_into;
+use crate::format::{ChunkEncoding, ChunkKeyEncoding, METADATA_FILE};
 use crate::storage::{commit_temp, create_temp_in, io_err, sync_dir, write_atomic};
 use crate::with_element_type;
 
@@ -153,20 +154,19 @@ pub fn export_zarr(
             } else {
                 padded.clear();
                 padded.resize(chunk_bytes as usize, 0);
-                pad_into(&bytes, &extents, &chunks, size as usize, padded);
+                pad_into(&bytes, padded, &chunks, &extents, size as usize);
                 padded
             };
             encoded.clear();
             encode_into(options.encoding, whole, encoded)?;
-            let file = chunk_path(&dir, &coords);
+            let file = dir.join(ChunkKeyEncoding::DEFAULT.key(&coords));
             if let Some(parent) = file.parent() {
                 fs::create_dir_all(parent).map_err(io_err(parent, "create directory"))?;
             }
             write_file(&file, encoded)
         })
     };
-    let grid_chunks: Vec<u64> = chunks.clone();
-    stream_blocks(array, &grid_chunks, chunk_bytes, progress, write)?;
+    stream_blocks(array, &chunks, chunk_bytes, progress, write)?;
     let metadata = zarr_metadata(data_type, shape, &chunks, options.encoding);
     write_atomic(
         &dir.join(METADATA_FILE),
@@ -329,35 +329,6 @@ fn halved_chunk_shape(shape: &[u64], size: u64, target: u64) -> Vec<u64> {
     chunk
 }
 
-/// Copies the C-order block `src` of `extents` into the corner of the zero-filled C-order
-/// chunk `dst` of `chunk`.
-fn pad_into(src: &[u8], extents: &[u64], chunk: &[u64], size: usize, dst: &mut [u8]) {
-    let n = extents.len();
-    if n == 0 || src.is_empty() {
-        dst[..src.len()].copy_from_slice(src);
-        return;
-    }
-    let run = extents[n - 1] as usize * size;
-    let row = chunk[n - 1] as usize * size;
-    let outer = &extents[..n - 1];
-    let outer_chunk = &chunk[..n - 1];
-    for (i, part) in src.chunks_exact(run).enumerate() {
-        let coords = crate::format::grid::unravel(i as u64, outer);
-        let at = crate::format::grid::ravel(&coords, outer_chunk) as usize * row;
-        dst[at..at + run].copy_from_slice(part);
-    }
-}
-
-/// The file of chunk `coords` under the default chunk key encoding (`c/i/j/...`; `c` for a
-/// 0-d array).
-fn chunk_path(dir: &Path, coords: &[u64]) -> PathBuf {
-    let mut path = dir.join("c");
-    for c in coords {
-        path.push(c.to_string());
-    }
-    path
-}
-
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let file = fs::File::create(path).map_err(io_err(path, "create"))?;
     file.write_all_at(bytes, 0).map_err(io_err(path, "write"))?;
@@ -415,13 +386,6 @@ fn check_destination_file(path: &Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,7 +431,7 @@ mod tests {
     fn padding_places_rows() {
         let src: Vec<u8> = (1..=6).collect();
         let mut dst = vec![0u8; 12];
-        pad_into(&src, &[2, 3], &[3, 4], 1, &mut dst);
+        pad_into(&src, &mut dst, &[3, 4], &[2, 3], 1);
         assert_eq!(dst, vec![1, 2, 3, 0, 4, 5, 6, 0, 0, 0, 0, 0]);
     }
 }

@@ -20,8 +20,8 @@ use crate::element::DataType;
 use crate::error::{invalid, Result};
 use crate::expr::LazyArray;
 use crate::format::{ChunkEncoding, METADATA_FILE};
-use crate::storage::{create_temp_dir_in, io_err, sync_dir};
-use crate::store::{ArraySpec, Store};
+use crate::storage::{create_temp_dir_in, io_err, rename_dir_replacing};
+use crate::store::{node_at, ArraySpec, NodeKind, Store};
 
 pub mod binary;
 pub mod csv;
@@ -225,28 +225,16 @@ impl Output {
             )));
         }
         if let Some((store, name)) = &self.parent {
-            let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
-            for depth in 1..parts.len() {
-                let group = parts[..depth].join("/");
-                if !is_zarr_node(&store.node_dir(&group)?) {
-                    store.create_group(&group, Default::default())?;
-                }
-            }
+            store.ensure_parent_groups(name)?;
         }
-        let destination = &self.destination;
-        if destination.exists() {
-            let old = self.staging.path().join("replaced");
-            fs::rename(destination, &old).map_err(io_err(destination, "move aside"))?;
-        }
-        fs::rename(&built, destination).map_err(io_err(destination, "rename into place"))?;
-        sync_dir(&parent_dir(destination))?;
-        // Dropping the staging directory removes what is left: its root group and any
-        // replaced node.
+        rename_dir_replacing(&built, &self.destination)?;
+        // Dropping the staging directory removes what is left: its root group.
         drop(self.staging);
         Ok(self.destination)
     }
 }
 
+/// The directory `path` is in (`.` for a bare name).
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -276,8 +264,7 @@ fn existing_store_above(path: &Path) -> Result<Option<(Store, String)>> {
         if !is_zarr_node(dir) {
             return Ok(None);
         }
-        let store = Store::open(dir)?;
-        if store.open_array("").is_ok() {
+        if matches!(node_at(dir)?, Some((NodeKind::Array, _))) {
             return Err(invalid(format!(
                 "{} is an array, it cannot hold {}",
                 dir.display(),
@@ -295,6 +282,7 @@ fn existing_store_above(path: &Path) -> Result<Option<(Store, String)>> {
             })?
             .to_string_lossy()
             .replace('\\', "/");
+        let store = Store::open(dir)?;
         store.node_dir(&name)?;
         return Ok(Some((store, name)));
     }

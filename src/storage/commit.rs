@@ -71,6 +71,26 @@ pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
         .map_err(io_err(dir, "sync directory"))
 }
 
+/// Renames the finished directory `built` to `target` (same file system). An existing
+/// `target` is moved aside into a temporary directory beside it first and removed after, so
+/// `target` always names a whole old or a whole new directory. Syncs the parent.
+pub fn rename_dir_replacing(built: &Path, target: &Path) -> Result<(), StorageError> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if target.exists() {
+        let trash = create_temp_dir_in(parent)?;
+        let old = trash.path().join("old");
+        std::fs::rename(target, &old).map_err(io_err(target, "move aside"))?;
+        std::fs::rename(built, target).map_err(io_err(target, "rename into place"))?;
+        drop(trash);
+    } else {
+        std::fs::rename(built, target).map_err(io_err(target, "rename into place"))?;
+    }
+    sync_dir(parent)
+}
+
 /// Removes `path` if it exists.
 pub fn remove_file_if_exists(path: &Path) -> Result<(), StorageError> {
     match std::fs::remove_file(path) {

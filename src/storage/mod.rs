@@ -9,8 +9,8 @@ mod commit;
 mod mmap;
 
 pub use commit::{
-    commit_temp, create_temp_dir_in, create_temp_in, remove_file_if_exists, sync_dir, write_atomic,
-    TEMP_PREFIX,
+    commit_temp, create_temp_dir_in, create_temp_in, remove_file_if_exists, rename_dir_replacing,
+    sync_dir, write_atomic, TEMP_PREFIX,
 };
 pub use mmap::MappedFile;
 

@@ -166,7 +166,8 @@ impl Store {
         Ok(())
     }
 
-    fn ensure_parent_groups(&self, name: &str) -> Result<()> {
+    /// Creates the missing groups above `name` (an array on the way is an error).
+    pub(crate) fn ensure_parent_groups(&self, name: &str) -> Result<()> {
         let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
         for depth in 1..parts.len() {
             let parent = parts[..depth].join("/");
@@ -217,7 +218,7 @@ impl Store {
 }
 
 /// What kind of node `dir` is, if any.
-fn node_at(dir: &Path) -> Result<Option<(NodeKind, u8)>> {
+pub(crate) fn node_at(dir: &Path) -> Result<Option<(NodeKind, u8)>> {
     let meta = dir.join(METADATA_FILE);
     match fs::read(&meta) {
         Ok(bytes) => {

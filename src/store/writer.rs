@@ -28,8 +28,8 @@ use crate::format::{
     ShardIndex, StatsTable, METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{
-    commit_temp, create_temp_dir_in, create_temp_in, io_err, remove_file_if_exists, sync_dir,
-    write_atomic, MappedFile,
+    commit_temp, create_temp_dir_in, create_temp_in, io_err, remove_file_if_exists,
+    rename_dir_replacing, sync_dir, write_atomic, MappedFile,
 };
 
 /// The shape, type and layout of a new array.
@@ -520,17 +520,5 @@ impl ArrayWriter {
 /// Renames the finished array directory into place; an existing node there is moved aside
 /// first and removed after.
 fn publish(temp: TempDir, final_dir: &Path) -> Result<()> {
-    let parent = final_dir.parent().unwrap_or(Path::new("."));
-    let built = temp.keep();
-    if final_dir.exists() {
-        let trash = create_temp_dir_in(parent)?;
-        let old = trash.path().join("old");
-        fs::rename(final_dir, &old).map_err(io_err(final_dir, "move aside"))?;
-        fs::rename(&built, final_dir).map_err(io_err(final_dir, "rename into place"))?;
-        drop(trash);
-    } else {
-        fs::rename(&built, final_dir).map_err(io_err(final_dir, "rename into place"))?;
-    }
-    sync_dir(parent)?;
-    Ok(())
+    Ok(rename_dir_replacing(&temp.keep(), final_dir)?)
 }
