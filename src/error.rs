@@ -45,6 +45,24 @@ pub enum Error {
     InvalidArgument(String),
 }
 
+impl Error {
+    /// This error with a file-system path under `from` renamed to the same path under `to`:
+    /// whatever is built in a temporary directory reports the path it is being built for.
+    pub(crate) fn relocated(self, from: &std::path::Path, to: &std::path::Path) -> Error {
+        match self {
+            Error::Storage(StorageError::Io { path, op, source }) => {
+                let path = match path.strip_prefix(from) {
+                    Ok(rest) if rest.as_os_str().is_empty() => to.to_owned(),
+                    Ok(rest) => to.join(rest),
+                    Err(_) => path,
+                };
+                Error::Storage(StorageError::Io { path, op, source })
+            }
+            other => other,
+        }
+    }
+}
+
 /// `Result` with outcore's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -10,10 +10,12 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fs;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -139,6 +141,8 @@ pub fn export_zarr(
     let dir = output.store().node_dir(output.name())?;
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
     let chunk_bytes = chunks.iter().product::<u64>() * size;
+    // The chunk directories, synced before the node is published.
+    let touched = Mutex::new(BTreeSet::new());
     let write = |region: &[Range<u64>], block: &Block| -> Result<()> {
         let coords: Vec<u64> = region
             .iter()
@@ -162,17 +166,28 @@ pub fn export_zarr(
             let file = dir.join(ChunkKeyEncoding::DEFAULT.key(&coords));
             if let Some(parent) = file.parent() {
                 fs::create_dir_all(parent).map_err(io_err(parent, "create directory"))?;
+                let mut touched = touched.lock().unwrap();
+                for made in parent.ancestors().take_while(|a| *a != dir) {
+                    touched.insert(made.to_owned());
+                }
             }
             write_file(&file, encoded)
         })
     };
-    stream_blocks(array, &chunks, chunk_bytes, progress, write)?;
-    let metadata = zarr_metadata(data_type, shape, &chunks, options.encoding);
-    write_atomic(
-        &dir.join(METADATA_FILE),
-        &serde_json::to_vec_pretty(&metadata).expect("JSON values serialise"),
-    )?;
-    sync_dir(&dir)?;
+    let files = || -> Result<()> {
+        stream_blocks(array, &chunks, chunk_bytes, progress, write)?;
+        // Bottom-up, so each directory's entries are durable before its parent's.
+        for chunk_dir in touched.lock().unwrap().iter().rev() {
+            sync_dir(chunk_dir)?;
+        }
+        let metadata = zarr_metadata(data_type, shape, &chunks, options.encoding);
+        write_atomic(
+            &dir.join(METADATA_FILE),
+            &serde_json::to_vec_pretty(&metadata).expect("JSON values serialise"),
+        )?;
+        Ok(sync_dir(&dir)?)
+    };
+    files().map_err(|e| output.relocate(e))?;
     output.commit()?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use crate::element::DataType;
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 use crate::expr::LazyArray;
 use crate::format::{ChunkEncoding, METADATA_FILE};
 use crate::storage::{create_temp_dir_in, io_err, rename_dir_replacing};
@@ -212,6 +212,13 @@ impl Output {
     /// The final path.
     pub fn destination(&self) -> &Path {
         &self.destination
+    }
+
+    /// `error` with paths inside the staging directory replaced by the same paths under the
+    /// destination, so a failed write (a full disk, say) names the file the user asked for
+    /// rather than a temporary one.
+    pub fn relocate(&self, error: Error) -> Error {
+        error.relocated(&self.staging.path().join(STAGED_NODE), &self.destination)
     }
 
     /// Renames the finished node into place (replacing an existing node there) and returns

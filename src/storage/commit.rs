@@ -59,8 +59,11 @@ pub fn commit_temp(tmp: NamedTempFile, target: &Path) -> Result<(), StorageError
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = create_temp_in(dir)?;
-    tmp.write_all(bytes).map_err(io_err(path, "write"))?;
+    let tmp = create_temp_in(dir)?;
+    // Through the plain file: `NamedTempFile`'s own `Write` appends its random name to errors.
+    tmp.as_file()
+        .write_all(bytes)
+        .map_err(io_err(path, "write"))?;
     commit_temp(tmp, path)
 }
 

@@ -19,7 +19,7 @@ use super::Array;
 use crate::cache::ChunkCache;
 use crate::codec::{encode_into, native_to_le};
 use crate::element::{DataType, Element, FillValue};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 use crate::format::grid::{iter_box, pad_into, ravel};
 use crate::format::layout::{align_up, chunk_alignment, default_chunk_shape, default_shard_shape};
 use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
@@ -392,10 +392,11 @@ impl ArrayWriter {
                 self.forget_pending(key, &entry);
                 continue;
             }
-            self.append_to(&mut shard, slot as usize, encoded)?;
+            self.append_to(&mut shard, slot as usize, encoded)
+                .map_err(|e| self.public(e))?;
             if shard.count == shard.needed {
                 shard.done = true;
-                self.commit(&mut shard)?;
+                self.commit(&mut shard).map_err(|e| self.public(e))?;
                 drop(shard);
                 self.forget_pending(key, &entry);
             }
@@ -440,8 +441,14 @@ impl ArrayWriter {
         let offset = align_up(shard.end, chunk_alignment(self.encoding));
         let padding = (offset - shard.end) as usize;
         let write_err = io_err(&shard.target, "write");
-        file.write_all(&[0u8; 4096][..padding]).map_err(write_err)?;
-        file.write_all(encoded)
+        // Through the plain file: `NamedTempFile`'s own `Write` appends its random name to
+        // errors.
+        let file = file.as_file();
+        (&*file)
+            .write_all(&[0u8; 4096][..padding])
+            .map_err(write_err)?;
+        (&*file)
+            .write_all(encoded)
             .map_err(io_err(&shard.target, "write"))?;
         shard.end = offset + encoded.len() as u64;
         shard.index.set(slot, offset, encoded.len() as u64);
@@ -476,10 +483,11 @@ impl ArrayWriter {
                 }
             }
         }
-        let Some(mut file) = shard.file.take() else {
+        let Some(file) = shard.file.take() else {
             return Ok(());
         };
-        file.write_all(&shard.index.encode())
+        file.as_file()
+            .write_all(&shard.index.encode())
             .map_err(io_err(&shard.target, "write"))?;
         commit_temp(file, &shard.target)?;
         Ok(())
@@ -488,6 +496,29 @@ impl ArrayWriter {
     /// Commits the remaining shards, then the statistics sidecar, then `zarr.json`, and (for
     /// a new array) renames the array into place. Returns the array, opened.
     pub fn finish(self) -> Result<Array> {
+        self.finish_files().map_err(|e| self.public(e))?;
+        let final_dir = match self.mode {
+            Mode::Update => self.dir.clone(),
+            Mode::Create { temp, final_dir } => {
+                publish(temp, &final_dir)?;
+                final_dir
+            }
+        };
+        Array::open(&final_dir, self.cache.clone())
+    }
+
+    /// `error` naming the array's final directory rather than the temporary one it is built
+    /// in (a failed write on a full disk names the shard the user will look for).
+    fn public(&self, error: Error) -> Error {
+        match &self.mode {
+            Mode::Create { final_dir, .. } => error.relocated(&self.dir, final_dir),
+            Mode::Update => error,
+        }
+    }
+
+    /// The durable part of [`finish`](Self::finish): the remaining shards, the sidecar and
+    /// `zarr.json`, each synced.
+    fn finish_files(&self) -> Result<()> {
         let pending: Vec<_> = lock(&self.pending).drain().map(|(_, s)| s).collect();
         pending.par_iter().try_for_each(|entry| {
             let mut shard = lock(entry);
@@ -505,15 +536,7 @@ impl ArrayWriter {
         write_atomic(&self.dir.join(STATS_FILE), &lock(&self.stats).encode())?;
         sync_dir(&self.dir)?;
         write_atomic(&self.dir.join(METADATA_FILE), self.document.as_bytes())?;
-        sync_dir(&self.dir)?;
-        let final_dir = match self.mode {
-            Mode::Update => self.dir.clone(),
-            Mode::Create { temp, final_dir } => {
-                publish(temp, &final_dir)?;
-                final_dir
-            }
-        };
-        Array::open(&final_dir, self.cache.clone())
+        Ok(sync_dir(&self.dir)?)
     }
 }
 

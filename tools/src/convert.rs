@@ -309,7 +309,8 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 &options,
                 &csv,
                 Some(&observer),
-            )?;
+            )
+            .map_err(|e| staged.relocate(e))?;
             bar.finish();
             csv_report = Some(report);
         }
@@ -445,7 +446,8 @@ fn write_array(
     array
         .compute()
         .progress(&observer)
-        .to_store(staged.store(), name, &spec)?;
+        .to_store(staged.store(), name, &spec)
+        .map_err(|e| staged.relocate(e))?;
     bar.finish();
     Ok(())
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{error, ok, outcore, s};
+use common::{error, error_when_writes_fail, failed, ok, outcore, s};
 use ndarray_npy::write_npy;
 use outcore::ndarray::Array2;
 
@@ -100,6 +100,148 @@ fn bad_convert_inputs() {
     fails_naming(&["convert", s(&good), s(&csv), o, "--concat"], "t.csv");
 
     assert!(!out.exists());
+}
+
+/// Names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A 4 MiB float64 `.npy` (512 x 1024) of values that barely compress, at `path`: bigger
+/// than the write limits below in any encoding.
+fn big_npy(path: &Path) {
+    write_npy(
+        path,
+        &Array2::from_shape_fn((512, 1024), |(i, j)| {
+            ((i * 1024 + j) as f64 * 0.618).sin() * 1e6
+        }),
+    )
+    .unwrap();
+}
+
+/// Runs every writing subcommand so that its writes fail partway (`fail` runs `outcore` with
+/// the arguments in that condition), into the directory `out`: each must be one error line
+/// naming the output it was making, without the temporary names it writes under, and leave
+/// `out` exactly as it was, with an existing store in it untouched.
+fn writes_fail_cleanly(out: &Path, fail: impl Fn(&[&str]) -> String) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.npy");
+    big_npy(&input);
+    let store = dir.path().join("store.zarr");
+    ok(&["convert", s(&input), s(&store), "--codec", "raw", "-q"]);
+    let csv = dir.path().join("big.csv");
+    let mut text = String::from("a,b,c\n");
+    for i in 0..100_000 {
+        text.push_str(&format!("{i},{},{}\n", i as f64 * 0.25, i % 7));
+    }
+    std::fs::write(&csv, text).unwrap();
+    // An existing store in `out`, which a failed conversion into it must leave as it was.
+    let existing = out.join("existing.zarr");
+    let small = dir.path().join("small.npy");
+    npy(&small);
+    ok(&["convert", s(&small), s(&existing.join("small")), "-q"]);
+    let before = listing(out);
+    let existing_before = listing(&existing);
+
+    let target = |name: &str| out.join(name).to_str().unwrap().to_owned();
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec![
+                "convert".into(),
+                s(&input).into(),
+                target("new.zarr"),
+                "--codec".into(),
+                "raw".into(),
+            ],
+            target("new.zarr"),
+        ),
+        (
+            vec![
+                "convert".into(),
+                s(&csv).into(),
+                target("table.zarr"),
+                "--codec".into(),
+                "raw".into(),
+            ],
+            target("table.zarr"),
+        ),
+        (
+            vec![
+                "convert".into(),
+                s(&input).into(),
+                target("existing.zarr/big"),
+                "--codec".into(),
+                "raw".into(),
+            ],
+            target("existing.zarr/big"),
+        ),
+        (
+            vec!["export".into(), s(&store).into(), target("big.npy")],
+            target("big.npy"),
+        ),
+        (
+            vec!["export".into(), s(&store).into(), target("plain.zarr")],
+            target("plain.zarr"),
+        ),
+    ];
+    for (args, name) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let message = fail(&args);
+        assert!(message.contains(&name), "{args:?}: {message}");
+        assert!(message.contains(" failed: "), "{args:?}: {message}");
+        assert!(!message.contains(".outcore-tmp-"), "{args:?}: {message}");
+        assert_eq!(listing(out), before, "{args:?} left something behind");
+        assert_eq!(listing(&existing), existing_before, "{args:?}");
+    }
+    // The existing store still reads back whole.
+    ok(&["verify", s(&existing)]);
+}
+
+/// A write that fails partway (the file-size limit, the same `write` failure a full disk
+/// gives): see [`writes_fail_cleanly`].
+#[test]
+fn failed_writes_leave_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    writes_fail_cleanly(out.path(), |args| error_when_writes_fail(256, args));
+}
+
+/// Unmounts on drop.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A really full disk: a 1 MiB tmpfs. Mounting needs privileges (CI runs as root); without
+/// them this says so on stderr and checks nothing, [`failed_writes_leave_nothing`] covering
+/// the same paths.
+#[test]
+fn full_disk_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mount_point = dir.path().join("small-disk");
+    std::fs::create_dir(&mount_point).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mount_point)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("full_disk_leaves_nothing: cannot mount a tmpfs here; skipped");
+        return;
+    }
+    let _mount = Mount(mount_point.clone());
+    writes_fail_cleanly(&mount_point, |args| {
+        let message = failed(outcore(args), &args.join(" "));
+        assert!(message.contains("No space left on device"), "{message}");
+        message
+    });
 }
 
 #[test]

@@ -61,14 +61,30 @@ pub fn json<T: DeserializeOwned, S: AsRef<OsStr>>(args: &[S]) -> T {
 /// Runs `outcore args`, asserts exit status 2 and one stderr line `outcore: error: ...`
 /// (never a panic), and returns that line.
 pub fn error<S: AsRef<OsStr>>(args: &[S]) -> String {
-    let out = outcore(args);
+    failed(outcore(args), &shown(args))
+}
+
+/// Runs `outcore args` with the size of any file it writes limited to `kib` KiB
+/// (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so a write past it fails with `EFBIG`, as one on a
+/// full disk fails with `ENOSPC`), and checks it fails like [`error`].
+pub fn error_when_writes_fail<S: AsRef<OsStr>>(kib: u64, args: &[S]) -> String {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {kib} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_outcore"))
+        .args(args)
+        .output()
+        .unwrap();
+    failed(out, &shown(args))
+}
+
+/// Asserts that the run `out` of `outcore shown` ended with exit status 2 and one stderr
+/// line `outcore: error: ...` (never a panic) and nothing on stdout; returns the line.
+pub fn failed(out: Output, shown: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "outcore {}: {stderr}",
-        shown(args)
-    );
+    assert_eq!(out.status.code(), Some(2), "outcore {shown}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr:?}");
     assert!(stderr.starts_with("outcore: error: "), "{stderr:?}");
