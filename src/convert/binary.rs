@@ -24,8 +24,9 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
 use crate::cache::global_cache;
 use crate::element::{DataType, Element};
 use crate::error::{bad_input, invalid, Result};
-use crate::expr::{Block, LazyArray, RegionSource};
+use crate::expr::{Block, Data, LazyArray, RegionSource};
 use crate::storage::{io_err, MappedFile};
+use crate::store::Chunk;
 
 /// The order of the elements of a multi-dimensional array in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,7 +108,7 @@ fn page_outward(range: Range<usize>, len: usize) -> Range<usize> {
 /// dump or the data part of an `.npy` file. Reads are `&self` and run from any thread.
 #[derive(Debug)]
 pub struct RawFile {
-    map: MappedFile,
+    map: Arc<MappedFile>,
     layout: RawLayout,
     /// The shape of the C-order array the bytes hold: the shape, reversed for Fortran order.
     file_shape: Vec<u64>,
@@ -232,7 +233,7 @@ impl RawFile {
         };
         let release = map.len() > global_cache().budget();
         Self {
-            map,
+            map: Arc::new(map),
             layout,
             file_shape,
             release,
@@ -360,6 +361,9 @@ impl RawFile {
         region: &[Range<u64>],
         extents: &[usize],
     ) -> Result<Block> {
+        if let Some(block) = self.view_of::<T>(region, extents) {
+            return Ok(block);
+        }
         let len: usize = extents.iter().product();
         let mut values: Vec<T> = bytemuck::zeroed_vec(len);
         let out: &mut [u8] = bytemuck::cast_slice_mut(&mut values);
@@ -369,6 +373,53 @@ impl RawFile {
         }
         let array = ArrayD::from_shape_vec(IxDyn(extents), values).expect("length matches");
         Ok(Block::from_array(array))
+    }
+
+    /// `region` as a zero-copy view of the mapped file, when its elements are one
+    /// contiguous, aligned run of C-order, host-order values (whole rows of a C-order
+    /// `.npy`, say): no copy, and the pages are released when the block is dropped if the
+    /// file is larger than the cache budget.
+    fn view_of<T: Element + Pod>(&self, region: &[Range<u64>], extents: &[usize]) -> Option<Block> {
+        if self.layout.order != Order::C || self.layout.byte_order != native_byte_order() {
+            return None;
+        }
+        let range = self.single_run(region)?;
+        if range.start % std::mem::align_of::<T>() != 0 || range.is_empty() {
+            return None;
+        }
+        if range.len() >= POPULATE_MIN_BYTES {
+            self.map.populate(range.clone());
+        }
+        let shape: Vec<u64> = extents.iter().map(|&n| n as u64).collect();
+        let chunk = Chunk::mapped(self.map.clone(), range, T::DATA_TYPE, shape, self.release);
+        let whole = extents.iter().map(|&n| 0..n).collect();
+        Some(Block::from_data(Data::<T>::Chunk(chunk, whole)))
+    }
+
+    /// The file bytes of `region` of the C-order array when they are one contiguous run:
+    /// every axis inside the first partly covered one is whole, and every axis outside it
+    /// has extent 1.
+    fn single_run(&self, region: &[Range<u64>]) -> Option<Range<usize>> {
+        let shape = &self.file_shape;
+        let mut inner = shape.len();
+        while inner > 0 && region[inner - 1].start == 0 && region[inner - 1].end == shape[inner - 1]
+        {
+            inner -= 1;
+        }
+        if region[..inner.saturating_sub(1)]
+            .iter()
+            .any(|r| r.end - r.start != 1)
+        {
+            return None;
+        }
+        let size = self.layout.data_type.size() as u64;
+        let first = region
+            .iter()
+            .zip(shape)
+            .fold(0u64, |acc, (r, &n)| acc * n + r.start);
+        let elements: u64 = region.iter().map(|r| r.end - r.start).product();
+        let start = (self.layout.offset + first * size) as usize;
+        Some(start..start + (elements * size) as usize)
     }
 
     fn read_bool(&self, region: &[Range<u64>], extents: &[usize]) -> Result<Block> {
@@ -524,4 +575,39 @@ fn transpose<T: Pod>(src: &[u8], out: &mut [u8], extents: &[usize]) {
     let from = ArrayViewD::from_shape(IxDyn(extents).f(), src).expect("length matches");
     let mut to = ArrayViewMutD::from_shape(IxDyn(extents), out).expect("length matches");
     to.assign(&from);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_view(block: &Block) -> bool {
+        matches!(block.data::<f64>(), Ok(Data::Chunk(chunk, _)) if chunk.is_zero_copy())
+    }
+
+    /// Contiguous regions of a C-order `.npy` are views of the mapped file; others are
+    /// copied; both hold the file's values.
+    #[test]
+    fn contiguous_regions_are_views_with_the_same_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        let values = ndarray::Array2::from_shape_fn((6, 5), |(i, j)| (i * 5 + j) as f64);
+        ndarray_npy::write_npy(&path, &values).unwrap();
+        let file = RawFile::open_npy(&path).unwrap();
+        for (region, view) in [
+            (vec![2..4, 0..5], true),
+            (vec![3..4, 1..4], true),
+            (vec![0..6, 0..5], true),
+            (vec![2..4, 1..3], false),
+            (vec![0..6, 4..5], false),
+        ] {
+            let block = file.read_region(&region).unwrap();
+            assert_eq!(is_view(&block), view, "{region:?}");
+            let want = values.slice(ndarray::s![
+                region[0].start as usize..region[0].end as usize,
+                region[1].start as usize..region[1].end as usize
+            ]);
+            assert_eq!(block.view::<f64>().unwrap(), want.into_dyn(), "{region:?}");
+        }
+    }
 }

@@ -52,6 +52,34 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// A zero-copy chunk of `shape` over `range` of the mapped `file` (host-order elements
+    /// of `data_type`, aligned for it; never `bool`, whose bytes need checking), released
+    /// from the resident set when its last clone is dropped if `release`.
+    pub(crate) fn mapped(
+        file: Arc<MappedFile>,
+        range: std::ops::Range<usize>,
+        data_type: DataType,
+        shape: Vec<u64>,
+        release: bool,
+    ) -> Chunk {
+        debug_assert!(data_type != DataType::Bool);
+        debug_assert_eq!(
+            range.len() as u64,
+            shape.iter().product::<u64>() * data_type.size() as u64
+        );
+        Chunk {
+            data: ChunkData::Mapped {
+                file: file.clone(),
+                offset: range.start,
+                len: range.len(),
+            },
+            data_type,
+            valid_shape: shape.clone(),
+            shape,
+            release: release.then(|| Arc::new(ReleaseOnDrop { file, range })),
+        }
+    }
+
     /// The element type.
     pub fn data_type(&self) -> DataType {
         self.data_type
