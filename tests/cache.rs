@@ -100,3 +100,53 @@ fn environment_variable_sets_the_default_budget() {
         "an unparsable value is ignored: {fallback}"
     );
 }
+
+/// A streaming pass (a reduction, or `read_chunk_streaming`) leaves the cache empty, uses
+/// chunks already cached, and never reuses the buffer of a chunk still held: chunks kept
+/// while later ones are decoded keep their values.
+#[test]
+fn streaming_reads_bypass_the_cache_and_never_reuse_a_held_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(LruChunkCache::new(1 << 30));
+    let store = Store::create(dir.path()).unwrap().with_cache(cache.clone());
+    let spec = ArraySpec::new(DataType::Float64, &[256, 256])
+        .chunks(&[32, 32])
+        .shards(&[64, 256])
+        .encoding(ChunkEncoding::Zstd { level: 1 });
+    let data =
+        ndarray::ArrayD::from_shape_fn(vec![256, 256], |ix| (ix[0] * 256 + ix[1]) as f64 * 0.25);
+    let w = store.create_array("z", &spec).unwrap();
+    w.write_array(data.view()).unwrap();
+    let array = w.finish().unwrap();
+
+    let x = outcore::LazyArray::from_stored(&array);
+    let sum = x
+        .sum(outcore::Axes::all())
+        .unwrap()
+        .compute()
+        .scan_data()
+        .to_scalar::<f64>()
+        .unwrap();
+    assert_eq!(sum, data.iter().sum::<f64>());
+    assert_eq!(cache.used(), 0, "a streaming pass filled the cache");
+
+    // Held chunks keep their values while others are decoded on the same threads.
+    let coords: Vec<[u64; 2]> = (0..8).flat_map(|i| (0..8).map(move |j| [i, j])).collect();
+    let held: Vec<_> = coords
+        .par_iter()
+        .map(|c| array.read_chunk_streaming(c).unwrap())
+        .collect();
+    for (c, chunk) in coords.iter().zip(&held) {
+        let values = chunk.as_slice::<f64>().unwrap();
+        let (r, k) = (c[0] as usize * 32, c[1] as usize * 32);
+        assert_eq!(values[0], data[[r, k]], "chunk {c:?}");
+        assert_eq!(values[32 * 32 - 1], data[[r + 31, k + 31]], "chunk {c:?}");
+    }
+    assert_eq!(cache.used(), 0);
+
+    // A chunk cached by random access is then served to a streaming read.
+    array.read_chunk(&[3, 4]).unwrap();
+    let hits = cache.counters().hits;
+    array.read_chunk_streaming(&[3, 4]).unwrap();
+    assert_eq!(cache.counters().hits, hits + 1);
+}

@@ -1,6 +1,7 @@
 //! Reading an array: chunks through the fast path (mapped shards) or through zarrs, regions
 //! assembled from the chunks they touch, statistics, and verification.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs;
 use std::ops::Range;
@@ -258,21 +259,25 @@ impl Array {
     /// zero-copy views; others are decoded through the cache; never-written chunks are the
     /// fill value.
     pub fn read_chunk(&self, chunk: &[u64]) -> Result<Chunk> {
-        self.read_chunk_with(chunk, false)
+        self.read_chunk_with(chunk, Pass::Cached)
     }
 
-    /// As [`Array::read_chunk`], for a pass that reads each chunk once. When the array is
-    /// larger than the cache budget (so its mapped pages could outgrow it), the stored bytes'
-    /// pages are released from the resident set once decoded, or, for a zero-copy chunk,
-    /// when the last clone of the returned chunk is dropped; smaller arrays keep their pages
-    /// mapped for the next pass. Releasing never changes what is read (pages fault back in
-    /// from the file).
+    /// As [`Array::read_chunk`], for a pass that reads each chunk once. A decoded chunk is
+    /// not kept in the cache (a cached one is still used): it is decoded into one of a few
+    /// buffers per thread, reused once the chunk returned earlier has been dropped, so a
+    /// pass costs neither cache memory nor fresh pages. When the array is larger than the
+    /// cache budget (so its mapped pages could outgrow it), the stored bytes' pages are
+    /// released from the resident set once decoded, or, for a zero-copy chunk, when the last
+    /// clone of the returned chunk is dropped; smaller arrays keep their pages mapped for the
+    /// next pass. Releasing never changes what is read (pages fault back in from the file).
     pub fn read_chunk_streaming(&self, chunk: &[u64]) -> Result<Chunk> {
         let logical = self.grid().elements() * self.data_type().size() as u64;
-        self.read_chunk_with(chunk, logical > self.inner.cache.budget())
+        let release = logical > self.inner.cache.budget();
+        self.read_chunk_with(chunk, Pass::Streaming { release })
     }
 
-    fn read_chunk_with(&self, chunk: &[u64], release: bool) -> Result<Chunk> {
+    fn read_chunk_with(&self, chunk: &[u64], pass: Pass) -> Result<Chunk> {
+        let release = matches!(pass, Pass::Streaming { release: true });
         self.check_chunk(chunk)?;
         let grid = self.grid();
         let meta = &self.inner.meta;
@@ -336,7 +341,11 @@ impl Array {
                 if let Some(hit) = self.inner.cache.get(cache_key()) {
                     return Ok(make(ChunkData::Decoded(hit)));
                 }
-                let mut buf = AlignedBuf::zeroed(expected);
+                let mut shared = match pass {
+                    Pass::Streaming { .. } => recycled_buffer(expected),
+                    Pass::Cached => Arc::new(AlignedBuf::zeroed(expected)),
+                };
+                let buf = Arc::get_mut(&mut shared).expect("a new or unshared buffer");
                 match encoding {
                     ChunkEncoding::Raw => buf.as_bytes_mut().copy_from_slice(stored),
                     ChunkEncoding::Zstd { .. } => {
@@ -365,9 +374,11 @@ impl Array {
                     file.release(offset as usize..(offset + nbytes) as usize);
                 }
                 le_to_native(buf.as_bytes_mut(), meta.data_type.size());
-                let buf = Arc::new(buf);
-                self.inner.cache.insert(cache_key(), buf.clone());
-                Ok(make(ChunkData::Decoded(buf)))
+                match pass {
+                    Pass::Streaming { .. } => recycle(&shared),
+                    Pass::Cached => self.inner.cache.insert(cache_key(), shared.clone()),
+                }
+                Ok(make(ChunkData::Decoded(shared)))
             }
             Backend::Sharded {
                 encoding: None,
@@ -692,4 +703,48 @@ fn stats_agree(a: &ChunkStats, b: &ChunkStats) -> bool {
         && same(a.sum, b.sum)
         && close(a.mean, b.mean)
         && close(a.m2, b.m2)
+}
+
+/// How a chunk read is used.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// Random access: decoded chunks go into the cache.
+    Cached,
+    /// A pass reading each chunk once: decoded into recycled buffers, past the cache;
+    /// `release` drops the stored bytes' pages from the resident set once read.
+    Streaming { release: bool },
+}
+
+/// Decode buffers kept per thread for streaming reads.
+const RECYCLED_PER_THREAD: usize = 4;
+
+thread_local! {
+    /// This thread's streaming decode buffers; one is free again when only this list holds it.
+    static RECYCLED: RefCell<Vec<Arc<AlignedBuf>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A buffer of `len` bytes that nothing else holds: a free one of this thread's recycled
+/// buffers, else a new one. Its contents are whatever was decoded into it last.
+fn recycled_buffer(len: usize) -> Arc<AlignedBuf> {
+    RECYCLED.with(|cell| {
+        let mut pool = cell.borrow_mut();
+        match pool
+            .iter_mut()
+            .position(|b| b.len() == len && Arc::get_mut(b).is_some())
+        {
+            Some(at) => pool.swap_remove(at),
+            None => Arc::new(AlignedBuf::zeroed(len)),
+        }
+    })
+}
+
+/// Keeps a clone of `buf` for [`recycled_buffer`] once its chunk is dropped (the list is
+/// bounded: beyond it, the buffer is freed with its chunk).
+fn recycle(buf: &Arc<AlignedBuf>) {
+    RECYCLED.with(|cell| {
+        let mut pool = cell.borrow_mut();
+        if pool.len() < RECYCLED_PER_THREAD {
+            pool.push(buf.clone());
+        }
+    });
 }
