@@ -6,21 +6,15 @@
 //! `cargo bench --bench engine` (data: `OUTCORE_BENCH_BYTES`, default 4 GiB per store,
 //! written once to `target/outcore-bench/` and reused; page cache warm after the first pass).
 
-use std::cell::RefCell;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{criterion_main, Criterion, Throughput};
-use outcore::codec::{zstd_decode_into, AlignedBuf};
-use outcore::format::grid::iter_box;
-use outcore::format::{ChunkLocation, IndexLocation, ShardIndex};
-use outcore::storage::MappedFile;
 use outcore::{Array, ArraySpec, Axes, ChunkEncoding, DataType, LazyArray, Store};
-use rayon::prelude::*;
 
 mod common;
 
-use common::{bench_dir, bytes, field, COLS};
+use common::{bench_dir, bytes, chunk_bytes, decompress_all, field, sum_mapped, COLS};
 
 fn stores() -> (Array, Array) {
     let rows = bytes(4 << 30) / 8 / COLS;
@@ -52,72 +46,6 @@ fn stores() -> (Array, Array) {
     (raw, zstd)
 }
 
-/// Every stored chunk's bytes: (shard file, offset, length).
-fn chunk_bytes(array: &Array) -> Vec<(Arc<MappedFile>, usize, usize)> {
-    let grid = array.grid();
-    let per_shard = grid.chunks_per_shard_total();
-    let mut out = Vec::new();
-    for shard in iter_box(
-        &grid
-            .shard_grid_shape()
-            .iter()
-            .map(|&n| 0..n)
-            .collect::<Vec<_>>(),
-    ) {
-        let path = array.path().join(array.meta().key_encoding.key(&shard));
-        let file = Arc::new(MappedFile::open(&path).unwrap().unwrap());
-        let index = ShardIndex::parse(
-            file.bytes(),
-            per_shard,
-            IndexLocation::End,
-            &path,
-            |_| vec![],
-        )
-        .unwrap();
-        for slot in 0..index.len() {
-            if let ChunkLocation::Stored { offset, nbytes } = index.get(slot) {
-                out.push((file.clone(), offset as usize, nbytes as usize));
-            }
-        }
-    }
-    out
-}
-
-fn sum_mapped(chunks: &[(Arc<MappedFile>, usize, usize)]) -> f64 {
-    chunks
-        .par_iter()
-        .map(|(file, offset, len)| {
-            let values: &[f64] = bytemuck::cast_slice(&file.bytes()[*offset..offset + len]);
-            let mut acc = [0.0f64; 8];
-            for lane in values.chunks_exact(8) {
-                for (a, v) in acc.iter_mut().zip(lane) {
-                    *a += v;
-                }
-            }
-            acc.iter().sum::<f64>()
-        })
-        .sum()
-}
-
-thread_local! {
-    static BUF: RefCell<Option<AlignedBuf>> = const { RefCell::new(None) };
-}
-
-fn decompress_all(chunks: &[(Arc<MappedFile>, usize, usize)], chunk_len: usize) -> u64 {
-    chunks
-        .par_iter()
-        .map(|(file, offset, len)| {
-            BUF.with(|b| {
-                let mut b = b.borrow_mut();
-                let buf = b.get_or_insert_with(|| AlignedBuf::zeroed(chunk_len));
-                let n = zstd_decode_into(&file.bytes()[*offset..offset + len], buf.as_bytes_mut())
-                    .unwrap();
-                n as u64 + u64::from(buf.as_bytes()[0])
-            })
-        })
-        .sum()
-}
-
 fn bench(c: &mut Criterion) {
     let (raw, zstd) = stores();
     let logical = raw.shape().iter().product::<u64>() * 8;
@@ -126,13 +54,13 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Bytes(logical));
 
-    let raw_chunks = chunk_bytes(&raw);
+    let (raw_chunks, _) = chunk_bytes(&raw).unwrap();
     group.bench_function("raw/baseline_sum_mapped", |b| {
         b.iter(|| black_box(sum_mapped(&raw_chunks)))
     });
-    let zstd_chunks = chunk_bytes(&zstd);
+    let (zstd_chunks, _) = chunk_bytes(&zstd).unwrap();
     group.bench_function("zstd/baseline_decompress", |b| {
-        b.iter(|| black_box(decompress_all(&zstd_chunks, chunk_len)))
+        b.iter(|| black_box(decompress_all(&zstd_chunks, chunk_len).unwrap()))
     });
     for (name, array) in [("raw", &raw), ("zstd", &zstd)] {
         let x = LazyArray::from_stored(array);

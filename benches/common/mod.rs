@@ -1,9 +1,23 @@
-//! What the benchmarks share: the data size, where generated data is kept, and the realistic
-//! field they measure.
+//! What the benchmarks share: the data size, where generated data is kept, the realistic
+//! field they measure, and the physical limits they are measured against (summing the mapped
+//! bytes of a raw store, decompressing the chunks of a zstd store, on all cores).
 
+// Each bench (and the peer runner) uses its own part of this module.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use outcore::LazyArray;
+use outcore::codec::{zstd_decode_into, AlignedBuf};
+use outcore::format::grid::iter_box;
+use outcore::format::{ChunkLocation, ShardIndex};
+use outcore::storage::MappedFile;
+use outcore::{Array, ChunkEncoding, LazyArray};
+use rayon::prelude::*;
+
+/// The benchmarks' fallible results: their errors are only ever printed.
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Columns of the benchmark field.
 pub const COLS: u64 = 8192;
@@ -49,4 +63,111 @@ pub fn field(rows: u64) -> LazyArray {
         .unwrap()
         .div(100.0)
         .unwrap()
+}
+
+/// One stored inner chunk: its bytes as they are on disk, inside a mapped shard file.
+pub struct StoredChunk {
+    file: Arc<MappedFile>,
+    offset: usize,
+    len: usize,
+}
+
+impl StoredChunk {
+    /// The chunk's stored (possibly compressed) bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.file.bytes()[self.offset..self.offset + self.len]
+    }
+}
+
+/// Every stored chunk of an array in outcore's profile, shard after shard (missing shards and
+/// chunks have no bytes and are left out), with the profile's inner-chunk encoding. Shard
+/// indexes are checked as outcore checks them.
+pub fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncoding)> {
+    let Some(profile) = &array.meta().profile else {
+        return Err(format!(
+            "{}: not an array in outcore's profile",
+            array.path().display()
+        )
+        .into());
+    };
+    let grid = array.grid();
+    let per_shard = grid.chunks_per_shard_total();
+    let shards: Vec<_> = grid.shard_grid_shape().iter().map(|&n| 0..n).collect();
+    let mut out = Vec::new();
+    for shard in iter_box(&shards) {
+        let path = array.path().join(array.meta().key_encoding.key(&shard));
+        let Some(file) = MappedFile::open(&path)? else {
+            continue;
+        };
+        let file = Arc::new(file);
+        let index = ShardIndex::parse(
+            file.bytes(),
+            per_shard,
+            profile.index_location,
+            &path,
+            |_| vec![],
+        )?;
+        for slot in 0..index.len() {
+            if let ChunkLocation::Stored { offset, nbytes } = index.get(slot) {
+                out.push(StoredChunk {
+                    file: file.clone(),
+                    offset: offset as usize,
+                    len: nbytes as usize,
+                });
+            }
+        }
+    }
+    Ok((out, profile.encoding))
+}
+
+/// The floor of a reduction over a raw float64 store: the sum of every chunk's mapped bytes
+/// as `f64`, eight independent accumulators per chunk (so it vectorises), on all cores.
+/// Chunks must be raw float64 at 8-byte aligned offsets (outcore page-aligns raw chunks).
+pub fn sum_mapped(chunks: &[StoredChunk]) -> BenchResult<f64> {
+    chunks
+        .par_iter()
+        .map(|chunk| {
+            let values: &[f64] = bytemuck::try_cast_slice(chunk.bytes()).map_err(|e| {
+                format!(
+                    "{} at offset {}: not a raw float64 chunk ({e})",
+                    chunk.file.path().display(),
+                    chunk.offset
+                )
+            })?;
+            let mut acc = [0.0f64; 8];
+            for lane in values.chunks_exact(8) {
+                for (a, v) in acc.iter_mut().zip(lane) {
+                    *a += v;
+                }
+            }
+            Ok(acc.iter().sum::<f64>())
+        })
+        .sum()
+}
+
+thread_local! {
+    static BUF: RefCell<Option<AlignedBuf>> = const { RefCell::new(None) };
+}
+
+/// The floor of a reduction over a zstd store: decompressing every chunk into a reused
+/// per-thread buffer of `chunk_len` bytes, on all cores. Returns the decoded bytes (plus one
+/// byte of each chunk, so the work cannot be optimised away).
+pub fn decompress_all(chunks: &[StoredChunk], chunk_len: usize) -> BenchResult<u64> {
+    chunks
+        .par_iter()
+        .map(|chunk| {
+            BUF.with(|b| {
+                let mut b = b.borrow_mut();
+                let buf = b.get_or_insert_with(|| AlignedBuf::zeroed(chunk_len));
+                let n = zstd_decode_into(chunk.bytes(), buf.as_bytes_mut()).map_err(|e| {
+                    format!(
+                        "{} at offset {}: zstd: {e}",
+                        chunk.file.path().display(),
+                        chunk.offset
+                    )
+                })?;
+                Ok(n as u64 + u64::from(buf.as_bytes()[0]))
+            })
+        })
+        .sum()
 }
