@@ -2768,6 +2768,26 @@ fn random_values_do_not_depend_on_blocks() {
         .to_ndarray::<i64>()
         .unwrap();
     assert!(a.iter().zip(other.iter()).filter(|(p, q)| p == q).count() < 50);
+    // Rechunked ranges and constants keep their values too (they, like random arrays, are
+    // re-cut rather than assembled from their old blocks).
+    let r = LazyArray::arange(0.0, 1000.0, 0.5).unwrap();
+    let lin = LazyArray::linspace(-1.0, 1.0, 999, true).unwrap();
+    for a in [r, lin] {
+        let want = a.to_ndarray::<f64>().unwrap();
+        let cut = a.rechunk(&[37]).unwrap();
+        assert_eq!(cut.block_grid().num_blocks(), want.len().div_ceil(37));
+        assert_eq!(cut.to_ndarray::<f64>().unwrap(), want);
+    }
+    let k = LazyArray::arange(5i64, 900, 7).unwrap();
+    assert_eq!(
+        k.rechunk(&[10]).unwrap().to_ndarray::<i64>().unwrap(),
+        k.to_ndarray::<i64>().unwrap()
+    );
+    let f = LazyArray::full(&[30, 40], 2.5f32);
+    assert_eq!(
+        f.rechunk(&[7, 9]).unwrap().to_ndarray::<f32>().unwrap(),
+        f.to_ndarray::<f32>().unwrap()
+    );
 }
 
 #[test]

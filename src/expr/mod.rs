@@ -80,6 +80,7 @@ pub(crate) enum AxisPick {
     Index(u64),
 }
 
+#[derive(Clone, Copy)]
 pub(crate) enum Distribution {
     Uniform { low: f64, high: f64 },
     Normal { mean: f64, std: f64 },

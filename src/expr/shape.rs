@@ -432,14 +432,35 @@ impl LazyArray {
     }
 
     /// The same values cut into blocks of `chunks` (one extent per axis). Blocks of the
-    /// result read the input regions under them through the chunk cache.
+    /// result read the input regions under them through the chunk cache. A generated source
+    /// (random, constant, range), whose values depend on their indices alone, becomes the
+    /// same source with the new blocks: nothing is assembled, and reductions still fold it
+    /// tile by tile.
     pub fn rechunk(&self, chunks: &[u64]) -> Result<LazyArray> {
         check_chunks(self.shape(), chunks)?;
+        let grid = BlockGrid::regular(self.shape(), chunks);
+        let op = match &self.node.op {
+            Op::Random { seed, dist } => Op::Random {
+                seed: *seed,
+                dist: *dist,
+            },
+            Op::Fill(value) => Op::Fill(value.clone()),
+            Op::ArangeInt { start, step } => Op::ArangeInt {
+                start: *start,
+                step: *step,
+            },
+            Op::ArangeFloat { start, step, last } => Op::ArangeFloat {
+                start: *start,
+                step: *step,
+                last: *last,
+            },
+            _ => Op::Rechunk(self.clone()),
+        };
         Ok(LazyArray::new(
             self.data_type(),
             self.shape().to_vec(),
-            BlockGrid::regular(self.shape(), chunks),
-            Op::Rechunk(self.clone()),
+            grid,
+            op,
         ))
     }
 }
