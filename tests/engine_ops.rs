@@ -2775,7 +2775,10 @@ fn random_values_do_not_depend_on_blocks() {
     for a in [r, lin] {
         let want = a.to_ndarray::<f64>().unwrap();
         let cut = a.rechunk(&[37]).unwrap();
-        assert_eq!(cut.block_grid().num_blocks(), want.len().div_ceil(37));
+        assert_eq!(
+            cut.block_grid().num_blocks(),
+            want.len().div_ceil(37) as u64
+        );
         assert_eq!(cut.to_ndarray::<f64>().unwrap(), want);
     }
     let k = LazyArray::arange(5i64, 900, 7).unwrap();
