@@ -78,8 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             encoding: Some(codec),
             ..Default::default()
         };
-        let spec = options.spec(input.data_type(), input.shape())?;
-        input.to_store(output.store(), output.name(), &spec)?;
+        output.write_array(output.name(), &input, &options, None)?;
         output.commit()?;
         let secs = start.elapsed().as_secs_f64();
         println!(

@@ -161,10 +161,7 @@ fn make(dir: &Path, size: &str) -> BenchResult<()> {
                     encoding: Some(encoding),
                     ..Default::default()
                 };
-                let spec = options.spec(input.data_type(), input.shape())?;
-                input
-                    .to_store(output.store(), output.name(), &spec)
-                    .map_err(|e| output.relocate(e))?;
+                output.write_array(output.name(), &input, &options, None)?;
                 output.commit().map(|_| ())
             })?;
             arrays.push(name);

@@ -167,8 +167,11 @@ pub fn export_zarr(
             if let Some(parent) = file.parent() {
                 fs::create_dir_all(parent).map_err(io_err(parent, "create directory"))?;
                 let mut touched = touched.lock().unwrap();
+                // A directory already recorded is not copied again (most chunks share one).
                 for made in parent.ancestors().take_while(|a| *a != dir) {
-                    touched.insert(made.to_owned());
+                    if !touched.contains(made) {
+                        touched.insert(made.to_owned());
+                    }
                 }
             }
             write_file(&file, encoded)

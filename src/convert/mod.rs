@@ -18,6 +18,7 @@ use tempfile::TempDir;
 
 use crate::element::DataType;
 use crate::error::{invalid, Error, Result};
+use crate::exec::ProgressFn;
 use crate::expr::LazyArray;
 use crate::format::{ChunkEncoding, METADATA_FILE};
 use crate::storage::{create_temp_dir_in, io_err, rename_dir_replacing};
@@ -212,6 +213,28 @@ impl Output {
     /// The final path.
     pub fn destination(&self) -> &Path {
         &self.destination
+    }
+
+    /// Writes `array` as the node `name` of the staging store ([`Output::name`], or a path
+    /// below it when converting a group), laid out by `options`, streamed through the engine
+    /// with `progress` observing; a failed write names the destination (see
+    /// [`Output::relocate`]).
+    pub fn write_array(
+        &self,
+        name: &str,
+        array: &LazyArray,
+        options: &ConvertOptions,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<()> {
+        let spec = options.spec(array.data_type(), array.shape())?;
+        let mut compute = array.compute();
+        if let Some(observer) = progress {
+            compute = compute.progress(observer);
+        }
+        compute
+            .to_store(&self.store, name, &spec)
+            .map_err(|e| self.relocate(e))?;
+        Ok(())
     }
 
     /// `error` with paths inside the staging directory replaced by the same paths under the

@@ -440,14 +440,9 @@ fn write_array(
     options: &ConvertOptions,
     output: &OutputArgs,
 ) -> Result<()> {
-    let spec = options.spec(array.data_type(), array.shape())?;
     let bar = Bar::new(output, "convert", array.nbytes());
     let observer = |p: &outcore::Progress| bar.update(p);
-    array
-        .compute()
-        .progress(&observer)
-        .to_store(staged.store(), name, &spec)
-        .map_err(|e| staged.relocate(e))?;
+    staged.write_array(name, array, options, Some(&observer))?;
     bar.finish();
     Ok(())
 }
