@@ -8,8 +8,10 @@
 use std::fmt;
 
 mod num;
+mod prefetch;
 mod sum;
 pub use num::{Float, Num};
+pub(crate) use prefetch::prefetch_ahead;
 pub use sum::{pairwise_nansum, pairwise_sum_by, Moments};
 
 use serde_json::Value;

@@ -1,15 +1,96 @@
 //! Pairwise summation, numpy's scheme: blocks of 128 values summed with eight accumulators,
 //! blocks combined recursively. The error grows as O(log n) rather than O(n).
+//!
+//! The recursion is walked with an explicit stack ([`pairwise_tree`]) so that a whole sum is
+//! one function body: the public entry points are compiled for AVX-512 and AVX2 as well as
+//! the baseline and chosen at run time (`multiversion`), and every leaf loop is inlined into
+//! the chosen version. Every version performs the same IEEE operations in the same order
+//! (Rust never contracts `a * b + c` into a fused multiply-add), so all give the same bits.
 
-use super::Element;
+use multiversion::multiversion;
+
+use super::{prefetch_ahead, Element};
 
 /// Block length below which values are summed directly.
 const BLOCK: usize = 128;
 
-/// The pairwise sum of `f(x)` over `values`.
-#[inline]
-pub fn pairwise_sum_by<T: Copy>(values: &[T], f: &impl Fn(T) -> f64) -> f64 {
-    if values.len() <= BLOCK {
+/// Where a pairwise tree splits `len` values (`len > leaf`): half, rounded down to a
+/// multiple of eight.
+#[inline(always)]
+fn split(len: usize) -> usize {
+    (len / 2 / 8) * 8
+}
+
+/// How a pairwise tree folds its pieces: a trait rather than closures so that every method
+/// is inlined into the one multiversioned function that walks the tree.
+trait Pairwise<T> {
+    /// A piece's value.
+    type Value: Copy + Default;
+    /// Longest piece folded directly.
+    const LEAF: usize;
+    /// Whether leaves ask for the values ahead of them ([`prefetch_ahead`]): on for a first
+    /// pass over data that streams from memory, off for a pass over values already in L1.
+    const PREFETCH: bool;
+    /// The value of at most `LEAF` values.
+    fn leaf(&self, values: &[T]) -> Self::Value;
+    /// The value of a split range from its halves' values.
+    fn combine(&self, left: Self::Value, right: Self::Value) -> Self::Value;
+}
+
+/// numpy's pairwise recursion over `values`, without recursing: pieces of at most
+/// `P::LEAF` values are folded by `P::leaf` and the halves of every split joined by
+/// `P::combine`, in the order the recursive definition gives.
+#[inline(always)]
+fn pairwise_tree<T, P: Pairwise<T>>(values: &[T], p: &P) -> P::Value {
+    // A frame: the range (start, len), the left half's value, and whether it is done. The
+    // depth is at most log2(len / LEAF) + 1 <= 64.
+    let mut frames = [(0usize, 0usize, P::Value::default(), false); 64];
+    let mut depth = 0;
+    frames[0] = (0, values.len(), P::Value::default(), false);
+    loop {
+        let (start, len, _, _) = frames[depth];
+        if len > P::LEAF {
+            depth += 1;
+            frames[depth] = (start, split(len), P::Value::default(), false);
+            continue;
+        }
+        if P::PREFETCH {
+            prefetch_ahead(values, start, len);
+        }
+        let mut value = p.leaf(&values[start..start + len]);
+        // Climb while the finished child is a right half.
+        loop {
+            if depth == 0 {
+                return value;
+            }
+            depth -= 1;
+            let (start, len, left, left_done) = &mut frames[depth];
+            if *left_done {
+                value = p.combine(*left, value);
+                continue;
+            }
+            *left = value;
+            *left_done = true;
+            let half = split(*len);
+            let right = (*start + half, *len - half, P::Value::default(), false);
+            depth += 1;
+            frames[depth] = right;
+            break;
+        }
+    }
+}
+
+/// The pairwise sum of `f(x)`: blocks of [`BLOCK`] values, eight accumulators; `AHEAD`
+/// turns prefetching on.
+struct SumOf<'f, F, const AHEAD: bool>(&'f F);
+
+impl<T: Copy, F: Fn(T) -> f64, const AHEAD: bool> Pairwise<T> for SumOf<'_, F, AHEAD> {
+    type Value = f64;
+    const LEAF: usize = BLOCK;
+    const PREFETCH: bool = AHEAD;
+    #[inline(always)]
+    fn leaf(&self, values: &[T]) -> f64 {
+        let f = self.0;
         let mut acc = [0.0f64; 8];
         let mut lanes = values.chunks_exact(8);
         for lane in &mut lanes {
@@ -23,16 +104,29 @@ pub fn pairwise_sum_by<T: Copy>(values: &[T], f: &impl Fn(T) -> f64) -> f64 {
             total += f(*v);
         }
         total
-    } else {
-        let half = (values.len() / 2 / 8) * 8;
-        pairwise_sum_by(&values[..half], f) + pairwise_sum_by(&values[half..], f)
+    }
+    #[inline(always)]
+    fn combine(&self, left: f64, right: f64) -> f64 {
+        left + right
     }
 }
 
-/// The pairwise sum of the non-NaN values and their number, in one pass. The sum is
-/// bit-identical to [`pairwise_sum_by`] with NaNs mapped to zero (same blocks, same lanes).
-pub fn pairwise_nansum<T: Element>(values: &[T]) -> (f64, u64) {
-    if values.len() <= BLOCK {
+/// The pairwise sum of `f(x)` over `values`.
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
+pub fn pairwise_sum_by<T: Copy, F: Fn(T) -> f64>(values: &[T], f: &F) -> f64 {
+    pairwise_tree(values, &SumOf::<_, true>(f))
+}
+
+/// The pairwise sum of the non-NaN values and their number: the lanes of [`SumOf`] with
+/// NaNs as zero, and per-lane counts.
+struct NanSum;
+
+impl<T: Element> Pairwise<T> for NanSum {
+    type Value = (f64, u64);
+    const LEAF: usize = BLOCK;
+    const PREFETCH: bool = true;
+    #[inline(always)]
+    fn leaf(&self, values: &[T]) -> (f64, u64) {
         let mut acc = [0.0f64; 8];
         let mut count = [0u64; 8];
         let mut lanes = values.chunks_exact(8);
@@ -52,12 +146,18 @@ pub fn pairwise_nansum<T: Element>(values: &[T]) -> (f64, u64) {
             n += u64::from(!nan);
         }
         (total, n)
-    } else {
-        let half = (values.len() / 2 / 8) * 8;
-        let (a, m) = pairwise_nansum(&values[..half]);
-        let (b, k) = pairwise_nansum(&values[half..]);
+    }
+    #[inline(always)]
+    fn combine(&self, (a, m): (f64, u64), (b, k): (f64, u64)) -> (f64, u64) {
         (a + b, m + k)
     }
+}
+
+/// The pairwise sum of the non-NaN values and their number, in one pass. The sum is
+/// bit-identical to [`pairwise_sum_by`] with NaNs mapped to zero (same blocks, same lanes).
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
+pub fn pairwise_nansum<T: Element>(values: &[T]) -> (f64, u64) {
+    pairwise_tree(values, &NanSum)
 }
 
 /// Values per piece of [`Moments::of`]: two passes over a piece stay in the L1 cache.
@@ -75,40 +175,40 @@ pub struct Moments {
     pub m2: f64,
 }
 
-impl Moments {
-    /// The moments of `values`, NaNs skipped when `skip_nan` (else a NaN makes mean and M2
-    /// NaN). Two passes (pairwise sum, then pairwise squared deviations) over pieces small
-    /// enough to stay in L1, merged pairwise: as accurate as numpy's two-pass variance, at
-    /// the memory traffic of one pass.
-    pub fn of<T: Element>(values: &[T], skip_nan: bool) -> Moments {
-        if values.len() > MOMENT_PIECE {
-            let half = (values.len() / 2 / 8) * 8;
-            let mut left = Moments::of(&values[..half], skip_nan);
-            left.merge(&Moments::of(&values[half..], skip_nan));
-            return left;
-        }
-        let (sum, n) = if skip_nan {
-            pairwise_nansum(values)
+/// Two-pass moments of pieces of at most [`MOMENT_PIECE`] values, merged by Chan et al.
+struct MomentsOf {
+    skip_nan: bool,
+}
+
+impl<T: Element> Pairwise<T> for MomentsOf {
+    type Value = Moments;
+    const LEAF: usize = MOMENT_PIECE;
+    // The first pass of each piece prefetches; the second reads the piece from L1.
+    const PREFETCH: bool = false;
+    #[inline(always)]
+    fn leaf(&self, values: &[T]) -> Moments {
+        let (sum, n) = if self.skip_nan {
+            pairwise_tree(values, &NanSum)
         } else {
-            (
-                pairwise_sum_by(values, &|v: T| v.to_f64()),
-                values.len() as u64,
-            )
+            let plain = SumOf::<_, true>(&|v: T| v.to_f64());
+            (pairwise_tree(values, &plain), values.len() as u64)
         };
         if n == 0 {
             return Moments::default();
         }
         let mean = sum / n as f64;
-        let m2 = if skip_nan {
-            pairwise_sum_by(values, &|v: T| {
+        let m2 = if self.skip_nan {
+            let squares = |v: T| {
                 if v.is_nan() {
                     0.0
                 } else {
                     (v.to_f64() - mean).powi(2)
                 }
-            })
+            };
+            pairwise_tree(values, &SumOf::<_, false>(&squares))
         } else {
-            pairwise_sum_by(values, &|v: T| (v.to_f64() - mean).powi(2))
+            let squares = |v: T| (v.to_f64() - mean).powi(2);
+            pairwise_tree(values, &SumOf::<_, false>(&squares))
         };
         Moments {
             n: n as f64,
@@ -116,8 +216,29 @@ impl Moments {
             m2,
         }
     }
+    #[inline(always)]
+    fn combine(&self, mut left: Moments, right: Moments) -> Moments {
+        left.merge(&right);
+        left
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
+fn moments_of<T: Element>(values: &[T], skip_nan: bool) -> Moments {
+    pairwise_tree(values, &MomentsOf { skip_nan })
+}
+
+impl Moments {
+    /// The moments of `values`, NaNs skipped when `skip_nan` (else a NaN makes mean and M2
+    /// NaN). Two passes (pairwise sum, then pairwise squared deviations) over pieces small
+    /// enough to stay in L1, merged pairwise: as accurate as numpy's two-pass variance, at
+    /// the memory traffic of one pass.
+    pub fn of<T: Element>(values: &[T], skip_nan: bool) -> Moments {
+        moments_of(values, skip_nan)
+    }
 
     /// Adds the values `other` describes (Chan et al.'s parallel update).
+    #[inline(always)]
     pub fn merge(&mut self, other: &Moments) {
         if other.n == 0.0 {
             return;
@@ -138,6 +259,77 @@ impl Moments {
 mod tests {
     use super::*;
 
+    /// numpy's pairwise sum written as the recursion it is defined by.
+    fn recursive_sum(values: &[f64]) -> f64 {
+        if values.len() <= BLOCK {
+            let mut acc = [0.0f64; 8];
+            let mut lanes = values.chunks_exact(8);
+            for lane in &mut lanes {
+                for (a, v) in acc.iter_mut().zip(lane) {
+                    *a += v;
+                }
+            }
+            let mut total =
+                ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            for v in lanes.remainder() {
+                total += v;
+            }
+            return total;
+        }
+        let half = values.len() / 2 / 8 * 8;
+        recursive_sum(&values[..half]) + recursive_sum(&values[half..])
+    }
+
+    /// The two-pass moments of `values` split into halves above `MOMENT_PIECE`, recursively.
+    fn recursive_moments(values: &[f64]) -> Moments {
+        if values.len() > MOMENT_PIECE {
+            let half = values.len() / 2 / 8 * 8;
+            let mut left = recursive_moments(&values[..half]);
+            left.merge(&recursive_moments(&values[half..]));
+            return left;
+        }
+        if values.is_empty() {
+            return Moments::default();
+        }
+        let mean = recursive_sum(values) / values.len() as f64;
+        let squares: Vec<f64> = values.iter().map(|v| (v - mean).powi(2)).collect();
+        Moments {
+            n: values.len() as f64,
+            mean,
+            m2: recursive_sum(&squares),
+        }
+    }
+
+    #[test]
+    fn the_explicit_stack_walks_the_recursive_tree() {
+        // Values whose sum depends on the order of additions, at lengths around every split.
+        let values: Vec<f64> = (0..70_000)
+            .map(|i| ((i as f64) * 0.7).sin() * 10f64.powi(i % 17 - 8))
+            .collect();
+        for len in [
+            0, 1, 7, 8, 127, 128, 129, 255, 256, 1000, 4095, 4096, 4097, 9000, 70_000,
+        ] {
+            let v = &values[..len];
+            let want = recursive_sum(v);
+            assert_eq!(
+                pairwise_sum_by(v, &|x| x).to_bits(),
+                want.to_bits(),
+                "sum of {len}"
+            );
+            assert_eq!(
+                pairwise_nansum(v).0.to_bits(),
+                want.to_bits(),
+                "nansum of {len}"
+            );
+            let (m, r) = (Moments::of(v, false), recursive_moments(v));
+            assert_eq!(
+                (m.n, m.mean.to_bits(), m.m2.to_bits()),
+                (r.n, r.mean.to_bits(), r.m2.to_bits()),
+                "moments of {len}"
+            );
+        }
+    }
+
     #[test]
     fn matches_exact_sum_and_beats_naive() {
         let values: Vec<f64> = (0..100_003).map(|i| 0.1 + (i % 7) as f64).collect();
@@ -147,7 +339,7 @@ mod tests {
             (pairwise - exact).abs() <= 1e-9 * exact,
             "{pairwise} vs {exact}"
         );
-        assert_eq!(pairwise_sum_by::<f64>(&[], &|v| v), 0.0);
+        assert_eq!(pairwise_sum_by(&[] as &[f64], &|v| v), 0.0);
         assert_eq!(pairwise_sum_by(&[1u8, 2, 3], &|v| f64::from(v)), 6.0);
     }
 
