@@ -5,7 +5,7 @@
 //! depend on each tile's origin), NaN-aware forms and variance.
 
 use outcore::ndarray::{ArrayD, Axis, IxDyn};
-use outcore::{Axes, LazyArray, ReduceOp};
+use outcore::{Axes, DataType, LazyArray, ReduceOp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -174,3 +174,127 @@ fn tiled_nan_reductions_skip_nans_and_plain_ones_propagate() {
     let counts = reference.map_axis(Axis(0), |lane| lane.iter().filter(|v| v.is_nan()).count());
     assert!(counts.iter().any(|&c| c > 0), "the data has NaNs");
 }
+
+/// Python's floor division and modulo of integers (numpy's `//` and `%`).
+fn floor_div_mod(a: i64, b: i64) -> (i64, i64) {
+    let (q, r) = (a / b, a % b);
+    if r != 0 && ((r < 0) != (b < 0)) {
+        (q - 1, r + b)
+    } else {
+        (q, r)
+    }
+}
+
+const FUSED_SHAPE: [usize; 3] = [24, 20, 90];
+
+/// Random integer operands of [`FUSED_SHAPE`] in -100..100.
+fn fused_operands() -> (Vec<i64>, Vec<i64>) {
+    let mut rng = StdRng::seed_from_u64(11);
+    let n = FUSED_SHAPE.iter().product::<usize>();
+    let mut draw = || {
+        (0..n)
+            .map(|_| rng.gen_range(-100..100))
+            .collect::<Vec<i64>>()
+    };
+    (draw(), draw())
+}
+
+/// Sum, max and min over several axis sets of `lazy` against the element values `want`.
+fn check_fused(lazy: &LazyArray, want: Vec<f64>, what: &str) {
+    let reference = ArrayD::from_shape_vec(IxDyn(&FUSED_SHAPE), want).unwrap();
+    for axes in [vec![0usize, 1, 2], vec![0], vec![2], vec![0, 2]] {
+        for (op, f) in [
+            (ReduceOp::Sum, sum as fn(&[f64]) -> f64),
+            (ReduceOp::Max, |v: &[f64]| {
+                v.iter().copied().fold(f64::MIN, f64::max)
+            }),
+            (ReduceOp::Min, |v: &[f64]| {
+                v.iter().copied().fold(f64::MAX, f64::min)
+            }),
+        ] {
+            let ax: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+            let reduced = lazy.reduce(op, Axes::of(&ax)).unwrap();
+            let got = reduced
+                .astype(DataType::Float64)
+                .to_ndarray::<f64>()
+                .unwrap();
+            let want = reduce_ref(&reference, &axes, f);
+            assert_close(&got, &want, &format!("{op:?} over {axes:?} of {what}"));
+        }
+    }
+}
+
+/// Reductions of a chain of same-typed operations on same-shaped operands and scalars (the
+/// chains the executor compiles into strip loops) over integer widths and both float types,
+/// against the same values computed element by element in plain Rust. Blocks of 12 x 20 x
+/// 90 = 21,600 elements, so the reductions fold them tile by tile.
+macro_rules! fused_chain_case {
+    ($name:ident, $t:ty, |$a:ident, $b:ident| $chain:expr, |$x:ident, $y:ident| $lazy:expr) => {
+        #[test]
+        fn $name() {
+            let (xs, ys) = fused_operands();
+            let typed = |v: &[i64]| {
+                let values = v.iter().map(|&e| e as $t).collect();
+                let array = ArrayD::from_shape_vec(IxDyn(&FUSED_SHAPE), values).unwrap();
+                LazyArray::from_array(array, &[12, 20, 90]).unwrap()
+            };
+            let ($x, $y) = (typed(&xs), typed(&ys));
+            let lazy: LazyArray = $lazy;
+            let want = xs
+                .iter()
+                .zip(&ys)
+                .map(|(&$a, &$b)| {
+                    let ($a, $b) = ($a as $t, $b as $t);
+                    let value = $chain;
+                    value as f64
+                })
+                .collect();
+            check_fused(&lazy, want, stringify!($t));
+        }
+    };
+}
+
+/// maximum(abs(x * 3 - y), y // 4) + x % 7 - (-y), at most 500 (values kept small, so the
+/// reference computes in i64).
+macro_rules! int_chain_case {
+    ($name:ident, $t:ty) => {
+        fused_chain_case!(
+            $name,
+            $t,
+            |a, b| {
+                let (a, b) = (a as i64, b as i64);
+                let v = (a * 3 - b).abs().max(floor_div_mod(b, 4).0);
+                (v + floor_div_mod(a, 7).1 + b).min(500)
+            },
+            |x, y| {
+                let v = x.mul(3).unwrap().sub(&y).unwrap().abs().unwrap();
+                let v = v.maximum(y.floor_div(4).unwrap()).unwrap();
+                let v = v.add(x.rem(7).unwrap()).unwrap();
+                v.sub(y.neg().unwrap()).unwrap().minimum(500).unwrap()
+            }
+        );
+    };
+}
+
+/// maximum(abs(x * 1.5 - y), y * 0.25) - (-y) + 2, at most 500, in the float type itself.
+macro_rules! float_chain_case {
+    ($name:ident, $t:ty) => {
+        fused_chain_case!(
+            $name,
+            $t,
+            |a, b| ((a * 1.5 - b).abs().max(b * 0.25) - (-b) + 2.0).min(500.0),
+            |x, y| {
+                let v = x.mul(1.5).unwrap().sub(&y).unwrap().abs().unwrap();
+                let v = v.maximum(y.mul(0.25).unwrap()).unwrap();
+                let v = v.sub(y.neg().unwrap()).unwrap().add(2.0).unwrap();
+                v.minimum(500.0).unwrap()
+            }
+        );
+    };
+}
+
+int_chain_case!(fused_chain_int16, i16);
+int_chain_case!(fused_chain_int32, i32);
+int_chain_case!(fused_chain_int64, i64);
+float_chain_case!(fused_chain_float32, f32);
+float_chain_case!(fused_chain_float64, f64);

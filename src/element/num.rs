@@ -44,6 +44,9 @@ pub trait Num: Element {
     fn sub(self, o: Self) -> Self;
     /// `a * b`.
     fn mul(self, o: Self) -> Self;
+    /// `a / b`: IEEE division for floats; integers divide as [`Num::floor_div`] (numpy's
+    /// true division of integers computes in floats, so the engine casts them first).
+    fn div(self, o: Self) -> Self;
     /// `a // b` (floor division).
     fn floor_div(self, o: Self) -> Self;
     /// `a % b` (sign of the divisor).
@@ -94,6 +97,7 @@ macro_rules! int_num {
             #[inline] fn add(self, o: Self) -> Self { self.wrapping_add(o) }
             #[inline] fn sub(self, o: Self) -> Self { self.wrapping_sub(o) }
             #[inline] fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
+            #[inline] fn div(self, o: Self) -> Self { self.floor_div(o) }
             #[inline]
             #[allow(unused_comparisons)]
             fn floor_div(self, o: Self) -> Self {
@@ -173,6 +177,7 @@ macro_rules! float_num {
             #[inline] fn add(self, o: Self) -> Self { self + o }
             #[inline] fn sub(self, o: Self) -> Self { self - o }
             #[inline] fn mul(self, o: Self) -> Self { self * o }
+            #[inline] fn div(self, o: Self) -> Self { self / o }
             #[inline] fn floor_div(self, o: Self) -> Self { float_divmod(self, o).0 }
             #[inline] fn rem(self, o: Self) -> Self { float_divmod(self, o).1 }
             #[inline] fn pow(self, o: Self) -> Self { self.powf(o) }
@@ -275,6 +280,10 @@ impl Num for bool {
     }
     #[inline]
     fn mul(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline]
+    fn div(self, o: Self) -> Self {
         self & o
     }
     #[inline]

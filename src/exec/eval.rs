@@ -7,7 +7,7 @@ use std::ops::Range;
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
 use super::kernels;
-use crate::element::DataType;
+use crate::element::{DataType, Element};
 use crate::error::{invalid, Result};
 use crate::expr::plan::{broadcast_region, flat_range_boxes, pick_input_range, region_runs};
 use crate::expr::random::{fill_f64, fill_i64};
@@ -97,6 +97,21 @@ impl Leaves {
                 Ok(())
             }
         }
+    }
+
+    /// The values of leaf `array` over exactly `region`, if they are contiguous (C order)
+    /// elements of type `T`.
+    pub(crate) fn contiguous<T: Element>(
+        &self,
+        array: &LazyArray,
+        region: &[Range<u64>],
+    ) -> Option<&[T]> {
+        let key = std::sync::Arc::as_ptr(&array.node) as usize;
+        let (_, _, block) = self
+            .entries
+            .iter()
+            .find(|(k, whole, _)| *k == key && whole == region)?;
+        block.view::<T>().ok()?.to_slice()
     }
 
     fn get(&self, array: &LazyArray, region: &[Range<u64>]) -> Option<Block> {

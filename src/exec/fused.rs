@@ -19,7 +19,7 @@ use std::ops::Range;
 use multiversion::multiversion;
 
 use super::eval::Leaves;
-use crate::element::{Kind, Num};
+use crate::element::{prefetch_ahead, Kind, Num};
 use crate::expr::plan::broadcast_region;
 use crate::expr::{BinaryOp, LazyArray, Op, UnaryOp};
 
@@ -42,7 +42,20 @@ enum Node<'a, T> {
     Binary(BinaryOp, Box<Node<'a, T>>, Box<Node<'a, T>>),
 }
 
-impl<T> Node<'_, T> {
+impl<'a, T> Node<'a, T> {
+    /// Pushes the node's slice leaves onto `out`.
+    fn slices(&self, out: &mut Vec<&'a [T]>) {
+        match self {
+            Node::Leaf(Src::Slice(s)) => out.push(s),
+            Node::Leaf(Src::Scalar(_)) => {}
+            Node::Unary(_, x) => x.slices(out),
+            Node::Binary(_, a, b) => {
+                a.slices(out);
+                b.slices(out);
+            }
+        }
+    }
+
     /// Scratch buffers this node needs beyond its output.
     fn scratch_depth(&self) -> usize {
         match self {
@@ -61,6 +74,9 @@ impl<T> Node<'_, T> {
 pub(crate) struct Fused<'a, T> {
     root: Node<'a, T>,
     scratch: Vec<Vec<T>>,
+    /// The chain's slice leaves, asked for ahead of each strip (they usually stream from a
+    /// mapped file: see [`prefetch_ahead`]).
+    streams: Vec<&'a [T]>,
 }
 
 fn unary_keeps_type(op: UnaryOp, kind: Kind) -> bool {
@@ -94,12 +110,21 @@ impl<'a, T: Num> Fused<'a, T> {
         if matches!(root, Node::Leaf(_)) {
             return None;
         }
-        let len = region.iter().map(|r| (r.end - r.start) as usize).product::<usize>();
+        let len = region
+            .iter()
+            .map(|r| (r.end - r.start) as usize)
+            .product::<usize>();
         let width = STRIP.min(len);
         let scratch = (0..root.scratch_depth())
             .map(|_| vec![T::ZERO; width])
             .collect();
-        Some(Self { root, scratch })
+        let mut streams = Vec::new();
+        root.slices(&mut streams);
+        Some(Self {
+            root,
+            scratch,
+            streams,
+        })
     }
 
     /// Writes the chain's values at flat positions `start..start + out.len()` of the block
@@ -107,6 +132,9 @@ impl<'a, T: Num> Fused<'a, T> {
     pub(crate) fn fill(&mut self, start: usize, out: &mut [T]) {
         for (k, strip) in out.chunks_mut(STRIP).enumerate() {
             let at = start + k * STRIP;
+            for s in &self.streams {
+                prefetch_ahead(s, at, strip.len());
+            }
             eval(&self.root, at, strip, &mut self.scratch);
         }
     }
@@ -123,17 +151,18 @@ fn compile_node<'a, T: Num>(
     let kind = T::DATA_TYPE.kind();
     match &array.node.op {
         Op::Fill(fill) => Some(Node::Leaf(Src::Scalar(fill.get()?))),
-        Op::Unary(op, x) if unary_keeps_type(*op, kind) => Some(Node::Unary(
-            *op,
-            Box::new(compile_node(x, region, leaves)?),
-        )),
+        Op::Unary(op, x) if unary_keeps_type(*op, kind) => {
+            Some(Node::Unary(*op, Box::new(compile_node(x, region, leaves)?)))
+        }
         Op::Binary(op, a, b) if binary_keeps_type(*op, kind) => Some(Node::Binary(
             *op,
             Box::new(operand(a, region, leaves)?),
             Box::new(operand(b, region, leaves)?),
         )),
         op if super::eval::is_elementwise(op) || super::eval::is_generated(op) => None,
-        _ => Some(Node::Leaf(Src::Slice(leaves.contiguous::<T>(array, region)?))),
+        _ => Some(Node::Leaf(Src::Slice(
+            leaves.contiguous::<T>(array, region)?,
+        ))),
     }
 }
 
@@ -197,10 +226,11 @@ fn eval<T: Num>(node: &Node<'_, T>, at: usize, out: &mut [T], scratch: &mut [Vec
                     (Arg::Src(x), Arg::Out)
                 }
                 (None, None) => {
+                    // `a` may use every scratch buffer; `b` then needs one for its values.
+                    eval(a, at, out, scratch);
                     let (buf, rest) = scratch
                         .split_first_mut()
                         .expect("scratch sized by scratch_depth");
-                    eval(a, at, out, rest);
                     eval(b, at, &mut buf[..n], rest);
                     binary(*op, Arg::Out, Arg::Src(Src::Slice(&buf[..n])), out);
                     return;

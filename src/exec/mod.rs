@@ -15,6 +15,7 @@ use ndarray::{ArrayD, IxDyn, Slice};
 use rayon::prelude::*;
 
 mod eval;
+mod fused;
 mod kernels;
 mod reduce;
 pub mod summary;

@@ -8,6 +8,7 @@ use std::ops::Range;
 use ndarray::{ArrayD, IxDyn};
 
 use super::eval::{eval, eval_in, is_elementwise, is_generated, Leaves};
+use super::fused::Fused;
 use super::{run_batched, RunOptions};
 use crate::element::{pairwise_nansum, pairwise_sum_by, DataType, Kind, Num, Scalar};
 use crate::error::{invalid, Result};
@@ -775,11 +776,23 @@ fn fold_tiles<T: Num, K: Kernel<T>>(
         t[axis] = start..(start + step).min(region[axis].end);
         t
     });
+    // The chain compiled for strip-by-strip evaluation into one reused tile buffer, when it
+    // is one the fused loops cover; otherwise each tile is evaluated node by node.
+    let mut fused = Fused::<T>::compile(plan.input, region, &leaves)
+        .map(|f| (f, vec![T::ZERO; (step * inner) as usize]));
     let mut tree = TreeMerge { stack: Vec::new() };
     let mut partials = Vec::new();
     for t in tiles {
-        let block = eval_in(plan.input, &t, Some(&leaves))?;
-        let tile = fold_values(kernel, plan, &block, &t)?;
+        let tile = match &mut fused {
+            Some((chain, buf)) => {
+                let start = ((t[axis].start - region[axis].start) * inner) as usize;
+                let values = &mut buf[..((t[axis].end - t[axis].start) * inner) as usize];
+                chain.fill(start, values);
+                let dims: Vec<usize> = t.iter().map(|r| (r.end - r.start) as usize).collect();
+                fold_slice(kernel, plan, values, &dims, &t)
+            }
+            None => fold_values(kernel, plan, &eval_in(plan.input, &t, Some(&leaves))?, &t)?,
+        };
         if plan.reduced[axis] {
             tree.push(kernel, tile);
         } else {
@@ -801,15 +814,26 @@ fn fold_values<T: Num, K: Kernel<T>>(
     block: &Block,
     region: &[Range<u64>],
 ) -> Result<Vec<K::P>> {
+    let view = block.view::<T>()?;
+    let contiguous = view.as_standard_layout();
+    let data = contiguous.as_slice().expect("standard layout");
+    Ok(fold_slice(kernel, plan, data, view.shape(), region))
+}
+
+/// The partials of `data`, the C-order values (extents `dims`) of `region` of the
+/// reduction's input, one per kept position of `region`.
+fn fold_slice<T: Num, K: Kernel<T>>(
+    kernel: &K,
+    plan: &Plan<'_>,
+    data: &[T],
+    dims: &[usize],
+    region: &[Range<u64>],
+) -> Vec<K::P> {
     let kept_len: usize = plan
         .kept_axes
         .iter()
         .map(|&a| (region[a].end - region[a].start) as usize)
         .product();
-    let view = block.view::<T>()?;
-    let contiguous = view.as_standard_layout();
-    let data = contiguous.as_slice().expect("standard layout");
-    let dims: Vec<usize> = view.shape().to_vec();
     let index_of: IndexOf<'_> = if K::NEEDS_INDEX {
         let origin: Vec<u64> = region.iter().map(|r| r.start).collect();
         let red = &plan.red_axes;
@@ -826,10 +850,10 @@ fn fold_values<T: Num, K: Kernel<T>>(
     } else {
         None
     };
-    let traversal = Traversal::new(data, &dims, &plan.reduced, !K::NEEDS_INDEX, index_of);
+    let traversal = Traversal::new(data, dims, &plan.reduced, !K::NEEDS_INDEX, index_of);
     let mut partials = vec![kernel.identity(); kept_len];
     kernel.fold(&mut partials, &traversal);
-    Ok(partials)
+    partials
 }
 
 fn run_kernel<T: Num, K: Kernel<T>>(
