@@ -265,19 +265,26 @@ impl Array {
     /// As [`Array::read_chunk`], for a pass that reads each chunk once. A decoded chunk is
     /// not kept in the cache (a cached one is still used): it is decoded into one of a few
     /// buffers per thread, reused once the chunk returned earlier has been dropped, so a
-    /// pass costs neither cache memory nor fresh pages. When the array is larger than the
-    /// cache budget (so its mapped pages could outgrow it), the stored bytes' pages are
-    /// released from the resident set once decoded, or, for a zero-copy chunk, when the last
-    /// clone of the returned chunk is dropped; smaller arrays keep their pages mapped for the
-    /// next pass. Releasing never changes what is read (pages fault back in from the file).
+    /// pass costs neither cache memory nor fresh pages. The pages of the stored bytes of a
+    /// decoded chunk are released from the resident set once decoded (mapping them again
+    /// on the next pass costs little next to decoding). A zero-copy chunk's pages are
+    /// released when the last clone of the returned chunk is dropped only when the array is
+    /// larger than the cache budget (so its mapped pages could outgrow it): a smaller array
+    /// keeps them mapped, because mapping them again doubles the time of the next pass.
+    /// Releasing never changes what is read (pages fault back in from the file).
     pub fn read_chunk_streaming(&self, chunk: &[u64]) -> Result<Chunk> {
         let logical = self.grid().elements() * self.data_type().size() as u64;
-        let release = logical > self.inner.cache.budget();
-        self.read_chunk_with(chunk, Pass::Streaming { release })
+        let release_views = logical > self.inner.cache.budget();
+        self.read_chunk_with(chunk, Pass::Streaming { release_views })
     }
 
     fn read_chunk_with(&self, chunk: &[u64], pass: Pass) -> Result<Chunk> {
-        let release = matches!(pass, Pass::Streaming { release: true });
+        let release_views = matches!(
+            pass,
+            Pass::Streaming {
+                release_views: true
+            }
+        );
         self.check_chunk(chunk)?;
         let grid = self.grid();
         let meta = &self.inner.meta;
@@ -326,7 +333,7 @@ impl Array {
                             offset: offset as usize,
                             len: expected,
                         });
-                        if release {
+                        if release_views {
                             // Released pages fault back one by one on the next pass; map
                             // them in one call instead.
                             file.populate(offset as usize..(offset + nbytes) as usize);
@@ -370,7 +377,7 @@ impl Array {
                         }
                     }
                 }
-                if release {
+                if matches!(pass, Pass::Streaming { .. }) {
                     file.release(offset as usize..(offset + nbytes) as usize);
                 }
                 le_to_native(buf.as_bytes_mut(), meta.data_type.size());
@@ -710,9 +717,10 @@ fn stats_agree(a: &ChunkStats, b: &ChunkStats) -> bool {
 enum Pass {
     /// Random access: decoded chunks go into the cache.
     Cached,
-    /// A pass reading each chunk once: decoded into recycled buffers, past the cache;
-    /// `release` drops the stored bytes' pages from the resident set once read.
-    Streaming { release: bool },
+    /// A pass reading each chunk once: decoded into recycled buffers, past the cache, and
+    /// the stored bytes' pages released once decoded; `release_views` also releases the
+    /// pages of zero-copy chunks once they are dropped.
+    Streaming { release_views: bool },
 }
 
 /// Decode buffers kept per thread for streaming reads.
