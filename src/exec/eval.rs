@@ -284,17 +284,12 @@ pub(crate) fn eval_in(
             // The kernel always sees whole blocks of this node's grid; cut the region out.
             let grid = &node.grid;
             let touching: Vec<Range<u64>> = (0..region.len())
-                .map(|a| {
-                    let r = grid.blocks_touching(a, &region[a]);
-                    r.start as u64..r.end as u64
-                })
+                .map(|a| grid.blocks_touching(a, &region[a]))
                 .collect();
             let whole: Vec<Range<u64>> = touching
                 .iter()
                 .enumerate()
-                .map(|(a, r)| {
-                    grid.axis_bounds(a)[r.start as usize]..grid.axis_bounds(a)[r.end as usize]
-                })
+                .map(|(a, r)| grid.axis(a).span(r.clone()))
                 .collect();
             if whole == region && touching.iter().all(|r| r.end - r.start == 1) {
                 return apply_kernel(f, input, region, node.data_type);

@@ -20,9 +20,9 @@ mod kernels;
 mod reduce;
 pub mod summary;
 
-use crate::element::Element;
+use crate::element::{DataType, Element};
 use crate::error::{invalid, Result};
-use crate::expr::{Block, LazyArray, Op};
+use crate::expr::{element_count, Block, LazyArray, Op};
 use crate::store::{Array, ArraySpec, Store};
 use crate::with_element_type;
 
@@ -86,7 +86,7 @@ pub(crate) fn run_batched<R: Send>(
             let (r, bytes) = result?;
             consume(start + i as u64, r)?;
             progress.blocks_done += 1;
-            progress.bytes_done += bytes;
+            progress.bytes_done = progress.bytes_done.saturating_add(bytes);
         }
         if let Some(observer) = opts.progress {
             observer(&progress);
@@ -141,7 +141,12 @@ fn in_memory(
     reduction: &crate::expr::Reduction,
     opts: &RunOptions<'_>,
 ) -> Result<LazyArray> {
-    let block = reduce::reduce_to_block(reduction, array.data_type(), array.shape(), opts)?;
+    let block = reduce_in_memory(
+        "a reduction feeding another operation",
+        array,
+        reduction,
+        opts,
+    )?;
     let chunks: Vec<u64> = (0..array.ndim())
         .map(|axis| array.block_grid().max_extent(axis))
         .collect();
@@ -230,7 +235,7 @@ impl<'a> Compute<'a> {
     /// Evaluates into an in-memory array (`T` must be the array's data type).
     pub fn to_ndarray<T: Element>(self) -> Result<ArrayD<T>> {
         self.check_type::<T>()?;
-        let shape: Vec<usize> = self.array.shape().iter().map(|&n| n as usize).collect();
+        let shape = result_shape("to_ndarray", self.array)?;
         let mut out = ArrayD::<T>::from_elem(IxDyn(&shape), T::default());
         self.for_each_block(|region, block| {
             out.slice_each_axis_mut(|ax| {
@@ -264,7 +269,9 @@ impl<'a> Compute<'a> {
         let grid = writer.grid().clone();
         let per_shard = grid.chunks_per_shard_total();
         let shards = grid.shard_grid_shape();
-        let total = shards.iter().product::<u64>() * per_shard;
+        let total = element_count(&shards)
+            .and_then(|n| n.checked_mul(per_shard))
+            .ok_or_else(|| invalid(format!("to_store: {name} has more than 2^64 - 1 chunks")))?;
         with_element_type!(array.data_type(), T => {
             run_batched(
                 total,
@@ -297,14 +304,14 @@ impl<'a> Compute<'a> {
         let array = self.array;
         prepare(array, &self.opts)?;
         if let Op::Reduce(reduction) = &array.node.op {
-            let block =
-                reduce::reduce_to_block(reduction, array.data_type(), array.shape(), &self.opts)?;
+            let block = reduce_in_memory("reduce", array, reduction, &self.opts)?;
             let region: Vec<Range<u64>> = array.shape().iter().map(|&n| 0..n).collect();
             return f(&region, block);
         }
+        check_block_size("for_each_block", array)?;
         let grid = array.block_grid();
         run_batched(
-            grid.num_blocks(),
+            pass_blocks("for_each_block", array)?,
             &self.opts,
             |i| {
                 let region = grid.block_region_at(i);
@@ -315,6 +322,109 @@ impl<'a> Compute<'a> {
             |_, (region, block)| f(&region, block),
         )
     }
+}
+
+/// `shape` as `usize`s when an in-memory array of it fits, or an error naming `what` (the
+/// result, a block) when no allocation could hold it: its extents or bytes exceed what this
+/// machine addresses, or the allocator refuses its bytes (asked, and given back at once: an
+/// untouched reservation costs only address space). The callers then allocate with ndarray,
+/// which would abort on failure instead of returning it.
+fn in_memory_shape(
+    operation: &str,
+    what: &str,
+    shape: &[u64],
+    data_type: DataType,
+    hint: &str,
+) -> Result<Vec<usize>> {
+    let too_large = |why: &str| {
+        let bytes = shape
+            .iter()
+            .fold(data_type.size() as u64, |b, &n| b.saturating_mul(n));
+        invalid(format!(
+            "{operation}: {what} of shape {shape:?} ({bytes} bytes of {data_type}) {why}; {hint}"
+        ))
+    };
+    let dims: Vec<usize> = shape
+        .iter()
+        .map(|&n| usize::try_from(n))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| too_large("has an extent beyond this machine's usize"))?;
+    // ndarray needs the product of the nonzero extents within `isize`, even with no elements.
+    let nonzero: Vec<u64> = shape.iter().copied().filter(|&n| n > 0).collect();
+    let bytes = crate::format::grid::checked_product(&nonzero)
+        .and_then(|n| n.checked_mul(data_type.size() as u64))
+        .and_then(|b| usize::try_from(b).ok())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| too_large("is larger than any allocation can be"))?;
+    if !shape.contains(&0) {
+        Vec::<u8>::new()
+            .try_reserve_exact(bytes)
+            .map_err(|_| too_large("does not fit in memory"))?;
+    }
+    Ok(dims)
+}
+
+/// [`in_memory_shape`] of `array`'s whole result.
+fn result_shape(operation: &str, array: &LazyArray) -> Result<Vec<usize>> {
+    in_memory_shape(
+        operation,
+        "the result",
+        array.shape(),
+        array.data_type(),
+        "slice or reduce it, or write it with to_store",
+    )
+}
+
+/// Checks that `array`'s largest block can be held in memory, before a pass evaluates its
+/// blocks.
+fn check_block_size(operation: &str, array: &LazyArray) -> Result<()> {
+    let grid = array.block_grid();
+    let largest: Vec<u64> = (0..array.ndim()).map(|a| grid.max_extent(a)).collect();
+    in_memory_shape(
+        operation,
+        "a block",
+        &largest,
+        array.data_type(),
+        "rechunk it to smaller blocks",
+    )
+    .map(drop)
+}
+
+/// The number of blocks a pass over `array` evaluates, or an error when it exceeds `u64`.
+fn pass_blocks(operation: &str, array: &LazyArray) -> Result<u64> {
+    array.block_grid().checked_num_blocks().ok_or_else(|| {
+        invalid(format!(
+            "{operation}: an array of shape {:?} cut into {:?} blocks per axis has more than \
+             2^64 - 1 blocks; rechunk it to larger blocks",
+            array.shape(),
+            array.block_grid().grid_shape()
+        ))
+    })
+}
+
+/// A reduction computed into one block, once [`in_memory_shape`] found room for it. The pass
+/// counts the input's blocks, and the elements of each, in `u64`: both are checked first (the
+/// block counts along the nonempty axes, as groups and members are counted apart).
+fn reduce_in_memory(
+    operation: &str,
+    array: &LazyArray,
+    reduction: &crate::expr::Reduction,
+    opts: &RunOptions<'_>,
+) -> Result<Block> {
+    result_shape(operation, array)?;
+    let input = &reduction.input;
+    let grid = input.block_grid();
+    let counts: Vec<u64> = grid.grid_shape().into_iter().filter(|&n| n > 0).collect();
+    let largest: Vec<u64> = (0..input.ndim()).map(|a| grid.max_extent(a)).collect();
+    if element_count(&counts).is_none() || element_count(&largest).is_none() {
+        return Err(invalid(format!(
+            "{operation}: the input of shape {:?} has more than 2^64 - 1 blocks ({:?} per axis) \
+             or elements in a block ({largest:?}); rechunk it",
+            input.shape(),
+            grid.grid_shape()
+        )));
+    }
+    reduce::reduce_to_block(reduction, array.data_type(), array.shape(), opts)
 }
 
 /// An iterator over an array's blocks (see [`LazyArray::blocks`]).
@@ -335,7 +445,10 @@ impl Iterator for Blocks {
         let opts = RunOptions::default();
         if !self.prepared {
             self.prepared = true;
-            if let Err(e) = prepare(&self.array, &opts) {
+            let checked = prepare(&self.array, &opts)
+                .and_then(|()| check_block_size("blocks", &self.array))
+                .and_then(|()| pass_blocks("blocks", &self.array));
+            if let Err(e) = checked {
                 self.next = u64::MAX;
                 return Some(Err(e));
             }
@@ -343,13 +456,7 @@ impl Iterator for Blocks {
                 self.next = u64::MAX;
                 let region: Vec<Range<u64>> = self.array.shape().iter().map(|&n| 0..n).collect();
                 return Some(
-                    reduce::reduce_to_block(
-                        reduction,
-                        self.array.data_type(),
-                        self.array.shape(),
-                        &opts,
-                    )
-                    .map(|b| (region, b)),
+                    reduce_in_memory("blocks", &self.array, reduction, &opts).map(|b| (region, b)),
                 );
             }
         }

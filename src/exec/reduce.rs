@@ -724,7 +724,7 @@ impl Plan<'_> {
         unravel(group, &self.group_grid)
             .iter()
             .zip(&self.kept_axes)
-            .map(|(&c, &a)| grid.axis_bounds(a)[c as usize]..grid.axis_bounds(a)[c as usize + 1])
+            .map(|(&c, &a)| grid.axis(a).block(c))
             .collect()
     }
 }

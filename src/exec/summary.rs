@@ -90,8 +90,7 @@ pub fn summarize(
             });
         }
     }
-    let groups = axis.map_or(1, |a| array.shape()[a] as usize);
-    let mut acc: Vec<Option<ChunkStats>> = vec![None; groups];
+    let mut acc = empty_groups(array, axis)?;
     let mut compute = array.compute();
     if let Some(p) = progress {
         compute = compute.progress(p);
@@ -127,6 +126,25 @@ pub fn summarize(
     })
 }
 
+/// One empty slot per summary: the whole array, or each index along `axis` (an error, not
+/// an abort, when there are more than memory holds).
+fn empty_groups(array: &LazyArray, axis: Option<usize>) -> Result<Vec<Option<ChunkStats>>> {
+    let groups = axis.map_or(1, |a| array.shape()[a]);
+    let mut acc = Vec::new();
+    usize::try_from(groups)
+        .ok()
+        .filter(|&n| acc.try_reserve_exact(n).is_ok())
+        .map(|n| acc.resize(n, None))
+        .ok_or_else(|| {
+            invalid(format!(
+                "summarize: {groups} summaries (one per index along axis {axis:?} of shape {:?}) \
+                 do not fit in memory",
+                array.shape()
+            ))
+        })?;
+    Ok(acc)
+}
+
 fn merge_into(slot: &mut Option<ChunkStats>, s: &ChunkStats) {
     *slot = Some(match slot {
         Some(prev) => prev.merge(s),
@@ -151,8 +169,7 @@ fn from_sidecar(array: &LazyArray, axis: Option<usize>) -> Result<Option<Vec<Sum
         }
     }
     let chunk_grid = grid.chunk_grid_shape();
-    let groups = axis.map_or(1, |a| array.shape()[a] as usize);
-    let mut acc: Vec<Option<ChunkStats>> = vec![None; groups];
+    let mut acc = empty_groups(array, axis)?;
     for (linear, record) in table.records().iter().enumerate() {
         let record = record.as_ref().expect("checked above");
         let group = match axis {

@@ -190,7 +190,7 @@ pub(crate) fn elementwise_grid(
             operands.iter().find_map(|a| {
                 let offset = ndim - a.ndim();
                 (axis >= offset && a.shape()[axis - offset] == shape[axis])
-                    .then(|| a.block_grid().axis_bounds(axis - offset).to_vec())
+                    .then(|| a.block_grid().axis(axis - offset).clone())
             })
         })
         .collect();
@@ -289,7 +289,7 @@ fn scalar_array(value: WeakScalar, data_type: DataType) -> Result<LazyArray> {
     Ok(LazyArray::new(
         data_type,
         vec![],
-        BlockGrid::from_bounds(vec![]),
+        BlockGrid::from_axes(vec![]),
         Op::Fill(fill),
     ))
 }

@@ -29,7 +29,8 @@ pub use block::Block;
 pub(crate) use block::Data;
 pub use dtype::WeakScalar;
 pub use elementwise::{BinaryOp, UnaryOp};
-pub use grid::BlockGrid;
+pub(crate) use grid::element_count;
+pub use grid::{AxisBlocks, BlockGrid, MAX_EXPLICIT_BLOCKS};
 pub use reduce::ReduceOp;
 pub(crate) use shape::unit_axes_map;
 pub use source::{RangeNumber, RangeValue, RegionSource};
@@ -207,9 +208,15 @@ impl LazyArray {
         self.node.shape.len()
     }
 
-    /// Number of elements.
+    /// Number of elements, saturating at `u64::MAX`: a lazy array may have more (shape
+    /// `[10^18, 10^5]`); [`LazyArray::checked_len`] tells.
     pub fn len(&self) -> u64 {
-        self.node.shape.iter().product()
+        self.checked_len().unwrap_or(u64::MAX)
+    }
+
+    /// Number of elements, `None` when it exceeds `u64::MAX`.
+    pub fn checked_len(&self) -> Option<u64> {
+        element_count(&self.node.shape)
     }
 
     /// Whether the array has no elements.
@@ -217,9 +224,9 @@ impl LazyArray {
         self.len() == 0
     }
 
-    /// Bytes of its elements (numpy's `nbytes`).
+    /// Bytes of its elements (numpy's `nbytes`), saturating at `u64::MAX`.
     pub fn nbytes(&self) -> u64 {
-        self.len() * self.node.data_type.size() as u64
+        self.len().saturating_mul(self.node.data_type.size() as u64)
     }
 
     /// How the array is cut into blocks for evaluation.

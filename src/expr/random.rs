@@ -2,9 +2,11 @@
 //! never on how the array is cut into blocks, so rechunking or slicing a random array never
 //! changes its values (`DESIGN.md` §4).
 //!
-//! The generator is SplitMix64 evaluated at a position: the value at index `i` is the
-//! SplitMix64 output mixed from the Weyl state `key + (i + 1) * 0x9e3779b97f4a7c15`, so any
-//! element is computed directly, and the stream is SplitMix64's (which passes BigCrush). The
+//! The generator is SplitMix64 evaluated at a position: the value at C-order flat index `i`
+//! is the SplitMix64 output mixed from the Weyl state `key + (i + 1) * 0x9e3779b97f4a7c15`,
+//! so any element is computed directly, and the stream is SplitMix64's (which passes
+//! BigCrush). Indices count modulo 2^64, the stream's period: an array of more elements
+//! (fine lazily: `[10^18, 10^5]`) repeats it. The
 //! key is the seed mixed the same way, so nearby seeds give unrelated streams. The mix uses
 //! only 64-bit low multiplies, which vector units have (AVX-512's `vpmullq`): uniform values
 //! are generated eight at a time where the processor allows (chosen at run time), with the
@@ -188,10 +190,11 @@ pub(crate) fn for_each_row<T>(
     }
     let mut coords: Vec<u64> = region.iter().map(|r| r.start).collect();
     for row in out.chunks_exact_mut(row_len) {
+        // Modulo 2^64, the generator's period: an array of more elements repeats its stream.
         let flat = coords
             .iter()
             .zip(shape)
-            .fold(0u64, |acc, (c, n)| acc * n + c);
+            .fold(0u64, |acc, (&c, &n)| acc.wrapping_mul(n).wrapping_add(c));
         f(flat, row);
         // Advance the odometer over all but the last axis.
         for axis in (0..ndim - 1).rev() {

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use super::dtype::{mean_type, sum_type};
-use super::{Axes, BlockGrid, LazyArray, Op, Reduction};
+use super::{element_count, Axes, AxisBlocks, BlockGrid, LazyArray, Op, Reduction};
 use crate::element::DataType;
 use crate::error::{invalid, Result};
 
@@ -128,21 +128,32 @@ impl LazyArray {
                 "arg reductions take one axis or all of them (as numpy)",
             ));
         }
+        if op.is_arg() || op == ReduceOp::CountNonzero {
+            // Positions and counts are int64 (flat positions computed in u64 first).
+            let reduced: Vec<u64> = list.iter().map(|&a| self.shape()[a]).collect();
+            if element_count(&reduced).is_none_or(|n| n > i64::MAX as u64) {
+                return Err(invalid(format!(
+                    "{op:?} over axes {list:?} of shape {:?}: positions and counts past 2^63 - 1 \
+                     do not fit in int64",
+                    self.shape()
+                )));
+            }
+        }
         let mut shape = Vec::new();
-        let mut bounds = Vec::new();
+        let mut blocks = Vec::new();
         for axis in 0..self.ndim() {
             if !list.contains(&axis) {
                 shape.push(self.shape()[axis]);
-                bounds.push(self.block_grid().axis_bounds(axis).to_vec());
+                blocks.push(self.block_grid().axis(axis).clone());
             } else if axes.keepdims {
                 shape.push(1);
-                bounds.push(vec![0, 1]);
+                blocks.push(AxisBlocks::regular(1, 1));
             }
         }
         Ok(LazyArray::new(
             op.result_type(self.data_type()),
             shape,
-            BlockGrid::from_bounds(bounds),
+            BlockGrid::from_axes(blocks),
             Op::Reduce(Box::new(Reduction {
                 input: self.clone(),
                 op,

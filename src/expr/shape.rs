@@ -5,9 +5,11 @@ use ndarray::SliceInfoElem;
 
 use super::dtype::result_type;
 use super::elementwise::elementwise_grid;
-use super::grid::regular_bounds;
 use super::source::check_chunks;
-use super::{normalize_axis, AxisPick, BlockGrid, LazyArray, Op};
+use super::{
+    element_count, normalize_axis, AxisBlocks, AxisPick, BlockGrid, LazyArray, Op,
+    MAX_EXPLICIT_BLOCKS,
+};
 use crate::error::{invalid, Result};
 
 impl LazyArray {
@@ -48,8 +50,9 @@ impl LazyArray {
                     out_pos += 1;
                 }
                 SliceInfoElem::Index(i) => {
-                    let n = self.shape()[axis] as i64;
-                    let idx = if i < 0 { i as i64 + n } else { i as i64 };
+                    // i128: extents go up to 2^64 - 1, indices down to -2^63.
+                    let n = i128::from(self.shape()[axis]);
+                    let idx = if i < 0 { i as i128 + n } else { i as i128 };
                     if idx < 0 || idx >= n {
                         return Err(invalid(format!(
                             "index {i} is out of bounds for axis {axis} with size {n}"
@@ -61,21 +64,16 @@ impl LazyArray {
                     if step == 0 {
                         return Err(invalid("slice step cannot be zero"));
                     }
-                    let n = self.shape()[axis] as i64;
+                    let n = self.shape()[axis];
                     let clamp = |v: isize| {
-                        let v = v as i64;
-                        (if v < 0 { v + n } else { v }).clamp(0, n)
+                        let v = v as i128;
+                        (if v < 0 { v + i128::from(n) } else { v }).clamp(0, i128::from(n)) as u64
                     };
                     let lo = clamp(start);
                     let hi = end.map_or(n, clamp).max(lo);
-                    let span = (hi - lo) as u64;
                     let step = step as i64;
-                    let len = span.div_ceil(step.unsigned_abs());
-                    let first = if step > 0 || len == 0 {
-                        lo as u64
-                    } else {
-                        (hi - 1) as u64
-                    };
+                    let len = (hi - lo).div_ceil(step.unsigned_abs());
+                    let first = if step > 0 || len == 0 { lo } else { hi - 1 };
                     picks.push(AxisPick::Range { first, step, len });
                     out_pos += 1;
                 }
@@ -96,7 +94,7 @@ impl LazyArray {
         for &pos in &new_axes {
             shape.insert(pos, 1);
         }
-        selected.reshape(&shape.iter().map(|&n| n as i64).collect::<Vec<_>>())
+        selected.reshape_to(shape)
     }
 
     /// Applies one pick per axis, pushing the selection below elementwise operations and
@@ -189,21 +187,16 @@ impl LazyArray {
             }
             _ => {}
         }
-        let mut bounds = Vec::new();
+        let mut axes = Vec::new();
         for (axis, pick) in picks.iter().enumerate() {
             if let AxisPick::Range { first, step, len } = *pick {
-                bounds.push(pick_bounds(
-                    self.block_grid().axis_bounds(axis),
-                    first,
-                    step,
-                    len,
-                ));
+                axes.push(pick_blocks(self.block_grid().axis(axis), first, step, len));
             }
         }
         Ok(LazyArray::new(
             self.data_type(),
             selected_shape(picks),
-            BlockGrid::from_bounds(bounds),
+            BlockGrid::from_axes(axes),
             Op::Select(self.clone(), picks.to_vec()),
         ))
     }
@@ -213,16 +206,34 @@ impl LazyArray {
     /// output into blocks that are contiguous runs of the flat order, each reading the input
     /// regions under it.
     pub fn reshape(&self, shape: &[i64]) -> Result<LazyArray> {
-        let total = self.len();
         let unknown = shape.iter().filter(|&&n| n == -1).count();
         if unknown > 1 || shape.iter().any(|&n| n < -1) {
             return Err(invalid(format!("reshape: invalid shape {shape:?}")));
         }
-        let known: u64 = shape
+        let mismatch = || {
+            invalid(format!(
+                "cannot reshape an array of shape {:?} into shape {shape:?}",
+                self.shape()
+            ))
+        };
+        let Some(total) = self.checked_len() else {
+            // Flat positions past 2^64 cannot be addressed: only length-1 axes may change.
+            let new_shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
+            if unknown > 0 || unit_axes_map(self.shape(), &new_shape).is_none() {
+                return Err(invalid(format!(
+                    "reshape: an array of shape {:?} has more than 2^64 - 1 elements, so it can \
+                     only gain or lose length-1 axes, not become {shape:?}",
+                    self.shape()
+                )));
+            }
+            return self.reshape_to(new_shape);
+        };
+        let given: Vec<u64> = shape
             .iter()
             .filter(|&&n| n >= 0)
             .map(|&n| n as u64)
-            .product();
+            .collect();
+        let known = element_count(&given).ok_or_else(mismatch)?;
         let new_shape: Vec<u64> = shape
             .iter()
             .map(|&n| {
@@ -233,23 +244,26 @@ impl LazyArray {
                 }
             })
             .collect();
-        if new_shape.iter().product::<u64>() != total {
-            return Err(invalid(format!(
-                "cannot reshape an array of shape {:?} into shape {shape:?}",
-                self.shape()
-            )));
+        if element_count(&new_shape) != Some(total) {
+            return Err(mismatch());
         }
+        self.reshape_to(new_shape)
+    }
+
+    /// [`LazyArray::reshape`] to `new_shape`, which holds as many elements (checked by the
+    /// caller; more than 2^64 - 1 only when just length-1 axes change).
+    pub(crate) fn reshape_to(&self, new_shape: Vec<u64>) -> Result<LazyArray> {
         if new_shape == self.shape() {
             return Ok(self.clone());
         }
         let grid = if let Some(map) = unit_axes_map(self.shape(), &new_shape) {
             // Only length-1 axes inserted or removed: keep the input's boundaries.
-            BlockGrid::from_bounds(
+            BlockGrid::from_axes(
                 map.iter()
                     .zip(&new_shape)
                     .map(|(src, &n)| match src {
-                        Some(axis) => self.block_grid().axis_bounds(*axis).to_vec(),
-                        None => regular_bounds(n, 1),
+                        Some(axis) => self.block_grid().axis(*axis).clone(),
+                        None => AxisBlocks::regular(n, 1),
                     })
                     .collect(),
             )
@@ -287,9 +301,9 @@ impl LazyArray {
             return Ok(self.clone());
         }
         let shape = perm.iter().map(|&p| self.shape()[p]).collect();
-        let grid = BlockGrid::from_bounds(
+        let grid = BlockGrid::from_axes(
             perm.iter()
-                .map(|&p| self.block_grid().axis_bounds(p).to_vec())
+                .map(|&p| self.block_grid().axis(p).clone())
                 .collect(),
         );
         Ok(LazyArray::new(
@@ -319,19 +333,19 @@ impl LazyArray {
                 v
             }
         };
-        let shape: Vec<i64> = (0..self.ndim())
+        let shape: Vec<u64> = (0..self.ndim())
             .filter(|a| !drop.contains(a))
-            .map(|a| self.shape()[a] as i64)
+            .map(|a| self.shape()[a])
             .collect();
-        self.reshape(&shape)
+        self.reshape_to(shape)
     }
 
     /// Inserts a length-1 axis at position `axis` of the result.
     pub fn expand_dims(&self, axis: i64) -> Result<LazyArray> {
         let axis = normalize_axis(axis, self.ndim() + 1)?;
-        let mut shape: Vec<i64> = self.shape().iter().map(|&n| n as i64).collect();
+        let mut shape = self.shape().to_vec();
         shape.insert(axis, 1);
-        self.reshape(&shape)
+        self.reshape_to(shape)
     }
 
     /// `numpy.broadcast_to`: a read-only view repeated along new or length-1 axes.
@@ -378,12 +392,12 @@ impl LazyArray {
         let (data_type, inputs) = promote_all(arrays);
         let mut shape = first.shape().to_vec();
         shape.insert(axis, arrays.len() as u64);
-        let mut bounds = first.block_grid().bounds().to_vec();
-        bounds.insert(axis, regular_bounds(arrays.len() as u64, 1));
+        let mut axes = first.block_grid().axes().to_vec();
+        axes.insert(axis, AxisBlocks::regular(arrays.len() as u64, 1));
         Ok(LazyArray::new(
             data_type,
             shape,
-            BlockGrid::from_bounds(bounds),
+            BlockGrid::from_axes(axes),
             Op::Stack(inputs, axis),
         ))
     }
@@ -409,24 +423,30 @@ impl LazyArray {
                 )));
             }
         }
-        let (data_type, inputs) = promote_all(arrays);
         let mut shape = first.shape().to_vec();
-        shape[axis] = arrays.iter().map(|a| a.shape()[axis]).sum();
-        let mut bounds = first.block_grid().bounds().to_vec();
-        let mut along = vec![0u64];
-        for a in arrays {
-            let offset = *along.last().expect("starts with 0");
-            along.extend(
-                a.block_grid().axis_bounds(axis)[1..]
-                    .iter()
-                    .map(|b| b + offset),
-            );
-        }
-        bounds[axis] = along;
+        shape[axis] = arrays
+            .iter()
+            .try_fold(0u64, |sum, a| sum.checked_add(a.shape()[axis]))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "concatenate along axis {axis}: the lengths add up to more than 2^64 - 1"
+                ))
+            })?;
+        let parts: Vec<&AxisBlocks> = arrays.iter().map(|a| a.block_grid().axis(axis)).collect();
+        let along = concat_blocks(&parts).ok_or_else(|| {
+            invalid(format!(
+                "concatenate along axis {axis}: the result of shape {shape:?} would list more \
+                 than {MAX_EXPLICIT_BLOCKS} irregular blocks on that axis; rechunk the inputs \
+                 to larger or common blocks first"
+            ))
+        })?;
+        let mut axes = first.block_grid().axes().to_vec();
+        axes[axis] = along;
+        let (data_type, inputs) = promote_all(arrays);
         Ok(LazyArray::new(
             data_type,
             shape,
-            BlockGrid::from_bounds(bounds),
+            BlockGrid::from_axes(axes),
             Op::Concat(inputs, axis),
         ))
     }
@@ -488,28 +508,58 @@ fn selected_shape(picks: &[AxisPick]) -> Vec<u64> {
         .collect()
 }
 
-/// Output block boundaries of a selection `first + k * step`, `k < len`, on an axis with
-/// input boundaries `input`: a new block where the input's next chunk starts, merged so a
-/// block holds at least about one input chunk's worth of selected elements.
-fn pick_bounds(input: &[u64], first: u64, step: i64, len: u64) -> Vec<u64> {
-    if len == 0 {
-        return vec![0];
-    }
+/// Output blocks of a selection `first + k * step`, `k < len`, on an input axis cut as
+/// `input`: a new block where the input's next block starts, merged so a block holds at least
+/// about one input block's worth of selected elements. Computed, not listed, when that is
+/// regular: steps of ±1 over a regular axis, and steps that skip whole input blocks.
+fn pick_blocks(input: &AxisBlocks, first: u64, step: i64, len: u64) -> AxisBlocks {
     let s = step.unsigned_abs();
-    let mut cuts: Vec<u64> = input
-        .iter()
-        .filter_map(|&b| {
-            if step > 0 {
-                (b > first).then(|| (b - first).div_ceil(s))
+    let chunk = input.max_extent();
+    if len == 0 || s >= chunk {
+        // Every step crosses a boundary: each selected element is its own block.
+        return AxisBlocks::regular(len, 1);
+    }
+    let lowest = if step > 0 {
+        first
+    } else {
+        first - (len - 1) * s
+    };
+    let touched = input.blocks_touching(&(lowest..lowest + (len - 1) * s + 1));
+    if let Some((c, f)) = input.regular_parts() {
+        // Input boundaries at f + i * c (and 0).
+        if s == 1 {
+            let head = if step > 0 {
+                if first < f {
+                    f - first
+                } else {
+                    c - (first - f) % c
+                }
+            } else if first < f {
+                c
             } else {
-                (b <= first).then(|| (first - b) / s + 1)
+                (first - f) % c + 1
+            };
+            return AxisBlocks::shifted(len, c, head);
+        }
+        if touched.end - touched.start > MAX_EXPLICIT_BLOCKS {
+            // Too many to list: blocks of about one input block, not aligned with them.
+            return AxisBlocks::regular(len, chunk / s);
+        }
+    }
+    // The input boundaries strictly inside the selected span, as output positions.
+    let mut cuts: Vec<u64> = (touched.start + 1..touched.end)
+        .map(|i| {
+            let b = input.bound(i);
+            if step > 0 {
+                (b - first).div_ceil(s)
+            } else {
+                (first - b) / s + 1
             }
         })
         .filter(|&k| k > 0 && k < len)
         .collect();
     cuts.sort_unstable();
     cuts.dedup();
-    let chunk = super::grid::max_extent(input);
     let min_len = if s == 1 { 1 } else { (chunk / s).max(1) };
     let mut bounds = vec![0];
     for k in cuts {
@@ -521,7 +571,45 @@ fn pick_bounds(input: &[u64], first: u64, step: i64, len: u64) -> Vec<u64> {
         bounds.pop();
     }
     bounds.push(len);
-    bounds
+    AxisBlocks::explicit(bounds)
+}
+
+/// The blocks of `parts` laid end to end: computed when they continue one regular pattern
+/// (same step, every part but the last ending on a whole block), else listed; `None` when
+/// the list would exceed [`MAX_EXPLICIT_BLOCKS`].
+fn concat_blocks(parts: &[&AxisBlocks]) -> Option<AxisBlocks> {
+    let parts: Vec<&AxisBlocks> = parts.iter().copied().filter(|p| p.extent() > 0).collect();
+    let total: u64 = parts.iter().map(|p| p.extent()).sum();
+    match parts.as_slice() {
+        [] => return Some(AxisBlocks::regular(0, 1)),
+        [only] => return Some((*only).clone()),
+        _ => {}
+    }
+    let regular = parts.iter().enumerate().try_fold(None, |step, (i, p)| {
+        let (c, f) = p.regular_parts()?;
+        let fits = step.is_none_or(|s| s == c)
+            && (i == 0 || f == c)
+            && (i + 1 == parts.len() || (p.extent() >= f && (p.extent() - f) % c == 0));
+        fits.then_some(Some(c))
+    });
+    if let Some(Some(c)) = regular {
+        let head = parts[0].regular_parts().expect("checked regular").1;
+        return Some(AxisBlocks::shifted(total, c, head));
+    }
+    let blocks = parts
+        .iter()
+        .try_fold(0u64, |n, p| n.checked_add(p.num_blocks()))?;
+    if blocks > MAX_EXPLICIT_BLOCKS {
+        return None;
+    }
+    let mut along = Vec::with_capacity(blocks as usize + 1);
+    along.push(0u64);
+    let mut offset = 0;
+    for p in parts {
+        along.extend(p.boundaries().skip(1).map(|b| b + offset));
+        offset += p.extent();
+    }
+    Some(AxisBlocks::explicit(along))
 }
 
 /// If `to` is `from` with only length-1 axes inserted or removed, the input axis of each
@@ -547,44 +635,164 @@ pub(crate) fn unit_axes_map(from: &[u64], to: &[u64]) -> Option<Vec<Option<usize
 /// Blocks of about `target` elements that are contiguous in C order: whole trailing axes,
 /// a run of the axis before them, single indices of the axes before that.
 fn flat_run_grid(shape: &[u64], target: u64) -> BlockGrid {
-    let mut bounds = vec![Vec::new(); shape.len()];
+    let target = target.max(1);
     let mut inner: u64 = 1;
     let mut axis = shape.len();
-    while axis > 0 && inner.saturating_mul(shape[axis - 1]) <= target.max(1) {
+    while axis > 0 && inner.saturating_mul(shape[axis - 1]) <= target {
         axis -= 1;
         inner = inner.saturating_mul(shape[axis]);
-        bounds[axis] = regular_bounds(shape[axis], shape[axis]);
     }
-    if axis > 0 {
-        axis -= 1;
-        bounds[axis] = regular_bounds(shape[axis], (target.max(1) / inner.max(1)).max(1));
-        for (a, b) in bounds.iter_mut().enumerate().take(axis) {
-            *b = regular_bounds(shape[a], 1);
-        }
-    }
-    BlockGrid::from_bounds(bounds)
+    let axes = (0..shape.len())
+        .map(|a| {
+            let step = match (a + 1).cmp(&axis) {
+                std::cmp::Ordering::Less => 1,
+                std::cmp::Ordering::Equal => target / inner.max(1),
+                std::cmp::Ordering::Greater => shape[a],
+            };
+            AxisBlocks::regular(shape[a], step)
+        })
+        .collect();
+    BlockGrid::from_axes(axes)
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
+    fn listed(a: &AxisBlocks) -> Vec<u64> {
+        a.boundaries().collect()
+    }
+
+    /// The selection's blocks computed from every listed input boundary (the definition
+    /// [`pick_blocks`] must agree with).
+    fn pick_reference(input: &[u64], first: u64, step: i64, len: u64) -> Vec<u64> {
+        if len == 0 {
+            return vec![0];
+        }
+        let s = step.unsigned_abs();
+        let mut cuts: Vec<u64> = input
+            .iter()
+            .filter_map(|&b| {
+                if step > 0 {
+                    (b > first).then(|| (b - first).div_ceil(s))
+                } else {
+                    (b <= first).then(|| (first - b) / s + 1)
+                }
+            })
+            .filter(|&k| k > 0 && k < len)
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let chunk = AxisBlocks::explicit(input.to_vec()).max_extent();
+        let min_len = if s == 1 { 1 } else { (chunk / s).max(1) };
+        let mut bounds = vec![0];
+        for k in cuts {
+            if k - bounds.last().unwrap() >= min_len {
+                bounds.push(k);
+            }
+        }
+        if len - bounds.last().unwrap() < min_len && bounds.len() > 1 {
+            bounds.pop();
+        }
+        bounds.push(len);
+        bounds
+    }
+
+    /// An axis of 1..80 elements, computed (maybe with a short first block) or listed.
+    fn arb_axis() -> impl Strategy<Value = AxisBlocks> {
+        (
+            1u64..80,
+            1u64..12,
+            1u64..12,
+            any::<bool>(),
+            proptest::collection::vec(1u64..12, 1..12),
+        )
+            .prop_map(|(len, step, first, regular, sizes)| {
+                if regular {
+                    AxisBlocks::shifted(len, step, first)
+                } else {
+                    let mut b = vec![0];
+                    for n in sizes.iter().cycle() {
+                        let next = b.last().unwrap() + n;
+                        if next >= len {
+                            break;
+                        }
+                        b.push(next);
+                    }
+                    b.push(len);
+                    AxisBlocks::explicit(b)
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn picks_match_the_listed_definition(
+            input in arb_axis(),
+            a in 0u64..80,
+            b in 0u64..80,
+            step in 1i64..15,
+            backwards in any::<bool>(),
+        ) {
+            let n = input.extent();
+            let (lo, hi) = (a.min(b) % n, (a.max(b) % n).max(a.min(b) % n) + 1);
+            let len = (hi - lo).div_ceil(step as u64);
+            let (first, step) = if backwards { (hi - 1, -step) } else { (lo, step) };
+            let got = pick_blocks(&input, first, step, len);
+            prop_assert_eq!(listed(&got), pick_reference(&listed(&input), first, step, len));
+        }
+
+        #[test]
+        fn joined_blocks_match_listing_every_part(
+            parts in proptest::collection::vec(arb_axis(), 1..4),
+            common in 1u64..6,
+            aligned in any::<bool>(),
+        ) {
+            // Regular parts of one step whose lengths are whole blocks join into one pattern.
+            let parts: Vec<AxisBlocks> = if aligned {
+                parts.iter().map(|p| AxisBlocks::regular(p.extent() * common, common)).collect()
+            } else {
+                parts
+            };
+            let refs: Vec<&AxisBlocks> = parts.iter().collect();
+            let got = concat_blocks(&refs).unwrap();
+            let mut want = vec![0];
+            for p in &parts {
+                let offset = *want.last().unwrap();
+                want.extend(p.boundaries().skip(1).map(|b| b + offset));
+            }
+            prop_assert_eq!(listed(&got), want);
+            if aligned {
+                prop_assert!(got.regular_parts().is_some());
+            }
+        }
+    }
+
     #[test]
-    fn pick_bounds_follow_input_chunks() {
+    fn picks_follow_input_chunks() {
+        let by10 = |len| AxisBlocks::regular(len, 10);
         // Slice 5..20 of an axis chunked by 10: blocks [0,5) and [5,15).
-        assert_eq!(pick_bounds(&[0, 10, 20, 30], 5, 1, 15), vec![0, 5, 15]);
+        assert_eq!(listed(&pick_blocks(&by10(30), 5, 1, 15)), vec![0, 5, 15]);
         // Every 3rd from 0 over 30 chunked by 10: inputs 0,3,6,9 | 12,15,18 | 21,...
-        assert_eq!(pick_bounds(&[0, 10, 20, 30], 0, 3, 10), vec![0, 4, 7, 10]);
+        assert_eq!(listed(&pick_blocks(&by10(30), 0, 3, 10)), vec![0, 4, 7, 10]);
         // Reversed.
-        assert_eq!(pick_bounds(&[0, 10, 20], 19, -1, 20), vec![0, 10, 20]);
+        assert_eq!(listed(&pick_blocks(&by10(20), 19, -1, 20)), vec![0, 10, 20]);
+        // A step-1 slice of a huge regular axis stays computed.
+        let huge = pick_blocks(&by10(u64::MAX), 7, 1, u64::MAX - 7);
+        assert_eq!(huge.regular_parts(), Some((10, 3)));
+        // So does a strided one too long to list, in blocks of about one input chunk.
+        let strided = pick_blocks(&by10(u64::MAX), 0, 3, u64::MAX / 3);
+        assert_eq!(strided.regular_parts(), Some((3, 3)));
         assert_eq!(
             unit_axes_map(&[3, 1, 4], &[1, 3, 4]),
             Some(vec![None, Some(0), Some(2)])
         );
         assert_eq!(unit_axes_map(&[3, 4], &[4, 3]), None);
         let g = flat_run_grid(&[6, 4, 5], 40);
-        assert_eq!(g.axis_bounds(2), &[0, 5]);
-        assert_eq!(g.axis_bounds(1), &[0, 4]);
-        assert_eq!(g.axis_bounds(0), &[0, 2, 4, 6]);
+        assert_eq!(listed(g.axis(2)), vec![0, 5]);
+        assert_eq!(listed(g.axis(1)), vec![0, 4]);
+        assert_eq!(listed(g.axis(0)), vec![0, 2, 4, 6]);
     }
 }

@@ -105,32 +105,26 @@ impl LazyArray {
 
     /// An array of `shape` where every element is `value`.
     pub fn full<T: Element>(shape: &[u64], value: T) -> Self {
-        Self::new(
-            T::DATA_TYPE,
-            shape.to_vec(),
-            default_grid(shape, T::DATA_TYPE),
-            Op::Fill(FillValue::of(value)),
-        )
+        Self::filled(shape, T::DATA_TYPE, FillValue::of(value))
     }
 
     /// An array of zeros of type `data_type`.
     pub fn zeros(shape: &[u64], data_type: DataType) -> Self {
-        Self::new(
-            data_type,
-            shape.to_vec(),
-            default_grid(shape, data_type),
-            Op::Fill(FillValue::zero(data_type)),
-        )
+        Self::filled(shape, data_type, FillValue::zero(data_type))
     }
 
     /// An array of ones of type `data_type`.
     pub fn ones(shape: &[u64], data_type: DataType) -> Self {
         let one = crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::ONE));
+        Self::filled(shape, data_type, one)
+    }
+
+    fn filled(shape: &[u64], data_type: DataType, value: FillValue) -> Self {
         Self::new(
             data_type,
             shape.to_vec(),
             default_grid(shape, data_type),
-            Op::Fill(one),
+            Op::Fill(value),
         )
     }
 

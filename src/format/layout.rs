@@ -32,12 +32,7 @@ pub const fn align_up(offset: u64, alignment: u64) -> u64 {
 /// longest axis until the chunk fits (so chunks stay close to square, as dask's `auto` does).
 pub fn default_chunk_shape(shape: &[u64], element_size: usize) -> Vec<u64> {
     let mut chunk: Vec<u64> = shape.iter().map(|&n| n.max(1)).collect();
-    let bytes = |c: &[u64]| {
-        c.iter()
-            .product::<u64>()
-            .saturating_mul(element_size as u64)
-    };
-    while bytes(&chunk) > DEFAULT_CHUNK_BYTES {
+    while saturating_bytes(&chunk, element_size) > DEFAULT_CHUNK_BYTES {
         let longest = (0..chunk.len())
             .max_by_key(|&i| (chunk[i], usize::MAX - i))
             .expect("rank > 0");
@@ -51,23 +46,28 @@ pub fn default_chunk_shape(shape: &[u64], element_size: usize) -> Vec<u64> {
 /// complete rows and a writer streaming in C order completes shards one after another.
 pub fn default_shard_shape(shape: &[u64], chunk_shape: &[u64], element_size: usize) -> Vec<u64> {
     let mut shard = chunk_shape.to_vec();
-    let bytes = |s: &[u64]| {
-        s.iter()
-            .product::<u64>()
-            .saturating_mul(element_size as u64)
-    };
     for axis in (0..shard.len()).rev() {
-        let extent = shape[axis].max(1).div_ceil(chunk_shape[axis]) * chunk_shape[axis];
+        let extent = shape[axis]
+            .max(1)
+            .div_ceil(chunk_shape[axis])
+            .saturating_mul(chunk_shape[axis]);
         while shard[axis] < extent {
             let mut grown = shard.clone();
-            grown[axis] = (shard[axis] * 2).min(extent);
-            if bytes(&grown) > DEFAULT_SHARD_BYTES {
+            grown[axis] = shard[axis].saturating_mul(2).min(extent);
+            if saturating_bytes(&grown, element_size) > DEFAULT_SHARD_BYTES {
                 return shard;
             }
             shard = grown;
         }
     }
     shard
+}
+
+/// Bytes of a box of `shape`, saturating at `u64::MAX` (huge lazy shapes are fine).
+fn saturating_bytes(shape: &[u64], element_size: usize) -> u64 {
+    shape
+        .iter()
+        .fold(element_size as u64, |acc, &n| acc.saturating_mul(n))
 }
 
 #[cfg(test)]
