@@ -80,6 +80,15 @@ fn pairwise_tree<T, P: Pairwise<T>>(values: &[T], p: &P) -> P::Value {
     }
 }
 
+/// The eight accumulators of a leaf, hidden from the optimiser before numpy's horizontal
+/// sum: otherwise LLVM arranges the lanes for that final pairing and shuffles every
+/// iteration of the loop (measured: a NaN-skipping sum in L1 ran at a quarter of the speed of
+/// the straight vector loop this gives). The values and their order are unchanged.
+#[inline(always)]
+fn lanes_done(acc: [f64; 8]) -> [f64; 8] {
+    std::hint::black_box(acc)
+}
+
 /// The pairwise sum of `f(x)`: blocks of [`BLOCK`] values, eight accumulators; `AHEAD`
 /// turns prefetching on.
 struct SumOf<'f, F, const AHEAD: bool>(&'f F);
@@ -98,6 +107,7 @@ impl<T: Copy, F: Fn(T) -> f64, const AHEAD: bool> Pairwise<T> for SumOf<'_, F, A
                 *a += f(*v);
             }
         }
+        let acc = lanes_done(acc);
         let mut total =
             ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         for v in lanes.remainder() {
@@ -137,6 +147,7 @@ impl<T: Element> Pairwise<T> for NanSum {
                 *c += u64::from(!nan);
             }
         }
+        let acc = lanes_done(acc);
         let mut total =
             ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         let mut n: u64 = count.iter().sum();
