@@ -132,7 +132,8 @@ pub(crate) fn run_unordered(
                     let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
                     p.blocks_done += 1;
                     p.bytes_done += bytes;
-                    let report = p.blocks_done % batch as u64 == 0 || p.blocks_done == total;
+                    let report =
+                        p.blocks_done.is_multiple_of(batch as u64) || p.blocks_done == total;
                     if let (Some(observer), true) = (opts.progress, report) {
                         observer(&p);
                     }
