@@ -198,6 +198,36 @@ fn selections_read_only_the_chunks_under_them() {
 }
 
 #[test]
+fn a_failing_block_stops_the_write_with_the_first_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path().join("s.zarr")).unwrap();
+    let evaluated = Arc::new(AtomicU64::new(0));
+    let counter = evaluated.clone();
+    // Blocks from 500 on fail, each naming itself; 100 blocks in all.
+    let x = LazyArray::arange(0i64, 1000, 1)
+        .unwrap()
+        .rechunk(&[10])
+        .unwrap()
+        .map_blocks(move |b: ndarray::ArrayViewD<'_, i64>, region| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if region[0].start >= 500 {
+                return Err(outcore::Error::InvalidArgument(format!(
+                    "block at {}",
+                    region[0].start
+                )));
+            }
+            Ok(b.to_owned())
+        })
+        .unwrap();
+    let spec = ArraySpec::new(DataType::Int64, &[1000]).chunks(&[10]);
+    let err = x.to_store(&store, "x", &spec).unwrap_err().to_string();
+    assert_eq!(err, "block at 500");
+    // Blocks are taken in C order: every block before the first failing one was evaluated.
+    assert!(evaluated.load(Ordering::Relaxed) >= 51);
+    assert!(store.open_array("x").is_err());
+}
+
+#[test]
 fn results_stream_into_a_store_with_progress() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s.zarr")).unwrap();

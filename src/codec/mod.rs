@@ -89,12 +89,15 @@ pub fn encode_into(
                 ));
             }
             let (_, compressor) = slot.as_mut().expect("set above");
+            // Straight into the spare capacity after `out`'s bytes: a reused buffer is not
+            // zero-filled to the compression bound first.
             let start = out.len();
-            out.resize(start + zstd::zstd_safe::compress_bound(bytes.len()), 0);
-            let written = compressor
-                .compress_to_buffer(bytes, &mut out[start..])
+            out.reserve(zstd::zstd_safe::compress_bound(bytes.len()));
+            let mut tail = io::Cursor::new(&mut *out);
+            tail.set_position(start as u64);
+            compressor
+                .compress_to_buffer(bytes, &mut tail)
                 .map_err(CodecError::Encode)?;
-            out.truncate(start + written);
             Ok(())
         }),
     }

@@ -10,6 +10,8 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use ndarray::{ArrayD, IxDyn, Slice};
 use rayon::prelude::*;
@@ -21,7 +23,7 @@ mod reduce;
 pub mod summary;
 
 use crate::element::{DataType, Element};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 use crate::expr::{element_count, Block, LazyArray, Op};
 use crate::store::{Array, ArraySpec, Store};
 use crate::with_element_type;
@@ -41,7 +43,9 @@ pub struct Progress {
     pub bytes_done: u64,
 }
 
-/// A progress observer: called after every batch of blocks, from the calling thread.
+/// A progress observer: called after every batch of blocks, one call at a time: from the
+/// calling thread, except while writing a store ([`Compute::to_store`]), where the worker
+/// that finished a batch's last block reports it.
 pub type ProgressFn<'a> = &'a (dyn Fn(&Progress) + Sync);
 
 #[derive(Clone, Copy, Default)]
@@ -94,6 +98,68 @@ pub(crate) fn run_batched<R: Send>(
         start += n;
     }
     Ok(())
+}
+
+/// Runs `work(i)` for every `i` in `0..total` when nothing consumes the results in order
+/// (writing a store): one worker per rayon thread, at most `opts.batch()`, each taking the
+/// next block in C order as soon as it has finished one, so no thread waits at a batch's
+/// end for its slowest block and at most one block per worker is in flight. `work` returns
+/// the bytes it covered. Progress is reported one call at a time, from whichever worker
+/// finished the block, after every `opts.batch()` blocks and after the last. After an error
+/// no further block starts; the error of the lowest failed block is returned.
+pub(crate) fn run_unordered(
+    total: u64,
+    opts: &RunOptions<'_>,
+    work: impl Fn(u64) -> Result<u64> + Sync,
+) -> Result<()> {
+    let batch = opts.batch();
+    let workers = batch.min(rayon::current_num_threads()).max(1);
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let failure: Mutex<Option<(u64, Error)>> = Mutex::new(None);
+    let progress = Mutex::new(Progress {
+        blocks_done: 0,
+        blocks_total: total,
+        bytes_done: 0,
+    });
+    let worker = || {
+        while !stop.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= total {
+                return;
+            }
+            match work(i) {
+                Ok(bytes) => {
+                    let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+                    p.blocks_done += 1;
+                    p.bytes_done += bytes;
+                    let report =
+                        p.blocks_done.is_multiple_of(batch as u64) || p.blocks_done == total;
+                    if let (Some(observer), true) = (opts.progress, report) {
+                        observer(&p);
+                    }
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    let mut first = failure.lock().unwrap_or_else(|e| e.into_inner());
+                    if first.as_ref().is_none_or(|(j, _)| i < *j) {
+                        *first = Some((i, e));
+                    }
+                    return;
+                }
+            }
+        }
+    };
+    rayon::scope(|s| {
+        for _ in 1..workers {
+            s.spawn(|_| worker());
+        }
+        worker();
+    });
+    match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Computes, before the main pass, every reduction that feeds another operation below
@@ -261,7 +327,9 @@ impl<'a> Compute<'a> {
     }
 
     /// Evaluates into a new stored array, chunk by chunk, shard after shard: each shard is
-    /// committed as soon as its chunks are written, so memory holds a batch of chunks.
+    /// committed as soon as its chunks are written. Every rayon thread evaluates and writes
+    /// one chunk after another with no barrier between them, so memory holds one chunk per
+    /// thread.
     pub fn to_store(self, store: &Store, name: &str, spec: &ArraySpec) -> Result<Array> {
         let array = materialize(self.array, &self.opts)?;
         let writer =
@@ -273,25 +341,20 @@ impl<'a> Compute<'a> {
             .and_then(|n| n.checked_mul(per_shard))
             .ok_or_else(|| invalid(format!("to_store: {name} has more than 2^64 - 1 chunks")))?;
         with_element_type!(array.data_type(), T => {
-            run_batched(
-                total,
-                &self.opts,
-                |w| {
-                    let shard = crate::format::grid::unravel(w / per_shard, &shards);
-                    let Some(chunk) = grid.chunk_in_shard(&shard, w % per_shard) else {
-                        return Ok(((), 0));
-                    };
-                    let region: Vec<Range<u64>> = grid.chunk_region(&chunk);
-                    let block = eval::eval(&array, &region)?;
-                    // A contiguous view (a source chunk of the same shape) is written as is.
-                    let view = block.view::<T>()?;
-                    let values = view.as_standard_layout();
-                    let slice = values.as_slice().expect("standard layout");
-                    writer.write_chunk::<T>(&chunk, slice)?;
-                    Ok(((), slice.len() as u64 * T::DATA_TYPE.size() as u64))
-                },
-                |_, ()| Ok(()),
-            )
+            run_unordered(total, &self.opts, |w| {
+                let shard = crate::format::grid::unravel(w / per_shard, &shards);
+                let Some(chunk) = grid.chunk_in_shard(&shard, w % per_shard) else {
+                    return Ok(0);
+                };
+                let region: Vec<Range<u64>> = grid.chunk_region(&chunk);
+                let block = eval::eval(&array, &region)?;
+                // A contiguous view (a source chunk of the same shape) is written as is.
+                let view = block.view::<T>()?;
+                let values = view.as_standard_layout();
+                let slice = values.as_slice().expect("standard layout");
+                writer.write_chunk::<T>(&chunk, slice)?;
+                Ok(slice.len() as u64 * T::DATA_TYPE.size() as u64)
+            })
         })?;
         writer.finish()
     }
