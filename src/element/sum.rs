@@ -33,6 +33,12 @@ trait Pairwise<T> {
     const PREFETCH: bool;
     /// The value of at most `LEAF` values.
     fn leaf(&self, values: &[T]) -> Self::Value;
+    /// `(leaf(a), leaf(b))` for the two halves of a split whose halves are both leaves; an
+    /// implementation may interleave them so that their dependency chains overlap.
+    #[inline(always)]
+    fn leaf_pair(&self, a: &[T], b: &[T]) -> (Self::Value, Self::Value) {
+        (self.leaf(a), self.leaf(b))
+    }
     /// The value of a split range from its halves' values.
     fn combine(&self, left: Self::Value, right: Self::Value) -> Self::Value;
 }
@@ -49,15 +55,24 @@ fn pairwise_tree<T, P: Pairwise<T>>(values: &[T], p: &P) -> P::Value {
     frames[0] = (0, values.len(), P::Value::default(), false);
     loop {
         let (start, len, _, _) = frames[depth];
-        if len > P::LEAF {
+        let half = split(len);
+        if len > P::LEAF && len - half > P::LEAF {
             depth += 1;
-            frames[depth] = (start, split(len), P::Value::default(), false);
+            frames[depth] = (start, half, P::Value::default(), false);
             continue;
         }
         if P::PREFETCH {
             prefetch_ahead(values, start, len);
         }
-        let mut value = p.leaf(&values[start..start + len]);
+        let mut value = if len > P::LEAF {
+            let (left, right) = p.leaf_pair(
+                &values[start..start + half],
+                &values[start + half..start + len],
+            );
+            p.combine(left, right)
+        } else {
+            p.leaf(&values[start..start + len])
+        };
         // Climb while the finished child is a right half.
         loop {
             if depth == 0 {
@@ -99,25 +114,61 @@ impl<T: Copy, F: Fn(T) -> f64, const AHEAD: bool> Pairwise<T> for SumOf<'_, F, A
     const PREFETCH: bool = AHEAD;
     #[inline(always)]
     fn leaf(&self, values: &[T]) -> f64 {
-        let f = self.0;
         let mut acc = [0.0f64; 8];
-        let mut lanes = values.chunks_exact(8);
-        for lane in &mut lanes {
-            for (a, v) in acc.iter_mut().zip(lane) {
-                *a += f(*v);
-            }
+        for lane in values.chunks_exact(8) {
+            self.add_lane(&mut acc, lane);
         }
-        let acc = lanes_done(acc);
-        let mut total =
-            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        for v in lanes.remainder() {
-            total += f(*v);
+        self.total(acc, values)
+    }
+    #[inline(always)]
+    fn leaf_pair(&self, a: &[T], b: &[T]) -> (f64, f64) {
+        // Both halves' lanes in one loop: two independent chains of additions, each in the
+        // order `leaf` adds them.
+        let (mut x, mut y) = ([0.0f64; 8], [0.0f64; 8]);
+        let both = a.len().min(b.len()) / 8;
+        for (la, lb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+            self.add_lane(&mut x, la);
+            self.add_lane(&mut y, lb);
         }
-        total
+        for la in a.chunks_exact(8).skip(both) {
+            self.add_lane(&mut x, la);
+        }
+        for lb in b.chunks_exact(8).skip(both) {
+            self.add_lane(&mut y, lb);
+        }
+        (self.total(x, a), self.total(y, b))
     }
     #[inline(always)]
     fn combine(&self, left: f64, right: f64) -> f64 {
         left + right
+    }
+}
+
+impl<F, const AHEAD: bool> SumOf<'_, F, AHEAD> {
+    /// Adds `f` of a lane of eight values to the accumulators.
+    #[inline(always)]
+    fn add_lane<T: Copy>(&self, acc: &mut [f64; 8], lane: &[T])
+    where
+        F: Fn(T) -> f64,
+    {
+        for (a, v) in acc.iter_mut().zip(lane) {
+            *a += (self.0)(*v);
+        }
+    }
+
+    /// numpy's horizontal sum of the accumulators, then the values past the last whole lane.
+    #[inline(always)]
+    fn total<T: Copy>(&self, acc: [f64; 8], values: &[T]) -> f64
+    where
+        F: Fn(T) -> f64,
+    {
+        let acc = lanes_done(acc);
+        let mut total =
+            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for v in values.chunks_exact(8).remainder() {
+            total += (self.0)(*v);
+        }
+        total
     }
 }
 
