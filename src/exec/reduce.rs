@@ -8,7 +8,7 @@ use std::ops::Range;
 use ndarray::{ArrayD, IxDyn};
 
 use super::eval::{eval, eval_in, is_elementwise, is_generated, Leaves};
-use super::fused::Fused;
+use super::fused::{Fused, STRIP};
 use super::{run_batched, RunOptions};
 use crate::element::{pairwise_nansum, pairwise_sum_by, DataType, Kind, Num, Scalar};
 use crate::error::{invalid, Result};
@@ -661,36 +661,49 @@ impl<T: Num> Kernel<T> for Count {
 // ---------------------------------------------------------------------------------------
 // The driver.
 
-/// Partials of one output block, merged as a binary counter: equal-sized subtrees merge as
-/// soon as both exist, so the merge tree is balanced and fixed by the block order alone.
-struct TreeMerge<P> {
-    stack: Vec<(u32, Vec<P>)>,
+/// Partials merged as a binary counter as they arrive in order: equal-sized subtrees merge
+/// as soon as both exist, so the merge tree is balanced and fixed by the order alone (for
+/// `2^k` equal runs, the tree pairwise summation builds over their concatenation). `V` is
+/// one partial or the partials of a whole output block ([`merge_each`]).
+struct TreeMerge<V> {
+    stack: Vec<(u32, V)>,
 }
 
-impl<P: Clone> TreeMerge<P> {
-    fn push<T: Num, K: Kernel<T, P = P>>(&mut self, kernel: &K, partial: Vec<P>) {
-        self.stack.push((0, partial));
+impl<V> TreeMerge<V> {
+    fn new() -> Self {
+        Self { stack: Vec::new() }
+    }
+
+    /// Adds the next value; `merge(a, b)` folds `b` (which comes after `a`) into `a`.
+    fn push(&mut self, value: V, merge: &impl Fn(&mut V, &V)) {
+        self.stack.push((0, value));
         while self.stack.len() >= 2
             && self.stack[self.stack.len() - 1].0 == self.stack[self.stack.len() - 2].0
         {
             let (level, right) = self.stack.pop().expect("two entries");
-            let left = &mut self.stack.last_mut().expect("two entries").1;
-            for (a, b) in left.iter_mut().zip(&right) {
-                kernel.merge(a, b);
-            }
-            self.stack.last_mut().expect("two entries").0 = level + 1;
+            let left = self.stack.last_mut().expect("two entries");
+            merge(&mut left.1, &right);
+            left.0 = level + 1;
         }
     }
 
-    fn finish<T: Num, K: Kernel<T, P = P>>(mut self, kernel: &K) -> Option<Vec<P>> {
+    /// The merge of everything pushed, `None` if nothing was.
+    fn finish(mut self, merge: &impl Fn(&mut V, &V)) -> Option<V> {
         let mut acc = self.stack.pop()?.1;
         while let Some((_, mut left)) = self.stack.pop() {
-            for (a, b) in left.iter_mut().zip(&acc) {
-                kernel.merge(a, b);
-            }
+            merge(&mut left, &acc);
             acc = left;
         }
         Some(acc)
+    }
+}
+
+/// Merges the partials of two output blocks position by position.
+fn merge_each<T: Num, K: Kernel<T>>(kernel: &K) -> impl Fn(&mut Vec<K::P>, &Vec<K::P>) + '_ {
+    move |left, right| {
+        for (a, b) in left.iter_mut().zip(right) {
+            kernel.merge(a, b);
+        }
     }
 }
 
@@ -760,8 +773,10 @@ fn fold_block<T: Num, K: Kernel<T>>(
 
 /// Folds an elementwise (or generated) block tile by tile along `axis` (its outermost axis
 /// longer than one): the expression's leaves are evaluated once for the block (generated
-/// ones per tile), then each tile's chain of operations runs over cache-sized slices of them. Tiles along a reduced axis merge in a
-/// tree; tiles along a kept axis own consecutive runs of the block's outputs.
+/// ones per tile), then each tile's chain of operations runs over cache-sized slices of
+/// them. Tiles along a reduced axis merge in a tree; tiles along a kept axis own
+/// consecutive runs of the block's outputs. A chain the fused loops cover whose block folds
+/// into one partial never leaves L1: see [`fold_strips`].
 fn fold_tiles<T: Num, K: Kernel<T>>(
     kernel: &K,
     plan: &Plan<'_>,
@@ -769,6 +784,15 @@ fn fold_tiles<T: Num, K: Kernel<T>>(
     axis: usize,
 ) -> Result<Vec<K::P>> {
     let leaves = Leaves::collect(plan.input, region)?;
+    let mut fused = Fused::<T>::compile(plan.input, region, &leaves);
+    let one_partial = plan
+        .kept_axes
+        .iter()
+        .all(|&a| region[a].end - region[a].start == 1);
+    if let (Some(chain), true, false) = (&mut fused, one_partial, K::NEEDS_INDEX) {
+        let len = region.iter().map(|r| (r.end - r.start) as usize).product();
+        return Ok(vec![fold_strips(kernel, chain, len)]);
+    }
     let inner: u64 = region[axis + 1..].iter().map(|r| r.end - r.start).product();
     let step = (TILE_ELEMENTS as u64 / inner.max(1)).max(1);
     let tiles = region[axis].clone().step_by(step as usize).map(|start| {
@@ -776,11 +800,11 @@ fn fold_tiles<T: Num, K: Kernel<T>>(
         t[axis] = start..(start + step).min(region[axis].end);
         t
     });
-    // The chain compiled for strip-by-strip evaluation into one reused tile buffer, when it
-    // is one the fused loops cover; otherwise each tile is evaluated node by node.
-    let mut fused = Fused::<T>::compile(plan.input, region, &leaves)
-        .map(|f| (f, vec![T::ZERO; (step * inner) as usize]));
-    let mut tree = TreeMerge { stack: Vec::new() };
+    // The compiled chain fills one reused tile buffer strip by strip; a chain the fused
+    // loops do not cover is evaluated node by node, tile by tile.
+    let mut fused = fused.map(|f| (f, vec![T::ZERO; (step * inner) as usize]));
+    let mut tree = TreeMerge::new();
+    let merge = merge_each(kernel);
     let mut partials = Vec::new();
     for t in tiles {
         let tile = match &mut fused {
@@ -794,16 +818,35 @@ fn fold_tiles<T: Num, K: Kernel<T>>(
             None => fold_values(kernel, plan, &eval_in(plan.input, &t, Some(&leaves))?, &t)?,
         };
         if plan.reduced[axis] {
-            tree.push(kernel, tile);
+            tree.push(tile, &merge);
         } else {
             partials.extend(tile);
         }
     }
     Ok(if plan.reduced[axis] {
-        tree.finish(kernel).expect("a block has tiles")
+        tree.finish(&merge).expect("a block has tiles")
     } else {
         partials
     })
+}
+
+/// The one partial of a block of `len` elements that all fold into it (every kept axis of
+/// the block has extent one; no element indices needed), `chain` run [`STRIP`] elements at
+/// a time into one L1-sized buffer and each strip folded as soon as it is made: the chain's
+/// values are read once, from L1. Strips' partials merge in a tree, the one pairwise
+/// summation builds over the block when `len` is a power of two.
+fn fold_strips<T: Num, K: Kernel<T>>(kernel: &K, chain: &mut Fused<'_, T>, len: usize) -> K::P {
+    let mut buf = vec![T::ZERO; STRIP.min(len)];
+    let mut tree = TreeMerge::new();
+    let merge = |a: &mut K::P, b: &K::P| kernel.merge(a, b);
+    for at in (0..len).step_by(STRIP) {
+        let strip = &mut buf[..STRIP.min(len - at)];
+        chain.fill(at, strip);
+        let mut p = kernel.identity();
+        kernel.fold_run(&mut p, strip, 0);
+        tree.push(p, &merge);
+    }
+    tree.finish(&merge).unwrap_or_else(|| kernel.identity())
 }
 
 /// The partials of one evaluated block of the reduction's input, one per kept position of
@@ -894,7 +937,8 @@ fn run_kernel<T: Num, K: Kernel<T>>(
         return Ok(());
     }
     let stats = statistics(reduction, opts)?;
-    let mut tree = TreeMerge { stack: Vec::new() };
+    let mut tree = TreeMerge::new();
+    let merge = merge_each(kernel);
     run_batched(
         groups * members,
         opts,
@@ -914,10 +958,10 @@ fn run_kernel<T: Num, K: Kernel<T>>(
             Ok((partial, bytes))
         },
         |w, partial| {
-            tree.push(kernel, partial);
+            tree.push(partial, &merge);
             if w % members == members - 1 {
-                let merged = std::mem::replace(&mut tree, TreeMerge { stack: Vec::new() })
-                    .finish(kernel)
+                let merged = std::mem::replace(&mut tree, TreeMerge::new())
+                    .finish(&merge)
                     .expect("a group has members");
                 emit(&plan.kept_region(w / members), finish(merged)?)?;
             }
