@@ -2,16 +2,19 @@
 //! shard either its old or its new content, and no half-published array.
 
 use std::process::{Child, Command};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use outcore::format::grid::{iter_box, unravel};
 use outcore::{ArraySpec, ChunkEncoding, DataType, Store};
 
 const DIR_ENV: &str = "OUTCORE_CRASH_DIR";
 const GEN_ENV: &str = "OUTCORE_CRASH_GEN";
+const PROGRESS_ENV: &str = "OUTCORE_CRASH_PROGRESS";
 const SHAPE: [u64; 2] = [128, 128];
 const CHUNK: [u64; 2] = [16, 16];
 const SHARD: [u64; 2] = [32, 64];
+/// Chunk writes (out of 2 x 64) after which the parent kills generation `g`'s child.
+const KILL_AFTER: [u64; 14] = [0, 8, 30, 56, 58, 60, 62, 63, 64, 66, 90, 110, 127, 128];
 
 fn spec() -> ArraySpec {
     ArraySpec::new(DataType::Int64, &SHAPE)
@@ -21,13 +24,24 @@ fn spec() -> ArraySpec {
 }
 
 /// Writes every chunk of `a` (update in place) and of `b` (a new array replacing the old)
-/// with the value `generation`, pausing between chunks so a kill can land anywhere.
+/// with the value `generation`, pausing between chunks so a kill can land anywhere, and
+/// appending one byte to the progress file after each chunk (the parent kills at a chosen
+/// point of the run by watching it, whatever the machine's speed).
 #[test]
 #[ignore = "run by killed_writers_leave_every_shard_old_or_new as a child process"]
 fn crash_child() {
-    let (Ok(dir), Ok(generation)) = (std::env::var(DIR_ENV), std::env::var(GEN_ENV)) else {
+    let (Ok(dir), Ok(generation), Ok(progress)) = (
+        std::env::var(DIR_ENV),
+        std::env::var(GEN_ENV),
+        std::env::var(PROGRESS_ENV),
+    ) else {
         return;
     };
+    let mut progress = std::fs::OpenOptions::new()
+        .append(true)
+        .open(progress)
+        .unwrap();
+    let mut tick = || std::io::Write::write_all(&mut progress, b".").unwrap();
     let generation: i64 = generation.parse().unwrap();
     let store = Store::open(&dir).unwrap();
     let n = (CHUNK[0] * CHUNK[1]) as usize;
@@ -39,6 +53,7 @@ fn crash_child() {
         writer
             .write_chunk(&unravel(i, &grid.chunk_grid_shape()), &vec![generation; n])
             .unwrap();
+        tick();
         std::thread::sleep(Duration::from_millis(4));
     }
     writer.finish().unwrap();
@@ -47,12 +62,13 @@ fn crash_child() {
         writer
             .write_chunk(&unravel(i, &grid.chunk_grid_shape()), &vec![generation; n])
             .unwrap();
+        tick();
         std::thread::sleep(Duration::from_millis(1));
     }
     writer.finish().unwrap();
 }
 
-fn spawn_child(dir: &std::path::Path, generation: i64) -> Child {
+fn spawn_child(dir: &std::path::Path, progress: &std::path::Path, generation: i64) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "crash_child",
@@ -63,6 +79,7 @@ fn spawn_child(dir: &std::path::Path, generation: i64) -> Child {
         ])
         .env(DIR_ENV, dir)
         .env(GEN_ENV, generation.to_string())
+        .env(PROGRESS_ENV, progress)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -120,11 +137,25 @@ fn killed_writers_leave_every_shard_old_or_new() {
     }
     let mut interrupted_mid_array = 0;
     let mut previous = shard_generations(&store, "a");
-    for generation in 1..=14i64 {
-        let mut child = spawn_child(dir.path(), generation);
-        // Kill points spread over the child's whole run (start-up, updates, the new array).
-        let delay = 40 + (generation as u64 * 53) % 400;
-        std::thread::sleep(Duration::from_millis(delay));
+    let progress = tempfile::NamedTempFile::new().unwrap();
+    let chunks = (SHAPE[0] / CHUNK[0]) * (SHAPE[1] / CHUNK[1]);
+    for generation in 1..=KILL_AFTER.len() as i64 {
+        progress.as_file().set_len(0).unwrap();
+        let mut child = spawn_child(dir.path(), progress.path(), generation);
+        // Kill points spread over the child's whole run: after `target` of its 2 x `chunks`
+        // chunk writes (0: during start-up; `chunks`: around `a`'s finish), then a few
+        // milliseconds more so the kill lands inside a write as well as between them. Shards
+        // of `a` complete only in its last dozen writes (its write order is a permutation),
+        // so five kill points fall there.
+        let target = KILL_AFTER[generation as usize - 1].min(2 * chunks);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::fs::metadata(progress.path()).unwrap().len() < target
+            && Instant::now() < deadline
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(Duration::from_millis(generation as u64 % 4));
         let _ = child.kill();
         child.wait().unwrap();
 
