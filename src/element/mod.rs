@@ -7,9 +7,11 @@
 
 use std::fmt;
 
+mod extremes;
 mod num;
 mod prefetch;
 mod sum;
+pub use extremes::{extremes, Extremes};
 pub use num::{Float, Num};
 pub(crate) use prefetch::prefetch_ahead;
 pub use sum::{pairwise_nansum, pairwise_sum_by, Moments};

@@ -10,7 +10,7 @@ use ndarray::{ArrayD, IxDyn};
 use super::eval::{eval, eval_in, is_elementwise, is_generated, Leaves};
 use super::fused::{Fused, STRIP};
 use super::{run_batched, RunOptions};
-use crate::element::{pairwise_nansum, pairwise_sum_by, DataType, Kind, Num, Scalar};
+use crate::element::{extremes, pairwise_nansum, pairwise_sum_by, DataType, Kind, Num, Scalar};
 use crate::error::{invalid, Result};
 use crate::expr::{Block, LazyArray, Op, ReduceOp, Reduction};
 use crate::format::grid::{ravel, unravel};
@@ -362,6 +362,12 @@ impl Extreme {
             p.nan = true;
             return;
         }
+        self.offer(p, v);
+    }
+
+    /// Takes the non-NaN `v` if it beats the partial's value (a tie keeps the earlier one).
+    #[inline]
+    fn offer<T: Num>(&self, p: &mut ExtremeP<T>, v: T) {
         if !p.has || (self.max && v > p.value) || (!self.max && v < p.value) {
             p.value = v;
             p.has = true;
@@ -380,8 +386,12 @@ impl<T: Num> Kernel<T> for Extreme {
         }
     }
     fn fold_run(&self, p: &mut ExtremeP<T>, run: &[T], _: u64) {
-        for &v in run {
-            self.push(p, v);
+        // One vectorised pass; its extremes are the first equal ones, as `push` keeps.
+        let found = extremes(run);
+        p.seen |= !run.is_empty();
+        p.nan |= found.nan;
+        if let Some((lo, hi)) = found.range {
+            self.offer(p, if self.max { hi } else { lo });
         }
     }
     fn fold_row(&self, ps: &mut [ExtremeP<T>], row: &[T], _: u64) {

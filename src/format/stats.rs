@@ -9,7 +9,7 @@ use std::path::Path;
 use multiversion::multiversion;
 
 use super::{ChunkGrid, FormatError};
-use crate::element::{pairwise_nansum, DataType, Element, Kind, Moments, Scalar};
+use crate::element::{extremes, pairwise_nansum, DataType, Element, Kind, Moments, Scalar};
 
 /// The sidecar's first eight bytes.
 pub const STATS_MAGIC: [u8; 8] = *b"OCSTATS\0";
@@ -184,64 +184,18 @@ struct RunScan<T> {
     int_sum: u64,
 }
 
-/// Independent accumulators per [`lane_extremes`] step: enough to fill two AVX-512 registers
-/// of `f64`, and no data dependence between neighbouring elements.
-const SCAN_LANES: usize = 16;
-
 /// The extremes and (for integers) the sum of one run.
 fn scan_run<T: Element>(run: &[T]) -> RunScan<T> {
     let is_float = T::DATA_TYPE.kind() == Kind::Float;
-    let extremes = run.iter().position(|v| !v.is_nan()).map(|first| {
-        let (lo, hi) = lane_extremes(&run[first..]);
-        // Lanes may meet `0.0` and `-0.0` in another order than a serial scan; only zeros
-        // compare equal with different bits, so only they need the serial scan's answer.
-        let first_equal = |v: T| {
-            if is_float && v == T::default() {
-                *run.iter().find(|&&x| x == v).expect("v is in the run")
-            } else {
-                v
-            }
-        };
-        (first_equal(lo), first_equal(hi))
-    });
     RunScan {
-        extremes,
+        extremes: extremes(run).range,
         int_sum: if is_float { 0 } else { wrapping_sum(run) },
     }
 }
 
-/// The smallest and largest values of `values`, whose first element is not NaN, NaNs
-/// skipped (a comparison with NaN is false, so a NaN never replaces a lane's value).
-/// Branch-free lanes that LLVM vectorises, compiled for AVX-512 and AVX2 as well as the
-/// baseline and chosen at run time; every version returns the same values.
-#[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2"))]
-fn lane_extremes<T: Element>(values: &[T]) -> (T, T) {
-    let mut lo = [values[0]; SCAN_LANES];
-    let mut hi = lo;
-    let mut pieces = values.chunks_exact(SCAN_LANES);
-    for piece in &mut pieces {
-        for ((l, h), &v) in lo.iter_mut().zip(&mut hi).zip(piece) {
-            *l = if v < *l { v } else { *l };
-            *h = if v > *h { v } else { *h };
-        }
-    }
-    let (mut l, mut h) = (values[0], values[0]);
-    for &v in lo.iter().chain(pieces.remainder()) {
-        if v < l {
-            l = v;
-        }
-    }
-    for &v in hi.iter().chain(pieces.remainder()) {
-        if v > h {
-            h = v;
-        }
-    }
-    (l, h)
-}
-
 /// The wrapping sum of integer (or bool) values widened exactly to 64 bits; addition modulo
-/// 2^64 does not depend on order, so the vectorised sum equals a serial one. Compiled like
-/// [`lane_extremes`].
+/// 2^64 does not depend on order, so the vectorised sum equals a serial one. Compiled for
+/// AVX-512 and AVX2 as well as the baseline.
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2"))]
 fn wrapping_sum<T: Element>(values: &[T]) -> u64 {
     if T::DATA_TYPE.kind() == Kind::Unsigned {
