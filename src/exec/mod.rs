@@ -132,7 +132,7 @@ pub(crate) fn run_unordered(
                 Ok(bytes) => {
                     let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
                     p.blocks_done += 1;
-                    p.bytes_done += bytes;
+                    p.bytes_done = p.bytes_done.saturating_add(bytes);
                     let report =
                         p.blocks_done.is_multiple_of(batch as u64) || p.blocks_done == total;
                     if let (Some(observer), true) = (opts.progress, report) {
@@ -400,9 +400,7 @@ fn in_memory_shape(
     hint: &str,
 ) -> Result<Vec<usize>> {
     let too_large = |why: &str| {
-        let bytes = shape
-            .iter()
-            .fold(data_type.size() as u64, |b, &n| b.saturating_mul(n));
+        let bytes = crate::format::layout::saturating_bytes(shape, data_type.size());
         invalid(format!(
             "{operation}: {what} of shape {shape:?} ({bytes} bytes of {data_type}) {why}; {hint}"
         ))

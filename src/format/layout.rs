@@ -64,7 +64,7 @@ pub fn default_shard_shape(shape: &[u64], chunk_shape: &[u64], element_size: usi
 }
 
 /// Bytes of a box of `shape`, saturating at `u64::MAX` (huge lazy shapes are fine).
-fn saturating_bytes(shape: &[u64], element_size: usize) -> u64 {
+pub(crate) fn saturating_bytes(shape: &[u64], element_size: usize) -> u64 {
     shape
         .iter()
         .fold(element_size as u64, |acc, &n| acc.saturating_mul(n))

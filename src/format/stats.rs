@@ -77,7 +77,7 @@ impl ChunkStats {
     pub fn compute<T: Element>(data: &[T], chunk_shape: &[u64], valid: &[u64]) -> Self {
         let count: u64 = valid.iter().product();
         let kind = T::DATA_TYPE.kind();
-        let mut extremes: Option<(T, T)> = None;
+        let mut range: Option<(T, T)> = None;
         let mut int_sum = 0u64;
         let mut non_nan = 0u64;
         let mut moments = Moments::default();
@@ -86,20 +86,21 @@ impl ChunkStats {
         // so answers from this sidecar equal scanning bit for bit.
         let float_sum: f64 = valid_runs(data, chunk_shape, valid)
             .map(|run| {
-                let scan = scan_run(run);
-                extremes = match (extremes, scan.extremes) {
+                // Each the first equal value, as a serial scan replacing only on a strict
+                // comparison keeps (that matters only for `-0.0` against `0.0`).
+                range = match (range, extremes(run).range) {
                     (Some((lo, hi)), Some((l, h))) => {
                         Some((if l < lo { l } else { lo }, if h > hi { h } else { hi }))
                     }
                     (a, b) => a.or(b),
                 };
-                int_sum = int_sum.wrapping_add(scan.int_sum);
                 moments.merge(&Moments::of(run, true));
                 if kind == Kind::Float {
                     let (sum, n) = pairwise_nansum(run);
                     non_nan += n;
                     sum
                 } else {
+                    int_sum = int_sum.wrapping_add(wrapping_sum(run));
                     non_nan += run.len() as u64;
                     0.0
                 }
@@ -119,8 +120,8 @@ impl ChunkStats {
         Self {
             count,
             nan_count: count - non_nan,
-            min: widen(extremes.map(|e| e.0)),
-            max: widen(extremes.map(|e| e.1)),
+            min: widen(range.map(|e| e.0)),
+            max: widen(range.map(|e| e.1)),
             sum,
             mean,
             m2,
@@ -171,25 +172,6 @@ impl ChunkStats {
             mean,
             m2,
         }
-    }
-}
-
-/// What [`scan_run`] finds in one run of values.
-struct RunScan<T> {
-    /// The smallest and largest non-NaN values (`None` if there are none), each the first
-    /// element of the run equal to it, as a serial scan that replaces only on a strict
-    /// comparison keeps (that matters only for `-0.0` against `0.0`).
-    extremes: Option<(T, T)>,
-    /// The wrapping sum of the values widened to 64 bits (integers and bool; 0 for floats).
-    int_sum: u64,
-}
-
-/// The extremes and (for integers) the sum of one run.
-fn scan_run<T: Element>(run: &[T]) -> RunScan<T> {
-    let is_float = T::DATA_TYPE.kind() == Kind::Float;
-    RunScan {
-        extremes: extremes(run).range,
-        int_sum: if is_float { 0 } else { wrapping_sum(run) },
     }
 }
 
