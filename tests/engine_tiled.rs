@@ -4,6 +4,7 @@
 //! tiles along reduced and kept axes, broadcast operands, arg reductions (whose indices
 //! depend on each tile's origin), NaN-aware forms and variance.
 
+use outcore::expr::BinaryOp;
 use outcore::ndarray::{ArrayD, Axis, IxDyn};
 use outcore::{Axes, DataType, LazyArray, ReduceOp};
 use rand::rngs::StdRng;
@@ -185,7 +186,7 @@ fn floor_div_mod(a: i64, b: i64) -> (i64, i64) {
     }
 }
 
-const FUSED_SHAPE: [usize; 3] = [24, 20, 90];
+const FUSED_SHAPE: [usize; 3] = [24, 20, 91];
 
 /// Random integer operands of [`FUSED_SHAPE`] in -100..100.
 fn fused_operands() -> (Vec<i64>, Vec<i64>) {
@@ -227,7 +228,8 @@ fn check_fused(lazy: &LazyArray, want: Vec<f64>, what: &str) {
 /// Reductions of a chain of same-typed operations on same-shaped operands and scalars (the
 /// chains the executor compiles into strip loops) over integer widths and both float types,
 /// against the same values computed element by element in plain Rust. Blocks of 12 x 20 x
-/// 90 = 21,600 elements, so the reductions fold them tile by tile.
+/// 91 = 21,840 elements, so the reductions fold them tile by tile, and neither blocks nor
+/// tiles are whole numbers of vectors.
 macro_rules! fused_chain_case {
     ($name:ident, $t:ty, |$a:ident, $b:ident| $chain:expr, |$x:ident, $y:ident| $lazy:expr) => {
         #[test]
@@ -236,7 +238,7 @@ macro_rules! fused_chain_case {
             let typed = |v: &[i64]| {
                 let values = v.iter().map(|&e| e as $t).collect();
                 let array = ArrayD::from_shape_vec(IxDyn(&FUSED_SHAPE), values).unwrap();
-                LazyArray::from_array(array, &[12, 20, 90]).unwrap()
+                LazyArray::from_array(array, &[12, 20, 91]).unwrap()
             };
             let ($x, $y) = (typed(&xs), typed(&ys));
             let lazy: LazyArray = $lazy;
@@ -298,3 +300,68 @@ int_chain_case!(fused_chain_int32, i32);
 int_chain_case!(fused_chain_int64, i64);
 float_chain_case!(fused_chain_float32, f32);
 float_chain_case!(fused_chain_float64, f64);
+
+/// Python's `a // b` for integers, 0 where `b` is 0 (numpy's result, without its warning).
+fn int_floor_div(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        0
+    } else {
+        floor_div_mod(a, b).0
+    }
+}
+
+/// minimum(maximum(1000 // (square(abs((7 - x * 3) // 4)) % 97), 3), 500) subtracted from 2:
+/// a linear chain (one array operand, scalars on either side of each operation, which the
+/// executor runs with all steps in registers), with divisions by zero.
+macro_rules! int_line_case {
+    ($name:ident, $t:ty) => {
+        fused_chain_case!(
+            $name,
+            $t,
+            |a, _b| {
+                let a = a as i64;
+                let v = int_floor_div(7 - a * 3, 4).abs().pow(2);
+                let v = int_floor_div(1000, floor_div_mod(v, 97).1);
+                2 - v.max(3).min(500)
+            },
+            |x, _y| {
+                let v = LazyArray::binary(BinaryOp::Sub, 7, x.mul(3).unwrap()).unwrap();
+                let v = v.floor_div(4).unwrap().abs().unwrap().square().unwrap();
+                let v = LazyArray::binary(BinaryOp::FloorDiv, 1000, v.rem(97).unwrap()).unwrap();
+                let v = v.maximum(3).unwrap().minimum(500).unwrap();
+                LazyArray::binary(BinaryOp::Sub, 2, v).unwrap()
+            }
+        );
+    };
+}
+
+/// -floor(square(minimum(maximum(3 / floor(abs(20 - x * 1.5) / 4), 0.1), 0.9)) * 16): a
+/// linear float chain with divisions by zero (3 / 0 is infinity, then clipped), its values
+/// whole so that float32 sums are exact.
+macro_rules! float_line_case {
+    ($name:ident, $t:ty) => {
+        fused_chain_case!(
+            $name,
+            $t,
+            |a, _b| {
+                let v = ((20.0 - a * 1.5).abs() / 4.0).floor();
+                let v = (3.0 / v).max(0.1).min(0.9);
+                -(v * v * 16.0).floor()
+            },
+            |x, _y| {
+                let v = LazyArray::binary(BinaryOp::Sub, 20.0, x.mul(1.5).unwrap()).unwrap();
+                let v = v.abs().unwrap().div(4.0).unwrap().floor().unwrap();
+                let v = LazyArray::binary(BinaryOp::Div, 3.0, v).unwrap();
+                let v = v.maximum(0.1).unwrap().minimum(0.9).unwrap();
+                let v = v.square().unwrap().mul(16.0).unwrap().floor().unwrap();
+                v.neg().unwrap()
+            }
+        );
+    };
+}
+
+int_line_case!(line_chain_int16, i16);
+int_line_case!(line_chain_int32, i32);
+int_line_case!(line_chain_int64, i64);
+float_line_case!(line_chain_float32, f32);
+float_line_case!(line_chain_float64, f64);
