@@ -1,6 +1,7 @@
 //! Engine throughput against the floor set by the hardware: reductions over raw and zstd
 //! stores next to the time to just sum the mapped bytes / just decompress the same chunks on
-//! all cores; nanmean, std and a fused expression next to plain sum; a counter-based random
+//! all cores; nanmean, std and fused expressions (a linear chain, and one reading its operand
+//! three times) next to plain sum; a counter-based random
 //! array's mean. Throughput is logical (decoded) bytes.
 //!
 //! `cargo bench --bench engine` (data: `OUTCORE_BENCH_BYTES`, default 4 GiB per store,
@@ -75,6 +76,15 @@ fn bench(c: &mut Criterion) {
                     .sub(20.0)
                     .unwrap()
                     .abs()
+                    .unwrap()
+                    .sum(Axes::all())
+                    .unwrap(),
+            ),
+            (
+                "fused_square_minus_x_sum",
+                x.mul(&x)
+                    .unwrap()
+                    .sub(&x)
                     .unwrap()
                     .sum(Axes::all())
                     .unwrap(),

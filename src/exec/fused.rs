@@ -48,19 +48,6 @@ enum Node<'a, T> {
 }
 
 impl<'a, T> Node<'a, T> {
-    /// Pushes the node's slice leaves onto `out`.
-    fn slices(&self, out: &mut Vec<&'a [T]>) {
-        match self {
-            Node::Leaf(Src::Slice(s)) => out.push(s),
-            Node::Leaf(Src::Scalar(_)) => {}
-            Node::Unary(_, x) => x.slices(out),
-            Node::Binary(_, a, b) => {
-                a.slices(out);
-                b.slices(out);
-            }
-        }
-    }
-
     /// Scratch buffers this node needs beyond its output.
     fn scratch_depth(&self) -> usize {
         match self {
@@ -79,9 +66,6 @@ impl<'a, T> Node<'a, T> {
 pub(crate) struct Fused<'a, T> {
     root: Node<'a, T>,
     scratch: Vec<Vec<T>>,
-    /// The chain's slice leaves, asked for ahead of each strip (they usually stream from a
-    /// mapped file: see [`prefetch_ahead`]).
-    streams: Vec<&'a [T]>,
     /// The chain as a [`Line`], when it is one: then it runs as one loop.
     line: Option<Line<'a, T>>,
 }
@@ -125,13 +109,10 @@ impl<'a, T: Num> Fused<'a, T> {
         let scratch = (0..root.scratch_depth())
             .map(|_| vec![T::ZERO; width])
             .collect();
-        let mut streams = Vec::new();
-        root.slices(&mut streams);
         let line = Line::of(&root);
         Some(Self {
             root,
             scratch,
-            streams,
             line,
         })
     }
@@ -143,12 +124,7 @@ impl<'a, T: Num> Fused<'a, T> {
             let at = start + k * STRIP;
             match &self.line {
                 Some(line) => run_line(&line.src[at..at + strip.len()], &line.steps, strip),
-                None => {
-                    for s in &self.streams {
-                        prefetch_ahead(s, at, strip.len());
-                    }
-                    eval(&self.root, at, strip, &mut self.scratch)
-                }
+                None => eval(&self.root, at, strip, &mut self.scratch),
             }
         }
     }
@@ -493,8 +469,45 @@ fn run_line<T: Num>(src: &[T], steps: &[Step<T>], out: &mut [T]) {
     }
 }
 
+impl<'a, T: Copy> Arg<'a, T> {
+    /// The argument's values at `at..at + n` of the strip, and asks for a source's lines
+    /// ahead of them.
+    #[inline(always)]
+    fn piece(self, at: usize, n: usize) -> Self {
+        match self {
+            Arg::Src(Src::Slice(s)) => {
+                prefetch_ahead(s, at, n);
+                Arg::Src(Src::Slice(&s[at..at + n]))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Elements per piece of a strip that the operation loops prefetch for at once: the lines a
+/// source leaf streams from (usually a mapped file) are asked for in the loop that reads
+/// them, a few at a time, rather than a burst per strip (which stalls once the core's miss
+/// buffers are full: `(x * x - x).sum()` over 1 GiB raw, 42 -> 35 ms median of five).
+const PIECE: usize = 32;
+
 #[inline(always)]
 fn map1<T: Copy>(x: Arg<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
+    for (k, o) in out.chunks_mut(PIECE).enumerate() {
+        let n = o.len();
+        map1_piece(x.piece(k * PIECE, n), o, &f);
+    }
+}
+
+#[inline(always)]
+fn map2<T: Copy>(a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
+    for (k, o) in out.chunks_mut(PIECE).enumerate() {
+        let n = o.len();
+        map2_piece(a.piece(k * PIECE, n), b.piece(k * PIECE, n), o, &f);
+    }
+}
+
+#[inline(always)]
+fn map1_piece<T: Copy>(x: Arg<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
     match x {
         Arg::Out => out.iter_mut().for_each(|o| *o = f(*o)),
         Arg::Src(Src::Slice(s)) => out.iter_mut().zip(s).for_each(|(o, &v)| *o = f(v)),
@@ -503,7 +516,7 @@ fn map1<T: Copy>(x: Arg<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
 }
 
 #[inline(always)]
-fn map2<T: Copy>(a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
+fn map2_piece<T: Copy>(a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
     use Arg::{Out, Src as S};
     use Src::{Scalar, Slice};
     match (a, b) {
