@@ -1,8 +1,8 @@
 //! Engine throughput against the floor set by the hardware: reductions over raw and zstd
 //! stores next to the time to just sum the mapped bytes / just decompress the same chunks on
 //! all cores; nanmean, std and fused expressions (a linear chain, and one reading its operand
-//! three times) next to plain sum; a counter-based random
-//! array's mean. Throughput is logical (decoded) bytes.
+//! three times) next to plain sum; a counter-based random array's mean. Throughput is logical
+//! (decoded) bytes.
 //!
 //! `cargo bench --bench engine` (data: `OUTCORE_BENCH_BYTES`, default 4 GiB per store,
 //! written once to `target/outcore-bench/` and reused; page cache warm after the first pass).
