@@ -239,90 +239,50 @@ enum Arg<'a, T> {
     Out,
 }
 
-/// Runs `$body` with `$f` bound to the element function of the unary operation `$op`: the
-/// one list of which function each operation is, for the strip loops and the linear chain.
-macro_rules! with_unary {
-    ($op:expr, $f:ident => $body:expr) => {
+/// Runs `$body` with `$f` bound to the element function listed for the operation `$op`.
+macro_rules! dispatch {
+    ($op:expr, $f:ident => $body:expr; $($variant:path => $func:expr),+ $(,)?) => {
         match $op {
-            UnaryOp::Neg => {
-                let $f = T::neg;
+            $($variant => {
+                let $f = $func;
                 $body
-            }
-            UnaryOp::Abs => {
-                let $f = T::abs;
-                $body
-            }
-            UnaryOp::Sign => {
-                let $f = T::sign;
-                $body
-            }
-            UnaryOp::Square => {
-                let $f = |v: T| v.mul(v);
-                $body
-            }
-            UnaryOp::Round => {
-                let $f = T::round;
-                $body
-            }
-            UnaryOp::Floor => {
-                let $f = T::floor;
-                $body
-            }
-            UnaryOp::Ceil => {
-                let $f = T::ceil;
-                $body
-            }
-            UnaryOp::Trunc => {
-                let $f = T::trunc;
-                $body
-            }
+            })+
             other => unreachable!("{other:?} is not compiled into a fused chain"),
         }
     };
 }
 
-/// Runs `$body` with `$f` bound to the element function of the binary operation `$op`.
+/// `dispatch!` over the unary operations a chain compiles: the one list of which element
+/// function each is, for the strip loops and the linear chain alike.
+macro_rules! with_unary {
+    ($op:expr, $f:ident => $body:expr) => {
+        dispatch!($op, $f => $body;
+            UnaryOp::Neg => T::neg,
+            UnaryOp::Abs => T::abs,
+            UnaryOp::Sign => T::sign,
+            UnaryOp::Square => |v: T| v.mul(v),
+            UnaryOp::Round => T::round,
+            UnaryOp::Floor => T::floor,
+            UnaryOp::Ceil => T::ceil,
+            UnaryOp::Trunc => T::trunc,
+        )
+    };
+}
+
+/// `dispatch!` over the binary operations a chain compiles.
 macro_rules! with_binary {
     ($op:expr, $f:ident => $body:expr) => {
-        match $op {
-            BinaryOp::Add => {
-                let $f = T::add;
-                $body
-            }
-            BinaryOp::Sub => {
-                let $f = T::sub;
-                $body
-            }
-            BinaryOp::Mul => {
-                let $f = T::mul;
-                $body
-            }
-            BinaryOp::Div => {
-                let $f = T::div;
-                $body
-            }
-            BinaryOp::FloorDiv => {
-                let $f = T::floor_div;
-                $body
-            }
-            BinaryOp::Rem => {
-                let $f = T::rem;
-                $body
-            }
-            BinaryOp::Pow => {
-                let $f = T::pow;
-                $body
-            }
-            BinaryOp::Maximum => {
-                let $f = T::maximum;
-                $body
-            }
-            BinaryOp::Minimum => {
-                let $f = T::minimum;
-                $body
-            }
-            other => unreachable!("{other:?} is not compiled into a fused chain"),
-        }
+        dispatch!($op, $f => $body;
+            BinaryOp::Add => T::add,
+            BinaryOp::Sub => T::sub,
+            BinaryOp::Mul => T::mul,
+            BinaryOp::Div => T::div,
+            BinaryOp::FloorDiv => T::floor_div,
+            BinaryOp::Rem => T::rem,
+            BinaryOp::Pow => T::pow,
+            BinaryOp::Maximum => T::maximum,
+            BinaryOp::Minimum => T::minimum,
+        )
     };
 }
 
@@ -487,8 +447,9 @@ impl<'a, T: Copy> Arg<'a, T> {
 /// Elements per piece of a strip that the operation loops prefetch for at once: the lines a
 /// source leaf streams from (usually a mapped file) are asked for in the loop that reads
 /// them, a few at a time, rather than a burst per strip (which stalls once the core's miss
-/// buffers are full: `(x * x - x).sum()` over 1 GiB raw, 42 -> 35 ms median of five).
-const PIECE: usize = 32;
+/// buffers are full: `(x * x - x).sum()` over 1 GiB raw, 42 -> 35 ms median of five). As
+/// many as a linear chain's loop carries.
+const PIECE: usize = LANES;
 
 #[inline(always)]
 fn map1<T: Copy>(x: Arg<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
