@@ -81,7 +81,7 @@ pub mod store;
 
 pub use cache::{ChunkCache, LruChunkCache};
 pub use element::{DataType, Element, FillValue, Kind, Scalar};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use exec::{Compute, Progress};
 pub use expr::{random, Axes, Block, LazyArray, Operand, ReduceOp, RegionSource};
 pub use format::ChunkEncoding;

@@ -3177,7 +3177,10 @@ fn map_blocks_sees_whole_blocks_with_their_regions() {
     let failing = x
         .map_blocks(|v: ArrayViewD<'_, f64>, region: &[Range<u64>]| {
             if region[0].start == 6 {
-                Err(outcore::Error::InvalidArgument("kernel says no".into()))
+                Err(outcore::Error::new(
+                    outcore::ErrorKind::InvalidArgument,
+                    "kernel says no",
+                ))
             } else {
                 Ok(v.to_owned())
             }

@@ -211,10 +211,10 @@ fn a_failing_block_stops_the_write_with_the_first_error() {
         .map_blocks(move |b: ndarray::ArrayViewD<'_, i64>, region| {
             counter.fetch_add(1, Ordering::Relaxed);
             if region[0].start >= 500 {
-                return Err(outcore::Error::InvalidArgument(format!(
-                    "block at {}",
-                    region[0].start
-                )));
+                return Err(outcore::Error::new(
+                    outcore::ErrorKind::InvalidArgument,
+                    format!("block at {}", region[0].start),
+                ));
             }
             Ok(b.to_owned())
         })

@@ -21,8 +21,10 @@ fn f64s(x: &LazyArray) -> Vec<f64> {
 
 fn is_invalid<T: std::fmt::Debug>(r: outcore::Result<T>, names: &str) {
     match r {
-        Err(Error::InvalidArgument(m)) => assert!(m.contains(names), "{m:?} should name {names:?}"),
-        other => panic!("expected InvalidArgument naming {names:?}, got {other:?}"),
+        Err(Error::Argument { message, .. }) => {
+            assert!(message.contains(names), "{message:?} should name {names:?}")
+        }
+        other => panic!("expected an argument error naming {names:?}, got {other:?}"),
     }
 }
 

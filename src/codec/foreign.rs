@@ -26,10 +26,16 @@ impl std::fmt::Debug for ForeignArray {
     }
 }
 
-fn foreign_err(dir: &Path) -> impl Fn(String) -> Error + '_ {
-    move |message| Error::Foreign {
+/// Wraps an error zarrs returned with the array directory and what outcore was doing.
+fn foreign_err<E: std::error::Error + Send + Sync + 'static>(
+    dir: &Path,
+    context: impl Into<String>,
+) -> impl FnOnce(E) -> Error + '_ {
+    let context = context.into();
+    move |source| Error::Foreign {
         path: dir.to_owned(),
-        message,
+        context,
+        source: Box::new(source),
     }
 }
 
@@ -37,16 +43,19 @@ impl ForeignArray {
     /// Opens the array in directory `dir` (Zarr v2 or v3) and returns its metadata as a v3
     /// document (zarrs converts v2 metadata).
     pub fn open(dir: &Path) -> Result<(ArrayMetadataV3, Self)> {
-        let err = foreign_err(dir);
-        let store = FilesystemStore::new(dir).map_err(|e| err(e.to_string()))?;
-        let array = ZarrsArray::open(Arc::new(store), "/").map_err(|e| err(e.to_string()))?;
+        let store = FilesystemStore::new(dir).map_err(foreign_err(dir, "opening the store"))?;
+        let array = ZarrsArray::open(Arc::new(store), "/")
+            .map_err(foreign_err(dir, "opening the array"))?;
         let options = ArrayMetadataOptions::default()
             .with_metadata_convert_version(MetadataConvertVersion::V3)
             .with_include_zarrs_metadata(false);
         let document = match array.metadata_opt(&options) {
             ArrayMetadata::V3(v3) => v3,
             ArrayMetadata::V2(_) => {
-                return Err(err("zarrs could not convert the v2 metadata to v3".into()))
+                return Err(crate::error::unsupported(format!(
+                    "{}: zarrs could not convert the v2 metadata to v3",
+                    dir.display()
+                )))
             }
         };
         Ok((
@@ -64,10 +73,10 @@ impl ForeignArray {
         let bytes: ArrayBytes<'static> = self
             .array
             .retrieve_array_subset(&subset)
-            .map_err(|e| foreign_err(&self.dir)(format!("reading {region:?}: {e}")))?;
+            .map_err(foreign_err(&self.dir, format!("reading {region:?}")))?;
         let fixed = bytes
             .into_fixed()
-            .map_err(|e| foreign_err(&self.dir)(e.to_string()))?;
+            .map_err(foreign_err(&self.dir, format!("reading {region:?}")))?;
         Ok(fixed.into_owned())
     }
 

@@ -23,7 +23,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
 
 use crate::cache::global_cache;
 use crate::element::{DataType, Element};
-use crate::error::{bad_input, invalid, Result};
+use crate::error::{bad_input, out_of_bounds, Result};
 use crate::expr::{Block, Data, LazyArray, RegionSource};
 use crate::storage::{io_err, MappedFile};
 use crate::store::Chunk;
@@ -468,7 +468,7 @@ impl RegionSource for RawFile {
                 .zip(shape)
                 .any(|(r, &n)| r.start > r.end || r.end > n)
         {
-            return Err(invalid(format!(
+            return Err(out_of_bounds(format!(
                 "region {region:?} is outside {} of shape {shape:?}",
                 self.describe()
             )));

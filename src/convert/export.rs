@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use super::{parent_dir, Output};
 use crate::codec::{encode_into, native_to_le};
 use crate::element::{DataType, Kind};
-use crate::error::{invalid, Result};
+use crate::error::{already_exists, invalid, out_of_bounds, too_large, Result};
 use crate::exec::{ProgressFn, BLOCKS_PER_THREAD};
 use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
@@ -80,7 +80,7 @@ pub fn export_npy(
     let data_bytes = shape
         .iter()
         .try_fold(size, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| invalid(format!("shape {shape:?} is too large for one file")))?;
+        .ok_or_else(|| too_large(format!("shape {shape:?} is too large for one file")))?;
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
     let tmp = create_temp_in(&dir)?;
@@ -134,7 +134,7 @@ pub fn export_zarr(
     };
     if let ChunkEncoding::Zstd { level } = options.encoding {
         if !zstd::compression_level_range().contains(&level) {
-            return Err(invalid(format!("zstd level {level} is out of range")));
+            return Err(out_of_bounds(format!("zstd level {level} is out of range")));
         }
     }
     let output = Output::create(path, options.overwrite)?;
@@ -390,14 +390,14 @@ fn zarr_metadata(
 /// Refuses a destination that is a directory, or an existing file unless `overwrite`.
 fn check_destination_file(path: &Path, overwrite: bool) -> Result<()> {
     if path.is_dir() {
-        return Err(invalid(format!(
+        return Err(already_exists(format!(
             "{} is a directory; not replacing it",
             path.display()
         )));
     }
     if path.exists() && !overwrite {
-        return Err(invalid(format!(
-            "{} already exists (pass --overwrite to replace it)",
+        return Err(already_exists(format!(
+            "{} already exists (set overwrite to replace it)",
             path.display()
         )));
     }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use crate::element::DataType;
-use crate::error::{invalid, Error, Result};
+use crate::error::{already_exists, invalid, shape_mismatch, type_mismatch, Error, Result};
 use crate::exec::ProgressFn;
 use crate::expr::LazyArray;
 use crate::format::{ChunkEncoding, METADATA_FILE};
@@ -47,7 +47,7 @@ impl ConvertOptions {
         for (what, dims) in [("chunk", &self.chunks), ("shard", &self.shards)] {
             if let Some(dims) = dims {
                 if dims.len() != shape.len() {
-                    return Err(invalid(format!(
+                    return Err(shape_mismatch(format!(
                         "the {what} shape {dims:?} has {} dimensions, the array {shape:?} has {}",
                         dims.len(),
                         shape.len()
@@ -90,14 +90,14 @@ pub fn combine(inputs: Vec<(PathBuf, LazyArray)>, how: Option<Combine>) -> Resul
     }
     let Some(how) = how else {
         return Err(invalid(format!(
-            "{} inputs: choose --stack (a new leading axis) or --concat (along axis 0)",
+            "{} inputs: choose to stack them (a new leading axis) or concatenate them (along axis 0)",
             inputs.len()
         )));
     };
     let (first_path, first) = &inputs[0];
     for (path, array) in &inputs[1..] {
         if array.data_type() != first.data_type() {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "{} is {}, {} is {}: inputs must share their data type",
                 path.display(),
                 array.data_type(),
@@ -115,10 +115,10 @@ pub fn combine(inputs: Vec<(PathBuf, LazyArray)>, how: Option<Combine>) -> Resul
         };
         if !agrees {
             let rule = match how {
-                Combine::Stack => "--stack needs equal shapes",
-                Combine::Concat => "--concat needs equal shapes after axis 0",
+                Combine::Stack => "stacking needs equal shapes",
+                Combine::Concat => "concatenating needs equal shapes after axis 0",
             };
-            return Err(invalid(format!(
+            return Err(shape_mismatch(format!(
                 "{} has shape {:?}, {} has {:?}: {rule}",
                 path.display(),
                 array.shape(),
@@ -159,14 +159,14 @@ impl Output {
     pub fn create(path: &Path, overwrite: bool) -> Result<Output> {
         if path.exists() {
             if !is_zarr_node(path) {
-                return Err(invalid(format!(
+                return Err(already_exists(format!(
                     "{} exists and is not a Zarr store; not replacing it",
                     path.display()
                 )));
             }
             if !overwrite {
-                return Err(invalid(format!(
-                    "{} already exists (pass --overwrite to replace it)",
+                return Err(already_exists(format!(
+                    "{} already exists (set overwrite to replace it)",
                     path.display()
                 )));
             }

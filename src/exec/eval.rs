@@ -8,7 +8,7 @@ use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
 use super::kernels;
 use crate::element::{DataType, Element};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, shape_mismatch, type_mismatch, Result};
 use crate::expr::plan::{broadcast_region, flat_range_boxes, pick_input_range, region_runs};
 use crate::expr::random::{fill_f64, fill_i64};
 use crate::expr::{AxisPick, Block, Data, Distribution, LazyArray, Op};
@@ -147,13 +147,13 @@ pub(crate) fn eval_in(
             let data = any
                 .clone()
                 .downcast::<ArrayD<T>>()
-                .map_err(|_| invalid("in-memory source holds another type"))?;
+                .map_err(|_| type_mismatch("in-memory source holds another type"))?;
             Ok(Block::from_data(Data::Shared(data, local(region, &vec![0; region.len()]))))
         }),
         Op::External(source) => {
             let block = source.read_region(region)?;
             if block.data_type() != node.data_type || block.shape() != shape.as_slice() {
-                return Err(invalid(format!(
+                return Err(shape_mismatch(format!(
                     "{} gave {} {:?} for a {} region of shape {:?}",
                     source.describe(),
                     block.data_type(),
@@ -165,7 +165,7 @@ pub(crate) fn eval_in(
             Ok(block)
         }
         Op::Fill(fill) => with_element_type!(node.data_type, T => {
-            let value: T = fill.get().ok_or_else(|| invalid("constant of another type"))?;
+            let value: T = fill.get().ok_or_else(|| type_mismatch("constant of another type"))?;
             Ok(kernels::filled(&shape, value))
         }),
         Op::ArangeInt { start, step } => Ok(Block::from_array(ArrayD::from_shape_fn(
@@ -219,7 +219,7 @@ pub(crate) fn eval_in(
                 let view = b.view::<T>()?;
                 let wide = view
                     .broadcast(IxDyn(&shape))
-                    .ok_or_else(|| invalid("broadcast_to: shapes disagree"))?;
+                    .ok_or_else(|| shape_mismatch("broadcast_to: shapes disagree"))?;
                 Ok(Block::from_array(wide.to_owned()))
             })
         }
@@ -334,7 +334,7 @@ fn apply_kernel(
     let out = f(&b, region)?;
     let want = extents(region);
     if out.shape() != want.as_slice() || out.data_type() != data_type {
-        return Err(invalid(format!(
+        return Err(shape_mismatch(format!(
             "map_blocks kernel returned {} {:?} for a block of {:?}; it must return {data_type} of the block's shape",
             out.data_type(),
             out.shape(),
@@ -386,7 +386,7 @@ fn eval_stored(array: &Array, region: &[Range<u64>]) -> Result<Block> {
                 let value: T = array
                     .fill_value()
                     .get()
-                    .ok_or_else(|| invalid("fill value of another type"))?;
+                    .ok_or_else(|| type_mismatch("fill value of another type"))?;
                 return Ok(kernels::filled(&extents(region), value));
             }
             chunk.as_slice::<T>()?; // the typed view is checked once here
@@ -477,7 +477,7 @@ fn eval_reshape(
             let view = view.as_standard_layout();
             let out = view
                 .to_shape(IxDyn(&extents(region)))
-                .map_err(|e| invalid(format!("reshape: {e}")))?
+                .map_err(|e| shape_mismatch(format!("reshape: {e}")))?
                 .into_owned();
             Ok(Block::from_array(out))
         });
@@ -495,7 +495,7 @@ fn eval_reshape(
             }
         }
         let out = ArrayD::from_shape_vec(IxDyn(&extents(region)), values)
-            .map_err(|e| invalid(format!("reshape: {e}")))?;
+            .map_err(|e| shape_mismatch(format!("reshape: {e}")))?;
         Ok(Block::from_array(out))
     })
 }

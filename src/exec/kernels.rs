@@ -5,7 +5,7 @@
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 use crate::element::{DataType, Element, Float, Num};
-use crate::error::{invalid, Result};
+use crate::error::{shape_mismatch, type_mismatch, Result};
 use crate::expr::{BinaryOp, Block, UnaryOp};
 use crate::with_element_type;
 
@@ -72,7 +72,7 @@ fn num_unary<T: Num>(op: UnaryOp, block: Block) -> Result<Block> {
         UnaryOp::IsNan => map_to(&block, |v: T| v.is_nan()),
         UnaryOp::IsFinite => map_to(&block, |v: T| Num::is_finite(v)),
         UnaryOp::IsInf => map_to(&block, |v: T| Num::is_infinite(v)),
-        other => Err(invalid(format!(
+        other => Err(type_mismatch(format!(
             "{other:?} is computed in floating point, not {}",
             T::DATA_TYPE
         ))),
@@ -90,7 +90,7 @@ pub(crate) fn unary(op: UnaryOp, block: Block) -> Result<Block> {
 
 fn wide<'a, T: Element>(view: &'a ArrayViewD<'_, T>, shape: &[usize]) -> Result<ArrayViewD<'a, T>> {
     view.broadcast(IxDyn(shape))
-        .ok_or_else(|| invalid(format!("cannot broadcast {:?} to {shape:?}", view.shape())))
+        .ok_or_else(|| shape_mismatch(format!("cannot broadcast {:?} to {shape:?}", view.shape())))
 }
 
 /// An operand seen the way the fast loops want it.
@@ -210,7 +210,7 @@ fn div<T: Num>(a: Block, b: &Block, shape: &[usize]) -> Result<Block> {
     match T::DATA_TYPE {
         DataType::Float32 => zip_same(a, b, shape, |x: f32, y: f32| x / y),
         DataType::Float64 => zip_same(a, b, shape, |x: f64, y: f64| x / y),
-        t => Err(invalid(format!(
+        t => Err(type_mismatch(format!(
             "true division computes in floats, not {t}"
         ))),
     }
@@ -241,7 +241,7 @@ fn exact_integer_comparison(op: BinaryOp, a: &Block, b: &Block, shape: &[usize])
         BinaryOp::Gt => |x, y| x > y,
         BinaryOp::Ge => |x, y| x >= y,
         other => {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "{other:?} of {} and {} blocks",
                 a.data_type(),
                 b.data_type()

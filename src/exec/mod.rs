@@ -23,7 +23,7 @@ mod reduce;
 pub mod summary;
 
 use crate::element::{DataType, Element};
-use crate::error::{invalid, Error, Result};
+use crate::error::{shape_mismatch, too_large, type_mismatch, Error, Result};
 use crate::expr::{element_count, Block, LazyArray, Op};
 use crate::store::{Array, ArraySpec, Store};
 use crate::with_element_type;
@@ -54,9 +54,19 @@ pub(crate) struct RunOptions<'a> {
     pub(crate) scan: bool,
     pub(crate) progress: Option<ProgressFn<'a>>,
     pub(crate) max_in_flight: Option<usize>,
+    /// Stops the pass before its next batch (or block, when writing) once set.
+    pub(crate) cancel: Option<&'a AtomicBool>,
 }
 
 impl RunOptions<'_> {
+    /// [`Error::Cancelled`] once the caller has set the cancellation flag.
+    fn check_cancelled(&self) -> Result<()> {
+        match self.cancel {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+
     fn batch(&self) -> usize {
         let natural = rayon::current_num_threads() * BLOCKS_PER_THREAD;
         self.max_in_flight
@@ -81,6 +91,7 @@ pub(crate) fn run_batched<R: Send>(
     };
     let mut start = 0;
     while start < total {
+        opts.check_cancelled()?;
         let n = batch.min(total - start);
         let results: Vec<Result<(R, u64)>> = (0..n as usize)
             .into_par_iter()
@@ -128,7 +139,7 @@ pub(crate) fn run_unordered(
             if i >= total {
                 return;
             }
-            match work(i) {
+            match opts.check_cancelled().and_then(|()| work(i)) {
                 Ok(bytes) => {
                     let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
                     p.blocks_done += 1;
@@ -281,6 +292,14 @@ impl<'a> Compute<'a> {
         self
     }
 
+    /// Stops the computation once `flag` is set (from another thread, a signal handler, a
+    /// progress observer): the pass finishes the blocks under way and returns
+    /// [`Error::Cancelled`]; a store being written is abandoned, leaving nothing behind.
+    pub fn cancel_with(mut self, flag: &'a AtomicBool) -> Self {
+        self.opts.cancel = Some(flag);
+        self
+    }
+
     /// Evaluates at most `n` blocks at a time (default: [`BLOCKS_PER_THREAD`] per thread).
     pub fn max_blocks_in_flight(mut self, n: usize) -> Self {
         self.opts.max_in_flight = Some(n);
@@ -289,7 +308,7 @@ impl<'a> Compute<'a> {
 
     fn check_type<T: Element>(&self) -> Result<()> {
         if T::DATA_TYPE != self.array.data_type() {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "the array holds {}, not {} (use astype)",
                 self.array.data_type(),
                 T::DATA_TYPE
@@ -317,7 +336,7 @@ impl<'a> Compute<'a> {
     /// Evaluates an array of one element into that element.
     pub fn to_scalar<T: Element>(self) -> Result<T> {
         if self.array.len() != 1 {
-            return Err(invalid(format!(
+            return Err(shape_mismatch(format!(
                 "to_scalar needs one element, the array has shape {:?}",
                 self.array.shape()
             )));
@@ -339,7 +358,7 @@ impl<'a> Compute<'a> {
         let shards = grid.shard_grid_shape();
         let total = element_count(&shards)
             .and_then(|n| n.checked_mul(per_shard))
-            .ok_or_else(|| invalid(format!("to_store: {name} has more than 2^64 - 1 chunks")))?;
+            .ok_or_else(|| too_large(format!("to_store: {name} has more than 2^64 - 1 chunks")))?;
         with_element_type!(array.data_type(), T => {
             run_unordered(total, &self.opts, |w| {
                 let shard = crate::format::grid::unravel(w / per_shard, &shards);
@@ -401,7 +420,7 @@ fn in_memory_shape(
 ) -> Result<Vec<usize>> {
     let too_large = |why: &str| {
         let bytes = crate::format::layout::saturating_bytes(shape, data_type.size());
-        invalid(format!(
+        too_large(format!(
             "{operation}: {what} of shape {shape:?} ({bytes} bytes of {data_type}) {why}; {hint}"
         ))
     };
@@ -454,7 +473,7 @@ fn check_block_size(operation: &str, array: &LazyArray) -> Result<()> {
 /// The number of blocks a pass over `array` evaluates, or an error when it exceeds `u64`.
 fn pass_blocks(operation: &str, array: &LazyArray) -> Result<u64> {
     array.block_grid().checked_num_blocks().ok_or_else(|| {
-        invalid(format!(
+        too_large(format!(
             "{operation}: an array of shape {:?} cut into {:?} blocks per axis has more than \
              2^64 - 1 blocks; rechunk it to larger blocks",
             array.shape(),
@@ -478,7 +497,7 @@ fn reduce_in_memory(
     let counts: Vec<u64> = grid.grid_shape().into_iter().filter(|&n| n > 0).collect();
     let largest: Vec<u64> = (0..input.ndim()).map(|a| grid.max_extent(a)).collect();
     if element_count(&counts).is_none() || element_count(&largest).is_none() {
-        return Err(invalid(format!(
+        return Err(too_large(format!(
             "{operation}: the input of shape {:?} has more than 2^64 - 1 blocks ({:?} per axis) \
              or elements in a block ({largest:?}); rechunk it",
             input.shape(),

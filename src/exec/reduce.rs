@@ -12,7 +12,7 @@ use super::eval::{eval, eval_in, is_elementwise, is_generated, Leaves};
 use super::fused::{Fused, STRIP};
 use super::{run_batched, RunOptions};
 use crate::element::{extremes, pairwise_nansum, pairwise_sum_by, DataType, Kind, Num, Scalar};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, shape_mismatch, Result};
 use crate::expr::{Block, LazyArray, Op, ReduceOp, Reduction};
 use crate::format::grid::{ravel, unravel};
 use crate::format::{ChunkStats, StatsTable};
@@ -1125,7 +1125,7 @@ pub(crate) fn reduce_to_block(
         })?;
         let out = out
             .into_shape_with_order(IxDyn(&dims))
-            .map_err(|e| invalid(format!("reduction result shape: {e}")))?;
+            .map_err(|e| shape_mismatch(format!("reduction result shape: {e}")))?;
         Ok(Block::from_array(out))
     })
 }

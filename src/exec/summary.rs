@@ -9,7 +9,7 @@ use ndarray::Axis;
 
 use super::ProgressFn;
 use crate::element::Scalar;
-use crate::error::{invalid, Result};
+use crate::error::{out_of_bounds, too_large, Result};
 use crate::expr::{LazyArray, Op};
 use crate::format::grid::unravel;
 use crate::format::ChunkStats;
@@ -76,7 +76,7 @@ pub fn summarize(
 ) -> Result<Summaries> {
     if let Some(a) = axis {
         if a >= array.ndim() {
-            return Err(invalid(format!(
+            return Err(out_of_bounds(format!(
                 "axis {a} is out of range for an array of {} dimensions",
                 array.ndim()
             )));
@@ -136,7 +136,7 @@ fn empty_groups(array: &LazyArray, axis: Option<usize>) -> Result<Vec<Option<Chu
         .filter(|&n| acc.try_reserve_exact(n).is_ok())
         .map(|n| acc.resize(n, None))
         .ok_or_else(|| {
-            invalid(format!(
+            too_large(format!(
                 "summarize: {groups} summaries (one per index along axis {axis:?} of shape {:?}) \
                  do not fit in memory",
                 array.shape()

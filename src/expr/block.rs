@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, SliceInfoElem};
 
 use crate::element::{DataType, Element};
-use crate::error::{invalid, Result};
+use crate::error::{type_mismatch, Result};
 use crate::store::Chunk;
 
 /// Where a block's elements live.
@@ -114,7 +114,7 @@ impl Block {
 
     pub(crate) fn data<T: Element>(&self) -> Result<&Data<T>> {
         self.data.downcast_ref::<Data<T>>().ok_or_else(|| {
-            invalid(format!(
+            type_mismatch(format!(
                 "block holds {}, not {}",
                 self.data_type,
                 T::DATA_TYPE
@@ -178,7 +178,7 @@ impl Block {
     /// data); fails if `T` is not the block's type.
     pub fn into_array<T: Element>(self) -> Result<ArrayD<T>> {
         if T::DATA_TYPE != self.data_type {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "block holds {}, not {}",
                 self.data_type,
                 T::DATA_TYPE

@@ -3,7 +3,7 @@
 use super::dtype::{float_type, result_type, weak_result_type, WeakScalar};
 use super::{BlockGrid, LazyArray, Op, Operand};
 use crate::element::{DataType, FillValue, Kind};
-use crate::error::{invalid, Result};
+use crate::error::{out_of_bounds, shape_mismatch, type_mismatch, Result};
 
 /// A one-operand elementwise function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -167,7 +167,7 @@ pub(crate) fn broadcast_shapes(shapes: &[&[u64]]) -> Result<Vec<u64>> {
             if *o == 1 {
                 *o = n;
             } else if n != 1 && n != *o {
-                return Err(invalid(format!(
+                return Err(shape_mismatch(format!(
                     "shapes {:?} cannot be broadcast together",
                     shapes
                 )));
@@ -276,7 +276,7 @@ fn scalar_array(value: WeakScalar, data_type: DataType) -> Result<LazyArray> {
                 DataType::Float32 | DataType::Float64 => true,
             };
             if !fits {
-                return Err(invalid(format!(
+                return Err(out_of_bounds(format!(
                     "the integer {v} is out of bounds for {data_type}"
                 )));
             }
@@ -363,7 +363,7 @@ impl LazyArray {
         } else if t == DataType::Bool {
             match op {
                 UnaryOp::Neg => {
-                    return Err(invalid(
+                    return Err(type_mismatch(
                         "negative of a bool array is not defined (numpy refuses it); use not",
                     ))
                 }
@@ -414,7 +414,7 @@ impl LazyArray {
             match (op, common) {
                 (BinaryOp::Div, t) if t.kind() != Kind::Float => DataType::Float64,
                 (BinaryOp::Sub, DataType::Bool) => {
-                    return Err(invalid(
+                    return Err(type_mismatch(
                         "subtracting bool arrays is not defined (numpy refuses it); use xor",
                     ))
                 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::format::layout::DEFAULT_CHUNK_BYTES;
 
 /// The most blocks an irregular axis may list (8 bytes a boundary: 32 MiB). Operations whose
-/// result would need more return [`crate::Error::InvalidArgument`].
+/// result would need more return an [`crate::ErrorKind::TooLarge`] error.
 pub const MAX_EXPLICIT_BLOCKS: u64 = 1 << 22;
 
 /// How one axis is cut into blocks: offsets `0 = b0 < b1 < … < bk = len` (just `b0` for an

@@ -7,7 +7,7 @@ use ndarray::{ArrayD, ArrayViewD};
 
 use super::{Block, LazyArray, Op};
 use crate::element::Element;
-use crate::error::{invalid, Result};
+use crate::error::{type_mismatch, Result};
 
 impl LazyArray {
     /// Applies `f(block, region)` to every block of this array's block grid; `f` returns the
@@ -35,7 +35,7 @@ impl LazyArray {
         f: impl Fn(ArrayViewD<'_, T>, &[Range<u64>]) -> Result<ArrayD<U>> + Send + Sync + 'static,
     ) -> Result<LazyArray> {
         if T::DATA_TYPE != self.data_type() {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "map_blocks: the array holds {}, the kernel takes {}",
                 self.data_type(),
                 T::DATA_TYPE

@@ -36,7 +36,7 @@ pub(crate) use shape::unit_axes_map;
 pub use source::{RangeNumber, RangeValue, RegionSource};
 
 use crate::element::{DataType, FillValue};
-use crate::error::{invalid, Result};
+use crate::error::{out_of_bounds, Result};
 use crate::store::Array;
 
 /// A user kernel applied to each block: the input block and its region in the array.
@@ -244,7 +244,7 @@ pub(crate) fn normalize_axis(axis: i64, ndim: usize) -> Result<usize> {
     let n = ndim as i64;
     let a = if axis < 0 { axis + n } else { axis };
     if a < 0 || a >= n {
-        return Err(invalid(format!(
+        return Err(out_of_bounds(format!(
             "axis {axis} is out of bounds for an array of {ndim} dimensions"
         )));
     }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use super::dtype::{mean_type, sum_type};
 use super::{element_count, Axes, AxisBlocks, BlockGrid, LazyArray, Op, Reduction};
 use crate::element::DataType;
-use crate::error::{invalid, Result};
+use crate::error::{invalid, too_large, unsupported, Result};
 
 /// A reduction. The `Nan` forms skip NaN values; on integer and `bool` arrays they equal the
 /// plain forms.
@@ -124,7 +124,7 @@ impl LazyArray {
             )));
         }
         if op.is_arg() && list.len() != 1 && list.len() != self.ndim() {
-            return Err(invalid(
+            return Err(unsupported(
                 "arg reductions take one axis or all of them (as numpy)",
             ));
         }
@@ -132,7 +132,7 @@ impl LazyArray {
             // Positions and counts are int64 (flat positions computed in u64 first).
             let reduced: Vec<u64> = list.iter().map(|&a| self.shape()[a]).collect();
             if element_count(&reduced).is_none_or(|n| n > i64::MAX as u64) {
-                return Err(invalid(format!(
+                return Err(too_large(format!(
                     "{op:?} over axes {list:?} of shape {:?}: positions and counts past 2^63 - 1 \
                      do not fit in int64",
                     self.shape()

@@ -10,7 +10,7 @@ use super::{
     element_count, normalize_axis, AxisBlocks, AxisPick, BlockGrid, LazyArray, Op,
     MAX_EXPLICIT_BLOCKS,
 };
-use crate::error::{invalid, Result};
+use crate::error::{invalid, out_of_bounds, shape_mismatch, too_large, Result};
 
 impl LazyArray {
     /// Basic indexing with ndarray's `s![]` syntax: ranges with steps (`a..b;step`, clamped to
@@ -34,7 +34,7 @@ impl LazyArray {
             .filter(|e| !matches!(e, SliceInfoElem::NewAxis))
             .count();
         if indexed > self.ndim() {
-            return Err(invalid(format!(
+            return Err(out_of_bounds(format!(
                 "{indexed} indices for an array of {} dimensions",
                 self.ndim()
             )));
@@ -54,7 +54,7 @@ impl LazyArray {
                     let n = i128::from(self.shape()[axis]);
                     let idx = if i < 0 { i as i128 + n } else { i as i128 };
                     if idx < 0 || idx >= n {
-                        return Err(invalid(format!(
+                        return Err(out_of_bounds(format!(
                             "index {i} is out of bounds for axis {axis} with size {n}"
                         )));
                     }
@@ -211,7 +211,7 @@ impl LazyArray {
             return Err(invalid(format!("reshape: invalid shape {shape:?}")));
         }
         let mismatch = || {
-            invalid(format!(
+            shape_mismatch(format!(
                 "cannot reshape an array of shape {:?} into shape {shape:?}",
                 self.shape()
             ))
@@ -220,7 +220,7 @@ impl LazyArray {
             // Flat positions past 2^64 cannot be addressed: only length-1 axes may change.
             let new_shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
             if unknown > 0 || unit_axes_map(self.shape(), &new_shape).is_none() {
-                return Err(invalid(format!(
+                return Err(too_large(format!(
                     "reshape: an array of shape {:?} has more than 2^64 - 1 elements, so it can \
                      only gain or lose length-1 axes, not become {shape:?}",
                     self.shape()
@@ -323,7 +323,7 @@ impl LazyArray {
                 for &a in list {
                     let a = self.axis(a)?;
                     if self.shape()[a] != 1 {
-                        return Err(invalid(format!(
+                        return Err(shape_mismatch(format!(
                             "cannot squeeze axis {a} of length {}",
                             self.shape()[a]
                         )));
@@ -357,7 +357,7 @@ impl LazyArray {
                 .zip(&shape[shape.len() - self.ndim()..])
                 .all(|(&a, &b)| a == b || a == 1);
         if !ok {
-            return Err(invalid(format!(
+            return Err(shape_mismatch(format!(
                 "cannot broadcast shape {:?} to {shape:?}",
                 self.shape()
             )));
@@ -382,7 +382,7 @@ impl LazyArray {
         let axis = normalize_axis(axis, first.ndim() + 1)?;
         for (i, a) in arrays.iter().enumerate() {
             if a.shape() != first.shape() {
-                return Err(invalid(format!(
+                return Err(shape_mismatch(format!(
                     "stack: array {i} has shape {:?}, array 0 has {:?}",
                     a.shape(),
                     first.shape()
@@ -409,14 +409,16 @@ impl LazyArray {
             .first()
             .ok_or_else(|| invalid("concatenate needs at least one array"))?;
         if first.ndim() == 0 {
-            return Err(invalid("zero-dimensional arrays cannot be concatenated"));
+            return Err(shape_mismatch(
+                "zero-dimensional arrays cannot be concatenated",
+            ));
         }
         let axis = first.axis(axis)?;
         for (i, a) in arrays.iter().enumerate() {
             let agree = a.ndim() == first.ndim()
                 && (0..a.ndim()).all(|d| d == axis || a.shape()[d] == first.shape()[d]);
             if !agree {
-                return Err(invalid(format!(
+                return Err(shape_mismatch(format!(
                     "concatenate along axis {axis}: array {i} has shape {:?}, array 0 has {:?}",
                     a.shape(),
                     first.shape()
@@ -428,13 +430,13 @@ impl LazyArray {
             .iter()
             .try_fold(0u64, |sum, a| sum.checked_add(a.shape()[axis]))
             .ok_or_else(|| {
-                invalid(format!(
+                too_large(format!(
                     "concatenate along axis {axis}: the lengths add up to more than 2^64 - 1"
                 ))
             })?;
         let parts: Vec<&AxisBlocks> = arrays.iter().map(|a| a.block_grid().axis(axis)).collect();
         let along = concat_blocks(&parts).ok_or_else(|| {
-            invalid(format!(
+            too_large(format!(
                 "concatenate along axis {axis}: the result of shape {shape:?} would list more \
                  than {MAX_EXPLICIT_BLOCKS} irregular blocks on that axis; rechunk the inputs \
                  to larger or common blocks first"

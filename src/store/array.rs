@@ -17,7 +17,7 @@ use crate::cache::ChunkCache;
 use crate::codec::foreign::ForeignArray;
 use crate::codec::{le_to_native, zstd_decode_into, AlignedBuf, CodecError};
 use crate::element::{DataType, Element, FillValue};
-use crate::error::{invalid, Error, Result};
+use crate::error::{out_of_bounds, type_mismatch, Error, Result};
 use crate::format::grid::{iter_box, pad_into, ravel};
 use crate::format::metadata::{from_document, parse_array};
 use crate::format::{
@@ -200,7 +200,7 @@ impl Array {
         if self.grid().contains_chunk(chunk) {
             Ok(())
         } else {
-            Err(invalid(format!(
+            Err(out_of_bounds(format!(
                 "chunk {chunk:?} is outside the chunk grid {:?} of {}",
                 self.grid().chunk_grid_shape(),
                 self.inner.dir.display()
@@ -416,7 +416,7 @@ impl Array {
     /// the chunks the region overlaps.
     pub fn read_region<T: Element>(&self, region: &[Range<u64>]) -> Result<ArrayD<T>> {
         if T::DATA_TYPE != self.data_type() {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "{} holds {}, not {}",
                 self.inner.dir.display(),
                 self.data_type(),
@@ -430,7 +430,7 @@ impl Array {
                 .zip(shape)
                 .any(|(r, n)| r.start > r.end || r.end > *n)
         {
-            return Err(invalid(format!(
+            return Err(out_of_bounds(format!(
                 "region {region:?} is not inside shape {shape:?}"
             )));
         }
@@ -481,7 +481,7 @@ impl Array {
         });
         if let ChunkData::Fill(fill) = &chunk.data {
             let value: T = fill.get().ok_or_else(|| {
-                invalid(format!("fill value is not a valid {}", self.data_type()))
+                type_mismatch(format!("fill value is not a valid {}", self.data_type()))
             })?;
             dst.fill(value);
             return Ok(());

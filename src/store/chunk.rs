@@ -7,7 +7,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use crate::codec::AlignedBuf;
 use crate::element::{DataType, Element, FillValue};
-use crate::error::{invalid, Result};
+use crate::error::{type_mismatch, Result};
 use crate::format::grid::valid_runs;
 use crate::storage::MappedFile;
 
@@ -130,7 +130,7 @@ impl Chunk {
     /// Fails if `T` is not the array's element type, or a `bool` byte is neither 0 nor 1.
     pub fn as_slice<T: Element>(&self) -> Result<Cow<'_, [T]>> {
         if T::DATA_TYPE != self.data_type {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "chunk holds {}, not {}",
                 self.data_type,
                 T::DATA_TYPE
@@ -139,7 +139,7 @@ impl Chunk {
         let data_type = self.data_type;
         fn cast<T: Element>(bytes: &[u8], data_type: DataType) -> Result<&[T]> {
             bytemuck::checked::try_cast_slice(bytes)
-                .map_err(|e| invalid(format!("chunk bytes are not valid {data_type}: {e:?}")))
+                .map_err(|e| type_mismatch(format!("chunk bytes are not valid {data_type}: {e:?}")))
         }
         match &self.data {
             ChunkData::Mapped { file, offset, len } => {
@@ -148,7 +148,7 @@ impl Chunk {
             ChunkData::Decoded(buf) => cast(buf.as_bytes(), data_type).map(Cow::Borrowed),
             ChunkData::Fill(fill) => {
                 let value: T = fill.get().ok_or_else(|| {
-                    invalid(format!("fill value is not a valid {}", self.data_type))
+                    type_mismatch(format!("fill value is not a valid {}", self.data_type))
                 })?;
                 Ok(Cow::Owned(vec![value; self.len()]))
             }

@@ -17,7 +17,7 @@ pub use chunk::Chunk;
 pub use writer::{ArraySpec, ArrayWriter};
 
 use crate::cache::{global_cache, ChunkCache};
-use crate::error::{invalid, Result};
+use crate::error::{already_exists, invalid, Result};
 use crate::format::metadata::{group_document_text, is_group_document};
 use crate::format::{ChunkStats, FormatError, METADATA_FILE};
 use crate::storage::{io_err, write_atomic};
@@ -202,7 +202,7 @@ impl Store {
         self.ensure_parent_groups(name)?;
         let dir = self.node_dir(name)?;
         if !spec.overwrite_existing() && dir.exists() {
-            return Err(invalid(format!(
+            return Err(already_exists(format!(
                 "{} already exists (set overwrite to replace it)",
                 dir.display()
             )));

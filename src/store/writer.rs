@@ -19,7 +19,9 @@ use super::Array;
 use crate::cache::ChunkCache;
 use crate::codec::{encode_into, native_to_le};
 use crate::element::{DataType, Element, FillValue};
-use crate::error::{invalid, Error, Result};
+use crate::error::{
+    invalid, out_of_bounds, shape_mismatch, type_mismatch, unsupported, Error, Result,
+};
 use crate::format::grid::{iter_box, pad_into, ravel};
 use crate::format::layout::{align_up, chunk_alignment, default_chunk_shape, default_shard_shape};
 use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
@@ -108,7 +110,7 @@ impl ArraySpec {
     /// This spec, checked to describe an array of `data_type` and `shape`.
     pub(crate) fn checked_for(&self, data_type: DataType, shape: &[u64]) -> Result<ArraySpec> {
         if self.data_type != data_type || self.shape != shape {
-            return Err(crate::error::invalid(format!(
+            return Err(shape_mismatch(format!(
                 "the spec describes {} {:?}, the values are {data_type} {shape:?}",
                 self.data_type, self.shape
             )));
@@ -206,7 +208,7 @@ impl ArrayWriter {
             .clone()
             .unwrap_or_else(|| FillValue::zero(spec.data_type));
         if fill_value.data_type() != spec.data_type {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "fill value is {}, the array is {}",
                 fill_value.data_type(),
                 spec.data_type
@@ -242,7 +244,7 @@ impl ArrayWriter {
     pub(crate) fn update(array: Array) -> Result<Self> {
         let meta = array.meta();
         let (Some(profile), Some(index_location)) = (meta.profile, meta.index_location) else {
-            return Err(invalid(format!(
+            return Err(unsupported(format!(
                 "{} uses codecs {:?}: only arrays on the outcore profile (sharded, bytes[+zstd]) can be updated in place",
                 array.path().display(),
                 meta.codec_names
@@ -287,14 +289,14 @@ impl ArrayWriter {
     /// Writing a chunk again replaces it.
     pub fn write_chunk<T: Element>(&self, chunk: &[u64], data: &[T]) -> Result<()> {
         if T::DATA_TYPE != self.data_type {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "writing {} into a {} array",
                 T::DATA_TYPE,
                 self.data_type
             )));
         }
         if !self.grid.contains_chunk(chunk) {
-            return Err(invalid(format!(
+            return Err(out_of_bounds(format!(
                 "chunk {chunk:?} is outside the chunk grid {:?}",
                 self.grid.chunk_grid_shape()
             )));
@@ -318,7 +320,7 @@ impl ArrayWriter {
                 pad_into(dense, &mut whole, chunk_shape, &valid, size);
                 (ChunkStats::compute(data, &valid, &valid), Cow::Owned(whole))
             } else {
-                return Err(invalid(format!(
+                return Err(shape_mismatch(format!(
                     "chunk {chunk:?} takes {valid_len} elements (or {} with padding), got {}",
                     self.grid.chunk_elements(),
                     data.len()
@@ -351,7 +353,7 @@ impl ArrayWriter {
                     && (end == shape[ax] || end.is_multiple_of(chunk_shape[ax]))
             });
         if !aligned {
-            return Err(invalid(format!(
+            return Err(shape_mismatch(format!(
                 "region at {start:?} of shape {:?} is not chunk-aligned inside {shape:?} (chunks {chunk_shape:?})",
                 data.shape()
             )));

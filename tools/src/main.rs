@@ -155,8 +155,27 @@ fn main() -> ExitCode {
                     message.push_str(&format!(": {cause}"));
                 }
             }
+            if let Some(hint) = flag_hint(&e) {
+                message.push_str(hint);
+            }
             eprintln!("outcore: error: {}", message.replace('\n', " "));
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// The command-line flag that answers a library error, where there is one: the library
+/// speaks of options, the binary of its flags.
+fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
+    let error = error
+        .chain()
+        .find_map(|c| c.downcast_ref::<outcore::Error>())?;
+    let message = error.to_string();
+    match error.kind() {
+        outcore::ErrorKind::AlreadyExists => Some(" (pass --overwrite to replace it)"),
+        outcore::ErrorKind::InvalidArgument if message.contains("choose to stack them") => {
+            Some(" (pass --stack or --concat)")
+        }
+        _ => None,
     }
 }

@@ -43,7 +43,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Combine, ConvertOptions};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, out_of_bounds, Result};
 use crate::exec::{Progress, ProgressFn};
 use crate::store::Store;
 
@@ -206,13 +206,13 @@ pub fn import_csv(
     };
     if inputs.len() > 1 && how.is_none() {
         return Err(invalid(format!(
-            "{} inputs: choose --stack (a new leading axis) or --concat (along axis 0)",
+            "{} inputs: choose to stack them (a new leading axis) or concatenate them (along axis 0)",
             inputs.len()
         )));
     }
     let stack = inputs.len() > 1 && how == Some(Combine::Stack);
     if options.max_categories > i32::MAX as usize {
-        return Err(invalid("max_categories must fit an int32 code"));
+        return Err(out_of_bounds("max_categories must fit an int32 code"));
     }
     let sniffed = scan::sniff(first, options.delimiter, options.header)?;
     let report_bytes = |bytes: u64| {

@@ -276,7 +276,7 @@ impl Plan {
                 return Err(bad_input(
                     &inputs[0],
                     format!(
-                        "column {:?} is {}; --matrix needs every column numeric",
+                        "column {:?} is {}; a matrix import needs every column numeric",
                         s.header, s.reason
                     ),
                 ));
@@ -292,7 +292,7 @@ impl Plan {
                 return Err(bad_input(
                     &inputs[0],
                     format!(
-                        "column {:?} holds {what}; --matrix needs every column numeric",
+                        "column {:?} holds {what}; a matrix import needs every column numeric",
                         c.header
                     ),
                 ));
@@ -325,7 +325,7 @@ impl Plan {
                 return Err(bad_input(
                     &inputs[i],
                     format!(
-                        "{} rows, {} has {}: --stack needs the same number of rows in every input",
+                        "{} rows, {} has {}: stacking needs the same number of rows in every input",
                         good_rows[i],
                         inputs[0].display(),
                         good_rows[0]

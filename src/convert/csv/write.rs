@@ -9,7 +9,7 @@ use super::scan::{FileReader, Scan, Sniffed, CHECKPOINT_RECORDS};
 use super::{ColumnKind, ColumnReport, CsvReport};
 use crate::convert::ConvertOptions;
 use crate::element::{DataType, Element, FillValue};
-use crate::error::{bad_input, invalid, Result};
+use crate::error::{bad_input, invalid, shape_mismatch, unsupported, Result};
 use crate::exec::{Progress, ProgressFn};
 use crate::store::{ArrayWriter, Store};
 
@@ -43,7 +43,7 @@ impl Plan {
         let (row_chunk, col_chunk) = match &convert.chunks {
             Some(chunks) => {
                 if chunks.len() != shape.len() {
-                    return Err(invalid(format!(
+                    return Err(shape_mismatch(format!(
                         "the chunk shape {chunks:?} has {} dimensions, the arrays {shape:?} have {}",
                         chunks.len(),
                         shape.len()
@@ -54,7 +54,7 @@ impl Plan {
                 }
                 if self.stack && chunks[0] != 1 {
                     return Err(invalid(format!(
-                        "the chunk shape {chunks:?}: with --stack, chunks along the file axis must be 1"
+                        "the chunk shape {chunks:?}: when stacking files, chunks along the file axis must be 1"
                     )));
                 }
                 (
@@ -412,7 +412,7 @@ impl Buffer {
         match self {
             Buffer::I64(b) => writer.write_chunk(coords, &pick(b, width, lo, hi)),
             Buffer::F64(b) => writer.write_chunk(coords, &pick(b, width, lo, hi)),
-            _ => Err(invalid("a matrix is int64 or float64")),
+            _ => Err(unsupported("a matrix is int64 or float64")),
         }
     }
 }
