@@ -71,23 +71,11 @@ fn bench(c: &mut Criterion) {
             ("std", x.std(Axes::all(), 0.0).unwrap()),
             (
                 "fused_abs_of_affine_sum",
-                x.mul(1.5)
-                    .unwrap()
-                    .sub(20.0)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .sum(Axes::all())
-                    .unwrap(),
+                ((&x * 1.5) - 20.0).abs().unwrap().sum(Axes::all()).unwrap(),
             ),
             (
                 "fused_square_minus_x_sum",
-                x.mul(&x)
-                    .unwrap()
-                    .sub(&x)
-                    .unwrap()
-                    .sum(Axes::all())
-                    .unwrap(),
+                ((&x * &x) - &x).sum(Axes::all()).unwrap(),
             ),
             ("mean_axis0", x.mean(0).unwrap()),
         ];

@@ -35,43 +35,29 @@ const FIRST_YEAR: u64 = 2019;
 /// Latitude (radians, north first) as a column and longitude as a row of a `grid`.
 fn coordinates(grid: [u64; 3]) -> outcore::Result<(LazyArray, LazyArray)> {
     let (ny, nx) = (grid[1] as f64, grid[2] as f64);
-    let lat = LazyArray::arange(0.0, ny, 1.0)?
-        .add(0.5)?
-        .mul(-PI / ny)?
-        .add(FRAC_PI_2)?
-        .reshape(&[-1, 1])?;
-    let lon = LazyArray::arange(0.0, nx, 1.0)?.add(0.5)?.mul(TAU / nx)?;
+    let lat =
+        ((LazyArray::arange(0.0, ny, 1.0)? + 0.5) * (-PI / ny) + FRAC_PI_2).reshape(&[-1, 1])?;
+    let lon = (LazyArray::arange(0.0, nx, 1.0)? + 0.5) * (TAU / nx);
     Ok((lat, lon))
 }
 
 /// The fixed land mask, (latitudes, longitudes): smooth "continents" and an Antarctica.
 fn land(grid: [u64; 3]) -> outcore::Result<LazyArray> {
     let (lat, lon) = coordinates(grid)?;
-    let continents = lon
-        .mul(3.0)?
-        .sin()?
-        .mul(lat.mul(2.0)?.cos()?)?
-        .add(lat.mul(5.0)?.add(&lon)?.sin()?.mul(0.5)?)?
-        .gt(0.6)?;
-    continents.or(lat.lt(-1.15)?)
+    let continents = ((&lon * 3.0).sin()? * (&lat * 2.0).cos()? + (&lat * 5.0 + &lon).sin()? * 0.5)
+        .greater(0.6)?;
+    continents.logical_or(lat.less(-1.15)?)
 }
 
 /// Year `year` (0-based) of monthly fields on `grid`, NaN over land and in its gaps.
 fn year_fields(year: u64, grid: [u64; 3]) -> outcore::Result<LazyArray> {
     let (lat, _) = coordinates(grid)?;
     let month = LazyArray::arange(0.0, grid[0] as f64, 1.0)?.reshape(&[-1, 1, 1])?;
-    let season = month.mul(TAU / 12.0)?.sin()?.mul(lat.sin()?)?.mul(4.0)?;
+    let season = (&month * (TAU / 12.0)).sin()? * lat.sin()? * 4.0;
     let noise = random::normal(100 + year, &grid, 0.0, 0.5)?;
-    let temperature = lat
-        .cos()?
-        .square()?
-        .mul(28.0)?
-        .sub(2.0)?
-        .add(&season)?
-        .add(0.02 * year as f64)?
-        .add(&noise)?;
-    let gap = random::uniform(200 + year, &grid, 0.0, 1.0)?.lt(0.02)?;
-    LazyArray::where_(&land(grid)?.or(&gap)?, f64::NAN, temperature)
+    let temperature = lat.cos()?.square()? * 28.0 - 2.0 + &season + 0.02 * year as f64 + &noise;
+    let gap = random::uniform(200 + year, &grid, 0.0, 1.0)?.less(0.02)?;
+    LazyArray::where_(&land(grid)?.logical_or(&gap)?, f64::NAN, temperature)
 }
 
 /// Writes `years` years of `grid` fields as `sst_<year>.npy` files in `dir`.

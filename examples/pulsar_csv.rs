@@ -83,7 +83,7 @@ fn import(csv: &Path, store: &Store) -> outcore::Result<(CsvReport, LazyArray)> 
 
 /// The rows of `table` whose first column is below `limit`: how many, and each column's sum.
 fn filtered_sums(table: &LazyArray, limit: f64) -> outcore::Result<(i64, ArrayD<f64>)> {
-    let keep = table.slice(s![.., 0..1])?.lt(limit)?;
+    let keep = table.slice(s![.., 0..1])?.less(limit)?;
     let count = keep.astype(DataType::Int64).sum(Axes::all())?.to_scalar()?;
     let sums = LazyArray::where_(&keep, table, 0.0)?.sum(0)?.to_ndarray()?;
     Ok((count, sums))

@@ -29,14 +29,9 @@ fn field(rows: u64) -> outcore::Result<LazyArray> {
     let noise = outcore::random::normal(1, &[rows, COLS], 0.0, 0.5)?;
     let i = LazyArray::arange(0.0, rows as f64, 1.0)?.reshape(&[-1, 1])?;
     let j = LazyArray::arange(0.0, COLS as f64, 1.0)?;
-    let wave = i
-        .div(400.0)?
-        .sin()?
-        .mul(j.div(300.0)?.cos()?)?
-        .mul(10.0)?
-        .add(15.0)?;
-    let value = wave.add(&noise)?.mul(100.0)?.round()?.div(100.0)?;
-    let gap = i.rem(1000.0)?.eq(999.0)?;
+    let wave = (&i / 400.0).sin()? * (&j / 300.0).cos()? * 10.0 + 15.0;
+    let value = ((wave + noise) * 100.0).round()? / 100.0;
+    let gap = (&i % 1000.0).equal(999.0)?;
     LazyArray::where_(&gap, f64::NAN, value)
 }
 
@@ -130,8 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let x = LazyArray::from_stored(&store.open_array(name)?);
         let start = Instant::now();
         let climatology = x.nanmean(Axes::from(0).keepdims())?;
-        let spread = x
-            .sub(&climatology)?
+        let spread = (&x - &climatology)
             .nanstd(Axes::all(), 0.0)?
             .to_scalar::<f64>()?;
         let secs = start.elapsed().as_secs_f64();

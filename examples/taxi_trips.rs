@@ -123,9 +123,8 @@ fn column(store: &Store, name: &str) -> outcore::Result<LazyArray> {
 fn long_trip_share(store: &Store) -> outcore::Result<f64> {
     let pickup = column(store, "tpep_pickup_datetime")?;
     let dropoff = column(store, "tpep_dropoff_datetime")?;
-    dropoff
-        .sub(&pickup)?
-        .gt(LONG_TRIP)?
+    (&dropoff - &pickup)
+        .greater(LONG_TRIP)?
         .mean(Axes::all())?
         .to_scalar()
 }
@@ -152,7 +151,7 @@ fn totals_per_payment(
     let total = column(store, "total_amount")?.reshape(&[-1, 1])?;
     let every_code = LazyArray::arange(0i64, categories as i64, 1)?.reshape(&[1, -1])?;
     // (rows, categories): row i, column k is whether trip i was paid with category k.
-    let paid_with = codes.eq(&every_code)?;
+    let paid_with = codes.equal(&every_code)?;
     let counts = paid_with.astype(DataType::Int64).sum(0)?.to_ndarray()?;
     let sums = LazyArray::where_(&paid_with, &total, 0.0)?
         .sum(0)?

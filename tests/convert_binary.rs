@@ -562,7 +562,7 @@ fn exports_of_expressions_stream_through_contiguous_blocks() {
     let dir = tempfile::tempdir().unwrap();
     // 3 x 1100 x 1000 float64 = 26 MB: several 8 MiB blocks, split inside axis 1.
     let x = outcore::random::uniform(5, &[3, 1100, 1000], 0.0, 1.0).unwrap();
-    let y = x.mul(2.0).unwrap().transpose().unwrap();
+    let y = (&x * 2.0).transpose().unwrap();
     let expected = y.to_ndarray::<f64>().unwrap();
     let npy = dir.path().join("y.npy");
     let calls = AtomicU64::new(0);
@@ -655,7 +655,7 @@ fn failed_exports_leave_nothing_and_existing_outputs_need_overwrite() {
         overwrite: true,
         ..Default::default()
     };
-    export_zarr(&good.mul(2).unwrap(), &zarr, &overwrite, None).unwrap();
+    export_zarr(&(&good * 2), &zarr, &overwrite, None).unwrap();
     let back = Store::open(&zarr)
         .unwrap()
         .open_array("")

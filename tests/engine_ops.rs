@@ -732,7 +732,7 @@ fn run_float_chain(case: &ChainCase<f64>) {
             want.mapv(|x| c.eval(x, v)),
         ),
         Finish::Where => (
-            LazyArray::where_(&cur.gt(0.0).unwrap(), &cur, &b).unwrap(),
+            LazyArray::where_(&cur.greater(0.0).unwrap(), &cur, &b).unwrap(),
             zip_ref(&want, &b_ref, |x, y| if x > 0.0 { x } else { y }),
         ),
         Finish::IsNan => (
@@ -740,7 +740,7 @@ fn run_float_chain(case: &ChainCase<f64>) {
             want.mapv(|x| f64::from(u8::from(x.is_nan()))),
         ),
         Finish::Not => (
-            cur.not().unwrap(),
+            cur.logical_not().unwrap(),
             want.mapv(|x| f64::from(u8::from(x == 0.0))),
         ),
         Finish::Narrow => (
@@ -798,12 +798,12 @@ fn run_int_chain(case: &ChainCase<i64>) {
             )
         }
         Finish::Where => (
-            LazyArray::where_(&cur.gt(0).unwrap(), &cur, &b).unwrap(),
+            LazyArray::where_(&cur.greater(0).unwrap(), &cur, &b).unwrap(),
             zip_ref(&wf, &bf, |x, y| if x > 0.0 { x } else { y }),
         ),
         Finish::IsNan => (cur.isnan().unwrap(), wf.mapv(|_| 0.0)),
         Finish::Not => (
-            cur.not().unwrap(),
+            cur.logical_not().unwrap(),
             want.mapv(|x| f64::from(u8::from(x == 0))),
         ),
         // astype(int8) wraps.
@@ -813,7 +813,7 @@ fn run_int_chain(case: &ChainCase<i64>) {
         ),
         // True division of integers is float64.
         Finish::Convert => {
-            let q = cur.div(&b).unwrap();
+            let q = &cur / &b;
             assert_eq!(q.data_type(), DataType::Float64);
             (q, zip_ref(&wf, &bf, |x, y| x / y))
         }
@@ -1415,7 +1415,7 @@ fn random_shape_op(
                 let b = iota(&shape).mapv(|v| v * 10 + 1);
                 let c = random_chunks(rng, &shape);
                 let want = zip_ref(a, &b, |p, q| p + q);
-                let y = x.add(lazy(&b, &c)).unwrap();
+                let y = LazyArray::binary(BinaryOp::Add, x, lazy(&b, &c)).unwrap();
                 return (y, want, format!("add {shape:?} in {c:?}"));
             }
             7 if n > 0 && small => {
@@ -1433,7 +1433,7 @@ fn random_shape_op(
                 let axis = rng.gen_range(0..=n);
                 let plus = a.mapv(|v| v + 1);
                 let want = outcore::ndarray::stack(Axis(axis), &[a.view(), plus.view()]).unwrap();
-                let y = LazyArray::stack(&[x.clone(), x.add(1).unwrap()], axis as i64).unwrap();
+                let y = LazyArray::stack(&[x.clone(), (x + 1)], axis as i64).unwrap();
                 return (y, want, format!("stack with x + 1 on {axis}"));
             }
             9 if small && n < 5 => {
@@ -1489,7 +1489,7 @@ fn array_promotion_follows_numpy_result_type() {
         let (a, b) = (typed(ta, &va), typed(tb, &vb));
         for (x, y) in [(&a, &b), (&b, &a)] {
             let ctx = format!("{} op {}", x.data_type(), y.data_type());
-            let sum = x.add(y).unwrap();
+            let sum = LazyArray::binary(BinaryOp::Add, x, y).unwrap();
             assert_eq!(sum.data_type(), want, "{ctx}");
             // bool + bool is logical or (numpy).
             let want_sum = if want == Bool {
@@ -1498,17 +1498,17 @@ fn array_promotion_follows_numpy_result_type() {
                 [2.0, 1.0, 1.0]
             };
             assert_flat(&sum, &want_sum, &ctx);
-            let prod = x.mul(y).unwrap();
+            let prod = LazyArray::binary(BinaryOp::Mul, x, y).unwrap();
             assert_eq!(prod.data_type(), want, "{ctx}");
             assert_flat(&prod, &[1.0, 0.0, 0.0], &ctx);
             let max = x.maximum(y).unwrap();
             assert_eq!(max.data_type(), want, "{ctx}");
             assert_flat(&max, &[1.0, 1.0, 1.0], &ctx);
             // True division: float32 stays, everything else is float64.
-            let q = x.div(y).unwrap();
+            let q = LazyArray::binary(BinaryOp::Div, x, y).unwrap();
             let want_q = if want == Float32 { Float32 } else { Float64 };
             assert_eq!(q.data_type(), want_q, "{ctx}");
-            let eq = x.eq(y).unwrap();
+            let eq = x.equal(y).unwrap();
             assert_eq!(eq.data_type(), Bool, "{ctx}");
             assert_flat(&eq, &[1.0, 0.0, 0.0], &ctx);
             // where, concatenate and stack promote the same way.
@@ -1525,14 +1525,14 @@ fn array_promotion_follows_numpy_result_type() {
         }
     }
     // Unsigned results wrap: uint8 - uint16 -> uint16.
-    let d = typed(UInt8, &[1.0]).sub(typed(UInt16, &[2.0])).unwrap();
+    let d = typed(UInt8, &[1.0]) - typed(UInt16, &[2.0]);
     assert_eq!(d.data_type(), UInt16);
     assert_eq!(
         d.to_ndarray::<u16>().unwrap().into_raw_vec_and_offset().0,
         vec![u16::MAX]
     );
     // int8 + uint8 -> int16 does not wrap at 8 bits.
-    let s = typed(Int8, &[100.0]).add(typed(UInt8, &[200.0])).unwrap();
+    let s = typed(Int8, &[100.0]) + typed(UInt8, &[200.0]);
     assert_eq!(
         s.to_ndarray::<i16>().unwrap().into_raw_vec_and_offset().0,
         vec![300]
@@ -1573,7 +1573,7 @@ fn weak_scalars_follow_nep50() {
     for (t, scalar, want, want_values) in cases {
         let x = typed(t, &va);
         let ctx = format!("{t} + {scalar:?}");
-        let y = x.add(scalar.clone()).unwrap();
+        let y = LazyArray::binary(BinaryOp::Add, &x, scalar.clone()).unwrap();
         assert_eq!(y.data_type(), want, "{ctx}");
         assert_flat(&y, &want_values, &ctx);
         // The scalar on the left gives the same type.
@@ -1595,7 +1595,7 @@ fn weak_scalars_follow_nep50() {
     ];
     for (t, v) in bad {
         assert!(
-            typed(t, &va).add(v).is_err(),
+            (typed(t, &va) + v).checked().is_err(),
             "{t} + {v} should be an error"
         );
         assert!(
@@ -1614,7 +1614,7 @@ fn weak_scalars_follow_nep50() {
     assert_eq!(f.data_type(), Float32);
     assert_flat(&f, &[0.5, 1.5, 0.5], "1.5 - float32");
     // float32 / int scalar stays float32.
-    assert_eq!(typed(Float32, &va).div(2).unwrap().data_type(), Float32);
+    assert_eq!((typed(Float32, &va) / 2).data_type(), Float32);
     // Two scalars: numpy's strong types.
     let two = LazyArray::binary(BinaryOp::Add, 1, 2).unwrap();
     assert_eq!((two.data_type(), two.ndim()), (Int64, 0));
@@ -1623,9 +1623,9 @@ fn weak_scalars_follow_nep50() {
     assert_eq!(mixed.data_type(), Float64);
     assert_eq!(mixed.to_scalar::<f64>().unwrap(), 3.5);
     // Integer arithmetic wraps in the array's type.
-    let w = typed(Int16, &[20000.0]).mul(2).unwrap();
+    let w = typed(Int16, &[20000.0]) * 2;
     assert_eq!(w.to_ndarray::<i16>().unwrap()[[0]], -25536);
-    let u = typed(UInt8, &[100.0]).add(200).unwrap();
+    let u = typed(UInt8, &[100.0]) + 200;
     assert_eq!(u.to_ndarray::<u8>().unwrap()[[0]], 44);
 }
 
@@ -1653,7 +1653,7 @@ fn unary_result_types() {
         assert_flat(&r, &[1.0, 0.0, 1.0], &format!("sqrt({t})"));
         assert_eq!(x.exp().unwrap().data_type(), want, "exp({t})");
         assert_eq!(x.sin().unwrap().data_type(), want, "sin({t})");
-        for pred in [x.isnan(), x.isfinite(), x.isinf(), x.not()] {
+        for pred in [x.isnan(), x.isfinite(), x.isinf(), x.logical_not()] {
             assert_eq!(pred.unwrap().data_type(), Bool, "predicate of {t}");
         }
     }
@@ -1661,7 +1661,7 @@ fn unary_result_types() {
     for t in [Int8, UInt8, Int16, Int32, Int64, UInt64, Float32, Float64] {
         let x = typed(t, &[3.0, 1.0]);
         for (name, r) in [
-            ("neg", x.neg()),
+            ("neg", (-&x).checked()),
             ("abs", x.abs()),
             ("sign", x.sign()),
             ("square", x.square()),
@@ -1675,13 +1675,13 @@ fn unary_result_types() {
     }
     // bool: neg is an error (numpy refuses it), abs stays bool, square is int8 (numpy).
     let b = typed(Bool, &[1.0, 0.0]);
-    assert!(b.neg().is_err());
+    assert!((-&b).checked().is_err());
     assert_eq!(b.abs().unwrap().data_type(), Bool);
     let sq = b.square().unwrap();
     assert_eq!(sq.data_type(), Int8);
     assert_flat(&sq, &[1.0, 0.0], "square(bool)");
     // Unsigned neg wraps (numpy).
-    let n = typed(UInt8, &[1.0, 0.0]).neg().unwrap();
+    let n = -(typed(UInt8, &[1.0, 0.0]));
     assert_eq!(
         n.to_ndarray::<u8>().unwrap().into_raw_vec_and_offset().0,
         vec![255, 0]
@@ -1698,21 +1698,24 @@ fn unary_result_types() {
 fn errors_for_invalid_operations() {
     use DataType::*;
     let b = typed(Bool, &[1.0, 0.0]);
-    assert!(b.sub(&b).is_err(), "bool - bool");
-    assert!(b.sub(true).is_err(), "bool - true");
+    assert!((&b - &b).checked().is_err(), "bool - bool");
+    assert!(
+        LazyArray::binary(BinaryOp::Sub, &b, true).is_err(),
+        "bool - true"
+    );
     assert!(
         LazyArray::binary(BinaryOp::Sub, true, &b).is_err(),
         "true - bool"
     );
-    assert!(b.neg().is_err(), "-bool");
+    assert!((-&b).checked().is_err(), "-bool");
     // bool - int is fine (int64).
-    assert_eq!(b.sub(1).unwrap().data_type(), Int64);
+    assert_eq!((&b - 1).data_type(), Int64);
     // Shapes that do not broadcast.
     let x = lazy(&iota(&[2, 3]), &[1, 2]);
     let y = lazy(&iota(&[3, 2]), &[2, 2]);
-    assert!(x.add(&y).is_err());
-    assert!(x.add(lazy(&iota(&[2]), &[1])).is_err());
-    assert!(LazyArray::where_(&x.gt(1).unwrap(), &x, &y).is_err());
+    assert!((&x + &y).checked().is_err());
+    assert!((&x + lazy(&iota(&[2]), &[1])).checked().is_err());
+    assert!(LazyArray::where_(&x.greater(1).unwrap(), &x, &y).is_err());
     // Shape operations.
     assert!(x.reshape(&[4, 2]).is_err());
     assert!(x.reshape(&[-1, -1]).is_err());
@@ -1810,12 +1813,12 @@ fn integer_division_follows_python() {
     ] {
         let (x, y) = (typed(t, &a), typed(t, &b));
         assert_flat(
-            &x.floor_div(&y).unwrap(),
+            &x.floor_divide(&y).unwrap(),
             &[-4.0, -4.0, 3.0, 3.0, 0.0, 0.0, 0.0, -2.0],
             &format!("{t} //"),
         );
         assert_flat(
-            &x.rem(&y).unwrap(),
+            &(&x % &y),
             &[1.0, -1.0, -1.0, 1.0, 0.0, 0.0, 0.0, 0.0],
             &format!("{t} %"),
         );
@@ -1825,30 +1828,32 @@ fn integer_division_follows_python() {
         typed(DataType::UInt8, &[7.0, 200.0, 9.0]),
         typed(DataType::UInt8, &[2.0, 0.0, 10.0]),
     );
-    assert_flat(&x.floor_div(&y).unwrap(), &[3.0, 0.0, 0.0], "uint8 //");
-    assert_flat(&x.rem(&y).unwrap(), &[1.0, 0.0, 9.0], "uint8 %");
+    assert_flat(&x.floor_divide(&y).unwrap(), &[3.0, 0.0, 0.0], "uint8 //");
+    assert_flat(&(&x % &y), &[1.0, 0.0, 9.0], "uint8 %");
     // MIN // -1 wraps to MIN, MIN % -1 is 0 (numpy).
     let m = typed(DataType::Int8, &[-128.0]);
     assert_eq!(
-        m.floor_div(-1).unwrap().to_ndarray::<i8>().unwrap()[[0]],
+        m.floor_divide(-1).unwrap().to_ndarray::<i8>().unwrap()[[0]],
         -128
     );
-    assert_eq!(m.rem(-1).unwrap().to_ndarray::<i8>().unwrap()[[0]], 0);
+    assert_eq!(
+        LazyArray::binary(BinaryOp::Rem, &m, -1)
+            .unwrap()
+            .to_ndarray::<i8>()
+            .unwrap()[[0]],
+        0
+    );
     let m = lazy(&ArrayD::from_elem(IxDyn(&[1]), i64::MIN), &[1]);
     assert_eq!(
-        m.floor_div(-1).unwrap().to_ndarray::<i64>().unwrap()[[0]],
+        m.floor_divide(-1).unwrap().to_ndarray::<i64>().unwrap()[[0]],
         i64::MIN
     );
     // Wrapping arithmetic.
     let w = typed(DataType::Int8, &[127.0, -128.0]);
-    assert_flat(&w.add(1).unwrap(), &[-128.0, -127.0], "int8 + 1");
-    assert_flat(&w.sub(1).unwrap(), &[126.0, 127.0], "int8 - 1");
-    assert_flat(&w.mul(2).unwrap(), &[-2.0, 0.0], "int8 * 2");
-    assert_flat(
-        &typed(DataType::UInt8, &[0.0]).sub(1).unwrap(),
-        &[255.0],
-        "uint8 - 1",
-    );
+    assert_flat(&(&w + 1), &[-128.0, -127.0], "int8 + 1");
+    assert_flat(&(&w - 1), &[126.0, 127.0], "int8 - 1");
+    assert_flat(&(&w * 2), &[-2.0, 0.0], "int8 * 2");
+    assert_flat(&(typed(DataType::UInt8, &[0.0]) - 1), &[255.0], "uint8 - 1");
     // Integer powers.
     let p = typed(DataType::Int64, &[2.0, 3.0, -2.0, 0.0]);
     assert_flat(&p.pow(3).unwrap(), &[8.0, 27.0, -8.0, 0.0], "int ** 3");
@@ -1860,8 +1865,7 @@ fn integer_division_follows_python() {
     );
     // True division of integers: float64, division by zero gives inf / nan.
     let q = typed(DataType::Int32, &[1.0, -1.0, 0.0, 7.0])
-        .div(typed(DataType::Int32, &[0.0, 0.0, 0.0, 2.0]))
-        .unwrap();
+        / typed(DataType::Int32, &[0.0, 0.0, 0.0, 2.0]);
     assert_eq!(q.data_type(), DataType::Float64);
     assert_flat(
         &q,
@@ -1942,12 +1946,12 @@ fn float_floor_division_follows_numpy() {
                 })
                 .collect()
         };
-        assert_flat(&x.floor_div(&y).unwrap(), &want, &format!("{t} //"));
+        assert_flat(&x.floor_divide(&y).unwrap(), &want, &format!("{t} //"));
     }
     // A weak scalar divisor.
     let x = typed(DataType::Float64, &[1.0, 2.0, 0.3]);
     assert_flat(
-        &x.floor_div(0.1).unwrap(),
+        &x.floor_divide(0.1).unwrap(),
         &[9.0, 19.0, 2.0],
         "float64 // 0.1",
     );
@@ -1973,12 +1977,10 @@ fn float_remainder_values_follow_numpy() {
         .zip(&b)
         .map(|(&x, &y)| np_remainder(x, y))
         .collect();
-    let r = typed(DataType::Float64, &a)
-        .rem(typed(DataType::Float64, &b))
-        .unwrap();
+    let r = typed(DataType::Float64, &a) % typed(DataType::Float64, &b);
     assert_flat(&r, &want, "float64 %");
     // Integers computed as floats agree with the integer kernel.
-    let r = typed(DataType::Float64, &[-7.0, 7.0]).rem(-2).unwrap();
+    let r = typed(DataType::Float64, &[-7.0, 7.0]) % -2;
     assert_flat(&r, &[-1.0, -1.0], "float64 % -2");
 }
 
@@ -1987,8 +1989,7 @@ fn float_remainder_values_follow_numpy() {
 #[test]
 fn float_zero_remainder_takes_the_divisors_sign() {
     let r = typed(DataType::Float64, &[-4.0, 4.0, 0.0, -0.0])
-        .rem(typed(DataType::Float64, &[2.0, -2.0, -3.0, 3.0]))
-        .unwrap();
+        % typed(DataType::Float64, &[2.0, -2.0, -3.0, 3.0]);
     let got: Vec<bool> = flat(&r).iter().map(|v| v.is_sign_negative()).collect();
     let want: Vec<bool> = [(-4.0, 2.0), (4.0, -2.0), (0.0, -3.0), (-0.0, 3.0)]
         .iter()
@@ -2057,7 +2058,7 @@ fn float_semantics_on_chosen_values() {
     );
     // Division by zero.
     assert_flat(
-        &f(&[1.0, -1.0, 0.0]).div(0.0).unwrap(),
+        &(f(&[1.0, -1.0, 0.0]) / 0.0),
         &[f64::INFINITY, f64::NEG_INFINITY, f64::NAN],
         "x / 0",
     );
@@ -2071,7 +2072,11 @@ fn float_semantics_on_chosen_values() {
         "isfinite",
     );
     // logical_not: NaN is true, so not(NaN) is false.
-    assert_flat(&sp.not().unwrap(), &[0.0, 0.0, 0.0, 0.0, 1.0], "not");
+    assert_flat(
+        &sp.logical_not().unwrap(),
+        &[0.0, 0.0, 0.0, 0.0, 1.0],
+        "not",
+    );
     let i = typed(DataType::Int32, &[0.0, 5.0]);
     assert_flat(&i.isnan().unwrap(), &[0.0, 0.0], "isnan(int)");
     assert_flat(&i.isfinite().unwrap(), &[1.0, 1.0], "isfinite(int)");
@@ -2093,11 +2098,15 @@ fn float_semantics_on_chosen_values() {
     }
     // Logical operations on numbers use truthiness (NaN is true).
     let (p, q) = (f(&[0.0, 2.0, f64::NAN, 0.0]), f(&[0.0, 0.0, 1.0, -1.0]));
-    assert_flat(&p.and(&q).unwrap(), &[0.0, 0.0, 1.0, 0.0], "and");
-    assert_flat(&p.or(&q).unwrap(), &[0.0, 1.0, 1.0, 1.0], "or");
-    assert_flat(&p.xor(&q).unwrap(), &[0.0, 1.0, 0.0, 1.0], "xor");
-    assert_eq!(p.and(&q).unwrap().data_type(), DataType::Bool);
-    assert_flat(&p.and(true).unwrap(), &[0.0, 1.0, 1.0, 0.0], "and true");
+    assert_flat(&p.logical_and(&q).unwrap(), &[0.0, 0.0, 1.0, 0.0], "and");
+    assert_flat(&p.logical_or(&q).unwrap(), &[0.0, 1.0, 1.0, 1.0], "or");
+    assert_flat(&p.logical_xor(&q).unwrap(), &[0.0, 1.0, 0.0, 1.0], "xor");
+    assert_eq!(p.logical_and(&q).unwrap().data_type(), DataType::Bool);
+    assert_flat(
+        &p.logical_and(true).unwrap(),
+        &[0.0, 1.0, 1.0, 0.0],
+        "and true",
+    );
     // Powers.
     assert_flat(
         &f(&[2.0, -8.0, 4.0]).pow(0.5).unwrap(),
@@ -2366,17 +2375,17 @@ fn where_and_clip() {
 fn logical_operations_accept_any_int_scalar() {
     let i = typed(DataType::Int64, &[1.0, 0.0, 2.0]);
     let r = i
-        .and(5)
+        .logical_and(5)
         .expect("np.logical_and(int64 array, 5) works in numpy");
     assert_flat(&r, &[1.0, 0.0, 1.0], "int64 and 5");
     let f = typed(DataType::Float64, &[0.0, 0.5]);
     let r = f
-        .or(2)
+        .logical_or(2)
         .expect("np.logical_or(float64 array, 2) works in numpy");
     assert_flat(&r, &[1.0, 1.0], "float64 or 2");
     let b = typed(DataType::Bool, &[1.0, 0.0]);
     let r = b
-        .xor(3)
+        .logical_xor(3)
         .expect("np.logical_xor(bool array, 3) works in numpy");
     assert_flat(&r, &[0.0, 1.0], "bool xor 3");
 }
@@ -2387,15 +2396,19 @@ fn logical_operations_accept_any_int_scalar() {
 fn int64_uint64_comparisons_are_exact() {
     let a = lazy(&ArrayD::from_elem(IxDyn(&[1]), (1i64 << 53) + 1), &[1]);
     let b = lazy(&ArrayD::from_elem(IxDyn(&[1]), 1u64 << 53), &[1]);
-    assert_flat(&a.eq(&b).unwrap(), &[0.0], "int64 2^53+1 == uint64 2^53");
-    assert_flat(&a.gt(&b).unwrap(), &[1.0], "int64 2^53+1 > uint64 2^53");
+    assert_flat(&a.equal(&b).unwrap(), &[0.0], "int64 2^53+1 == uint64 2^53");
+    assert_flat(
+        &a.greater(&b).unwrap(),
+        &[1.0],
+        "int64 2^53+1 > uint64 2^53",
+    );
     let big = lazy(&ArrayD::from_elem(IxDyn(&[1]), u64::MAX), &[1]);
     let max = lazy(&ArrayD::from_elem(IxDyn(&[1]), i64::MAX), &[1]);
-    assert_flat(&big.gt(&max).unwrap(), &[1.0], "u64::MAX > i64::MAX");
+    assert_flat(&big.greater(&max).unwrap(), &[1.0], "u64::MAX > i64::MAX");
     // Negative int64 against uint64 (exact in either method).
     let neg = lazy(&ArrayD::from_elem(IxDyn(&[1]), -1i64), &[1]);
     let zero = lazy(&ArrayD::from_elem(IxDyn(&[1]), 0u64), &[1]);
-    assert_flat(&neg.lt(&zero).unwrap(), &[1.0], "-1 < 0u64");
+    assert_flat(&neg.less(&zero).unwrap(), &[1.0], "-1 < 0u64");
 }
 
 /// numpy 2 lets comparisons take Python ints outside the array's range (NEP 50 special-cases
@@ -2404,9 +2417,9 @@ fn int64_uint64_comparisons_are_exact() {
 #[test]
 fn comparisons_with_out_of_range_ints_as_in_numpy() {
     let x = typed(DataType::Int8, &[1.0, 2.0]);
-    let r = x.eq(300).expect("np.int8 array == 300 works in numpy 2");
+    let r = x.equal(300).expect("np.int8 array == 300 works in numpy 2");
     assert_flat(&r, &[0.0, 0.0], "int8 == 300");
-    let r = x.lt(300).expect("np.int8 array < 300 works in numpy 2");
+    let r = x.less(300).expect("np.int8 array < 300 works in numpy 2");
     assert_flat(&r, &[1.0, 1.0], "int8 < 300");
 }
 
@@ -2479,12 +2492,12 @@ fn selections_clamp_like_numpy() {
 #[test]
 fn zero_dimensional_and_empty_arrays() {
     let z = LazyArray::from_array(ArrayD::from_elem(IxDyn(&[]), 3i32), &[]).unwrap();
-    let r = z.add(4).unwrap().mul(&z).unwrap();
+    let r = (&z + 4) * &z;
     assert_eq!((r.data_type(), r.ndim()), (DataType::Int32, 0));
     assert_eq!(r.to_scalar::<i32>().unwrap(), 21);
     // 0-d broadcasts against anything.
     let v = lazy(&iota(&[2, 3]), &[1, 2]);
-    let r = v.add(&z).unwrap();
+    let r = &v + &z;
     assert_eq!(r.data_type(), DataType::Int64);
     assert_eq!(
         r.to_ndarray::<i64>().unwrap(),
@@ -2501,14 +2514,17 @@ fn zero_dimensional_and_empty_arrays() {
         vec![3]
     );
     assert!(LazyArray::concatenate(&[z.clone(), z.clone()], 0).is_err());
-    let st = LazyArray::stack(&[z.clone(), z.add(1).unwrap()], 0).unwrap();
+    let st = LazyArray::stack(&[z.clone(), (&z + 1)], 0).unwrap();
     assert_eq!(
         st.to_ndarray::<i32>().unwrap().into_raw_vec_and_offset().0,
         vec![3, 4]
     );
     // Empty arrays keep their shapes through operations.
     let e = lazy(&iota(&[0, 3]), &[1, 2]);
-    let r = e.add(lazy(&iota(&[3]), &[2])).unwrap().sqrt().unwrap();
+    let r = LazyArray::binary(BinaryOp::Add, &e, lazy(&iota(&[3]), &[2]))
+        .unwrap()
+        .sqrt()
+        .unwrap();
     assert_eq!(r.shape(), &[0, 3]);
     assert_eq!(r.to_ndarray::<f64>().unwrap().shape(), &[0, 3]);
     assert_eq!(e.reshape(&[3, 0]).unwrap().shape(), &[3, 0]);
@@ -2516,8 +2532,13 @@ fn zero_dimensional_and_empty_arrays() {
     assert_eq!(e.blocks().count(), 0);
     // (0,) broadcasts with (1,) and not with (2,).
     let e1 = lazy(&iota(&[0]), &[1]);
-    assert_eq!(e1.add(lazy(&iota(&[1]), &[1])).unwrap().shape(), &[0]);
-    assert!(e1.add(lazy(&iota(&[2]), &[1])).is_err());
+    assert_eq!(
+        LazyArray::binary(BinaryOp::Add, &e1, lazy(&iota(&[1]), &[1]))
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+    assert!((&e1 + lazy(&iota(&[2]), &[1])).checked().is_err());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2552,7 +2573,7 @@ fn dask_week_by_day_table_minus_its_means() {
     let m0 = x.mean(0).unwrap();
     assert_eq!(m0.shape(), &[7]);
     assert_flat(&m0, &daily, "daily means");
-    let d = x.sub(&m0).unwrap();
+    let d = &x - &m0;
     assert_eq!(d.shape(), &[52, 7]);
     let want = ArrayD::from_shape_fn(IxDyn(&[52, 7]), |ix| a[&ix] - daily[ix[1]]);
     assert_same(&d.to_ndarray::<f64>().unwrap(), &want, "x - x.mean(0)");
@@ -2565,7 +2586,7 @@ fn dask_week_by_day_table_minus_its_means() {
     let m1 = x.mean(Axes::from(1).keepdims()).unwrap();
     assert_eq!(m1.shape(), &[52, 1]);
     assert_flat(&m1, &weekly, "weekly means");
-    let d = x.sub(&m1).unwrap();
+    let d = &x - &m1;
     let want = ArrayD::from_shape_fn(IxDyn(&[52, 7]), |ix| a[&ix] - weekly[ix[0]]);
     assert_same(
         &d.to_ndarray::<f64>().unwrap(),
@@ -2574,9 +2595,9 @@ fn dask_week_by_day_table_minus_its_means() {
     );
     check_blocks(&d, &want);
     // Without keepdims the shapes (52, 7) and (52,) do not broadcast (numpy agrees).
-    assert!(x.sub(x.mean(1).unwrap()).is_err());
+    assert!((&x - x.mean(1).unwrap()).checked().is_err());
     // ... but the transpose does: (7, 52) - (52,).
-    let t = x.transpose().unwrap().sub(x.mean(1).unwrap()).unwrap();
+    let t = x.transpose().unwrap() - x.mean(1).unwrap();
     assert_same(
         &t.to_ndarray::<f64>().unwrap(),
         &want.t().as_standard_layout().into_owned(),
@@ -2592,21 +2613,24 @@ fn dask_small_array_minus_reshaped_means() {
     let x = lazy(&a, &[2, 3]);
     let rows = row_means(&a);
     let cols = column_means(&a);
-    let d = x.sub(x.mean(1).unwrap().reshape(&[3, 1]).unwrap()).unwrap();
+    let d = LazyArray::binary(
+        BinaryOp::Sub,
+        &x,
+        x.mean(1).unwrap().reshape(&[3, 1]).unwrap(),
+    )
+    .unwrap();
     let want = ArrayD::from_shape_fn(IxDyn(&[3, 7]), |ix| a[&ix] - rows[ix[0]]);
     assert_same(
         &d.to_ndarray::<f64>().unwrap(),
         &want,
         "x - x.mean(1).reshape(3, 1)",
     );
-    let d = x.sub(x.mean(0).unwrap()).unwrap();
+    let d = LazyArray::binary(BinaryOp::Sub, &x, x.mean(0).unwrap()).unwrap();
     let want = ArrayD::from_shape_fn(IxDyn(&[3, 7]), |ix| a[&ix] - cols[ix[1]]);
     assert_same(&d.to_ndarray::<f64>().unwrap(), &want, "x - x.mean(0)");
     // The same with an integer array: the mean is float64, so is the difference.
     let xi = lazy(&iota(&[3, 7]), &[3, 2]);
-    let d = xi
-        .sub(xi.mean(-1).unwrap().reshape(&[-1, 1]).unwrap())
-        .unwrap();
+    let d = &xi - xi.mean(-1).unwrap().reshape(&[-1, 1]).unwrap();
     assert_eq!(d.data_type(), DataType::Float64);
     let want = ArrayD::from_shape_fn(IxDyn(&[3, 7]), |ix| ix[1] as f64 - 3.0);
     assert_same(&d.to_ndarray::<f64>().unwrap(), &want, "int x - mean");
@@ -2629,11 +2653,7 @@ fn dask_stack_of_four_large_arrays() {
     assert_eq!(stacked.data_type(), DataType::Float64);
     // Whole slices equal their inputs (compared lazily, streaming).
     for k in [0usize, 3] {
-        let diff = stacked
-            .slice(s![k, .., .., ..])
-            .unwrap()
-            .sub(&inputs[k])
-            .unwrap()
+        let diff = (stacked.slice(s![k, .., .., ..]).unwrap() - &inputs[k])
             .abs()
             .unwrap()
             .max(Axes::all())
@@ -2821,12 +2841,10 @@ fn random_distributions_have_their_moments() {
     let std = g.std(Axes::all(), 0.0).unwrap().to_scalar::<f64>().unwrap();
     assert!((mean - 10.0).abs() < 0.02, "{mean}");
     assert!((std - 2.0).abs() < 0.02, "{std}");
-    let within = g
-        .sub(10.0)
-        .unwrap()
+    let within = (&g - 10.0)
         .abs()
         .unwrap()
-        .lt(2.0)
+        .less(2.0)
         .unwrap()
         .count_nonzero(Axes::all())
         .unwrap()
@@ -2974,12 +2992,7 @@ fn slices_evaluate_only_the_blocks_under_them() {
     );
     assert_eq!(calls, 10);
     let calls = check(
-        c.x.add(1.0)
-            .unwrap()
-            .mul(2.0)
-            .unwrap()
-            .slice(s![0, ..])
-            .unwrap(),
+        ((&c.x + 1.0) * 2.0).slice(s![0, ..]).unwrap(),
         c.a.slice(s![0, ..]).mapv(|v| (v + 1.0) * 2.0).sum(),
         grid(0..1, 0..10),
         "(2 (x + 1))[0]",
@@ -2988,7 +3001,7 @@ fn slices_evaluate_only_the_blocks_under_them() {
     // Through broadcasting against a row: only the first block row is read.
     let row = lazy(&ArrayD::from_elem(IxDyn(&[1000]), 1.0), &[250]);
     let calls = check(
-        c.x.sub(&row).unwrap().slice(s![50..60, ..]).unwrap(),
+        (&c.x - &row).slice(s![50..60, ..]).unwrap(),
         c.a.slice(s![50..60, ..]).sum() - 10_000.0,
         grid(0..1, 0..10),
         "(x - row)[50:60]",
@@ -3128,9 +3141,7 @@ fn arange_and_linspace_follow_numpy() {
         .unwrap()
         .reshape(&[3, 4])
         .unwrap();
-    let y = grid
-        .mul(LazyArray::linspace(0.0, 1.0, 4, true).unwrap())
-        .unwrap();
+    let y = &grid * LazyArray::linspace(0.0, 1.0, 4, true).unwrap();
     assert_eq!(y.data_type(), DataType::Float64);
     let want = ArrayD::from_shape_fn(IxDyn(&[3, 4]), |ix| {
         (ix[0] * 4 + ix[1]) as f64 * (ix[1] as f64 / 3.0)
@@ -3212,7 +3223,7 @@ fn blocks_cover_the_array_in_order() {
     let got = items[0].1.view::<f64>().unwrap().to_owned();
     assert_same(&got, &want.sum_axis(Axis(0)), "sum(0) block");
     // An expression that uses a reduction streams its blocks too.
-    let d = cat.sub(cat.mean(0).unwrap()).unwrap();
+    let d = LazyArray::binary(BinaryOp::Sub, &cat, cat.mean(0).unwrap()).unwrap();
     let means = want.mean_axis(Axis(0)).unwrap();
     check_blocks(&d, &(&want - &means));
 }

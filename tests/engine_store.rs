@@ -148,7 +148,7 @@ fn selections_read_only_the_chunks_under_them() {
              the subtraction the corner's 4 again (streaming passes keep nothing cached)",
             24,
             Box::new(|x| {
-                let anomaly = x.sub(x.nanmean(Axes::from(0).keepdims()).unwrap()).unwrap();
+                let anomaly = x - x.nanmean(Axes::from(0).keepdims()).unwrap();
                 anomaly
                     .slice(s![0..200, 150..250])
                     .unwrap()
@@ -233,10 +233,7 @@ fn results_stream_into_a_store_with_progress() {
     let store = Store::create(dir.path().join("s.zarr")).unwrap();
     let values = field(&store, "x", ChunkEncoding::Raw, &SHAPE);
     let x = LazyArray::from_stored(&store.open_array("x").unwrap());
-    let anomaly = x
-        .sub(x.nanmean(Axes::from(1).keepdims()).unwrap())
-        .unwrap()
-        .astype(DataType::Float32);
+    let anomaly = (&x - x.nanmean(Axes::from(1).keepdims()).unwrap()).astype(DataType::Float32);
     let blocks = AtomicU64::new(0);
     let observer = |p: &outcore::Progress| {
         assert!(p.blocks_done <= p.blocks_total);

@@ -41,15 +41,7 @@ fn inputs(nan_every: usize) -> (ArrayD<f64>, ArrayD<f64>) {
 fn expression(x: &ArrayD<f64>, y: &ArrayD<f64>, chunks: &[u64]) -> (LazyArray, ArrayD<f64>) {
     let lx = LazyArray::from_array(x.clone(), chunks).unwrap();
     let ly = LazyArray::from_array(y.clone(), &[30, 1]).unwrap();
-    let lazy = lx
-        .mul(2.0)
-        .unwrap()
-        .sub(ly)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .add(1.0)
-        .unwrap();
+    let lazy = ((&lx * 2.0) - ly).abs().unwrap() + 1.0;
     let reference = (x * 2.0 - y).mapv(f64::abs) + 1.0;
     (lazy, reference)
 }
@@ -269,10 +261,10 @@ macro_rules! int_chain_case {
                 (v + floor_div_mod(a, 7).1 + b).min(500)
             },
             |x, y| {
-                let v = x.mul(3).unwrap().sub(&y).unwrap().abs().unwrap();
-                let v = v.maximum(y.floor_div(4).unwrap()).unwrap();
-                let v = v.add(x.rem(7).unwrap()).unwrap();
-                v.sub(y.neg().unwrap()).unwrap().minimum(500).unwrap()
+                let v = ((&x * 3) - &y).abs().unwrap();
+                let v = v.maximum(y.floor_divide(4).unwrap()).unwrap();
+                let v = &v + (&x % 7);
+                (&v - (-&y)).minimum(500).unwrap()
             }
         );
     };
@@ -286,9 +278,9 @@ macro_rules! float_chain_case {
             $t,
             |a, b| ((a * 1.5 - b).abs().max(b * 0.25) - (-b) + 2.0).min(500.0),
             |x, y| {
-                let v = x.mul(1.5).unwrap().sub(&y).unwrap().abs().unwrap();
-                let v = v.maximum(y.mul(0.25).unwrap()).unwrap();
-                let v = v.sub(y.neg().unwrap()).unwrap().add(2.0).unwrap();
+                let v = ((&x * 1.5) - &y).abs().unwrap();
+                let v = v.maximum(&y * 0.25).unwrap();
+                let v = &v - (-&y) + 2.0;
                 v.minimum(500.0).unwrap()
             }
         );
@@ -325,9 +317,9 @@ macro_rules! int_line_case {
                 2 - v.max(3).min(500)
             },
             |x, _y| {
-                let v = LazyArray::binary(BinaryOp::Sub, 7, x.mul(3).unwrap()).unwrap();
-                let v = v.floor_div(4).unwrap().abs().unwrap().square().unwrap();
-                let v = LazyArray::binary(BinaryOp::FloorDiv, 1000, v.rem(97).unwrap()).unwrap();
+                let v = 7 - &x * 3;
+                let v = v.floor_divide(4).unwrap().abs().unwrap().square().unwrap();
+                let v = LazyArray::binary(BinaryOp::FloorDiv, 1000, &v % 97).unwrap();
                 let v = v.maximum(3).unwrap().minimum(500).unwrap();
                 LazyArray::binary(BinaryOp::Sub, 2, v).unwrap()
             }
@@ -349,12 +341,12 @@ macro_rules! float_line_case {
                 -(v * v * 16.0).floor()
             },
             |x, _y| {
-                let v = LazyArray::binary(BinaryOp::Sub, 20.0, x.mul(1.5).unwrap()).unwrap();
-                let v = v.abs().unwrap().div(4.0).unwrap().floor().unwrap();
+                let v = 20.0 - &x * 1.5;
+                let v = (v.abs().unwrap() / 4.0).floor().unwrap();
                 let v = LazyArray::binary(BinaryOp::Div, 3.0, v).unwrap();
                 let v = v.maximum(0.1).unwrap().minimum(0.9).unwrap();
-                let v = v.square().unwrap().mul(16.0).unwrap().floor().unwrap();
-                v.neg().unwrap()
+                let v = (v.square().unwrap() * 16.0).floor().unwrap();
+                (-&v)
             }
         );
     };

@@ -70,7 +70,7 @@ fn reduction_peak_memory_stays_under_budget() {
         ("zstd", ChunkEncoding::Zstd { level: 1 }),
     ] {
         let values = outcore::random::uniform(7, &shape, 0.0, 1.0).unwrap();
-        let with_nans = LazyArray::where_(&values.lt(0.01).unwrap(), f64::NAN, &values).unwrap();
+        let with_nans = LazyArray::where_(&values.less(0.01).unwrap(), f64::NAN, &values).unwrap();
         let spec = ArraySpec::new(DataType::Float64, &shape)
             .chunks(&[32, cols])
             .encoding(encoding);

@@ -44,25 +44,8 @@ pub fn field(rows: u64) -> LazyArray {
         .reshape(&[-1, 1])
         .unwrap();
     let j = LazyArray::arange(0.0, COLS as f64, 1.0).unwrap();
-    let wave = i
-        .div(50.0)
-        .unwrap()
-        .sin()
-        .unwrap()
-        .mul(j.div(70.0).unwrap().cos().unwrap())
-        .unwrap()
-        .mul(10.0)
-        .unwrap()
-        .add(15.0)
-        .unwrap();
-    wave.add(&noise)
-        .unwrap()
-        .mul(100.0)
-        .unwrap()
-        .round()
-        .unwrap()
-        .div(100.0)
-        .unwrap()
+    let wave = (((&i / 50.0).sin().unwrap() * (&j / 70.0).cos().unwrap()) * 10.0) + 15.0;
+    ((&wave + &noise) * 100.0).round().unwrap() / 100.0
 }
 
 /// One stored inner chunk: its bytes as they are on disk, inside a mapped shard file.

@@ -85,7 +85,7 @@ impl Workload {
             Workload::NanMean => x.nanmean(Axes::all()),
             Workload::NanMax => x.nanmax(Axes::all()),
             Workload::Std => x.std(Axes::all(), 0.0),
-            Workload::SquaredDeviationMean => x.sub(15.0)?.square()?.mean(Axes::all()),
+            Workload::SquaredDeviationMean => (x - 15.0).square()?.mean(Axes::all()),
         }
     }
 }
@@ -136,7 +136,7 @@ fn make(dir: &Path, size: &str) -> BenchResult<()> {
     let with_nans = dir.join("field_nan.npy");
     timed("field_nan.npy", || {
         let x = open_npy(&clean, None)?;
-        let gap = outcore::random::uniform(NAN_SEED, x.shape(), 0.0, 1.0)?.lt(NAN_SHARE)?;
+        let gap = outcore::random::uniform(NAN_SEED, x.shape(), 0.0, 1.0)?.less(NAN_SHARE)?;
         export_npy(
             &LazyArray::where_(&gap, f64::NAN, x)?,
             &with_nans,

@@ -176,6 +176,7 @@ pub(crate) fn run_unordered(
 /// Computes, before the main pass, every reduction that feeds another operation below
 /// `root` (the root itself streams).
 fn prepare(root: &LazyArray, opts: &RunOptions<'_>) -> Result<()> {
+    root.built()?;
     let mut visited = HashSet::new();
     for input in root.node.op.inputs() {
         prepare_node(input, opts, &mut visited)?;

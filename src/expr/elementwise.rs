@@ -355,6 +355,7 @@ impl LazyArray {
 
     /// Applies a one-operand function (see [`UnaryOp`] for the result types).
     pub fn unary(&self, op: UnaryOp) -> Result<LazyArray> {
+        self.built()?;
         let t = self.data_type();
         let (input_type, output_type) = if op.is_float_function() {
             (float_type(t), float_type(t))
@@ -390,6 +391,8 @@ impl LazyArray {
         rhs: impl Into<Operand>,
     ) -> Result<LazyArray> {
         let (mut lhs, mut rhs) = (lhs.into(), rhs.into());
+        lhs.built()?;
+        rhs.built()?;
         if op.is_logical() {
             // Logical operations only look at truthiness: any number is a fine operand.
             for o in [&mut lhs, &mut rhs] {
@@ -444,6 +447,9 @@ impl LazyArray {
         b: impl Into<Operand>,
     ) -> Result<LazyArray> {
         let (a, b) = (a.into(), b.into());
+        cond.built()?;
+        a.built()?;
+        b.built()?;
         let common = common_type(&[&a, &b]);
         let (a, b) = (materialize(&a, common)?, materialize(&b, common)?);
         let cond = cond.astype(DataType::Bool);
@@ -459,80 +465,327 @@ impl LazyArray {
     }
 }
 
-macro_rules! binary_methods {
-    ($($name:ident => $op:ident, $doc:literal;)*) => {
-        impl LazyArray {
-            $(
-                #[doc = $doc]
-                pub fn $name(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
-                    LazyArray::binary(BinaryOp::$op, self, rhs)
-                }
-            )*
-        }
-    };
-}
+/// The named elementwise functions, numpy's names. Arithmetic is written with operators
+/// (`&a + &b`, `x * 2.0`, `-x`; see `ops.rs`); [`LazyArray::binary`] and [`LazyArray::unary`]
+/// are the general forms.
+impl LazyArray {
+    /// `numpy.floor_divide`: `self // rhs`, rounded towards negative infinity. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn floor_divide(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::FloorDiv, self, rhs)
+    }
 
-binary_methods! {
-    add => Add, "`self + rhs`, broadcast.";
-    sub => Sub, "`self - rhs`, broadcast.";
-    mul => Mul, "`self * rhs`, broadcast.";
-    div => Div, "`self / rhs` (true division), broadcast.";
-    floor_div => FloorDiv, "`self // rhs`, broadcast.";
-    rem => Rem, "`self % rhs` (sign of the divisor), broadcast.";
-    pow => Pow, "`self ** rhs`, broadcast.";
-    maximum => Maximum, "`numpy.maximum(self, rhs)`, broadcast.";
-    minimum => Minimum, "`numpy.minimum(self, rhs)`, broadcast.";
-    eq => Eq, "`self == rhs` (`bool`), broadcast.";
-    ne => Ne, "`self != rhs` (`bool`), broadcast.";
-    lt => Lt, "`self < rhs` (`bool`), broadcast.";
-    le => Le, "`self <= rhs` (`bool`), broadcast.";
-    gt => Gt, "`self > rhs` (`bool`), broadcast.";
-    ge => Ge, "`self >= rhs` (`bool`), broadcast.";
-    and => And, "`numpy.logical_and(self, rhs)`, broadcast.";
-    or => Or, "`numpy.logical_or(self, rhs)`, broadcast.";
-    xor => Xor, "`numpy.logical_xor(self, rhs)`, broadcast.";
-}
+    /// `numpy.power`: `self ** rhs`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn pow(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Pow, self, rhs)
+    }
 
-macro_rules! unary_methods {
-    ($($name:ident => $op:ident, $doc:literal;)*) => {
-        impl LazyArray {
-            $(
-                #[doc = $doc]
-                pub fn $name(&self) -> Result<LazyArray> {
-                    self.unary(UnaryOp::$op)
-                }
-            )*
-        }
-    };
-}
+    /// `numpy.maximum`: the larger of each pair (NaN propagates). Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn maximum(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Maximum, self, rhs)
+    }
 
-unary_methods! {
-    neg => Neg, "`-self`.";
-    abs => Abs, "`|self|`.";
-    sign => Sign, "`numpy.sign(self)`.";
-    square => Square, "`self * self`.";
-    round => Round, "Round half to even.";
-    floor => Floor, "`numpy.floor(self)`.";
-    ceil => Ceil, "`numpy.ceil(self)`.";
-    trunc => Trunc, "`numpy.trunc(self)`.";
-    sqrt => Sqrt, "Square root (in floating point).";
-    exp => Exp, "`e^self`.";
-    expm1 => Expm1, "`e^self - 1`.";
-    log => Log, "Natural logarithm.";
-    log2 => Log2, "Base-2 logarithm.";
-    log10 => Log10, "Base-10 logarithm.";
-    log1p => Log1p, "`ln(1 + self)`.";
-    sin => Sin, "Sine.";
-    cos => Cos, "Cosine.";
-    tan => Tan, "Tangent.";
-    arcsin => Arcsin, "Inverse sine.";
-    arccos => Arccos, "Inverse cosine.";
-    arctan => Arctan, "Inverse tangent.";
-    sinh => Sinh, "Hyperbolic sine.";
-    cosh => Cosh, "Hyperbolic cosine.";
-    tanh => Tanh, "Hyperbolic tangent.";
-    not => Not, "`numpy.logical_not(self)`.";
-    isnan => IsNan, "`numpy.isnan(self)`.";
-    isfinite => IsFinite, "`numpy.isfinite(self)`.";
-    isinf => IsInf, "`numpy.isinf(self)`.";
+    /// `numpy.minimum`: the smaller of each pair (NaN propagates). Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn minimum(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Minimum, self, rhs)
+    }
+
+    /// `numpy.equal`: `self == rhs` as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn equal(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Eq, self, rhs)
+    }
+
+    /// `numpy.not_equal`: `self != rhs` as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn not_equal(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Ne, self, rhs)
+    }
+
+    /// `numpy.less`: `self < rhs` as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn less(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Lt, self, rhs)
+    }
+
+    /// `numpy.less_equal`: `self <= rhs` as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn less_equal(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Le, self, rhs)
+    }
+
+    /// `numpy.greater`: `self > rhs` as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn greater(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Gt, self, rhs)
+    }
+
+    /// `numpy.greater_equal`: `self >= rhs` as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn greater_equal(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Ge, self, rhs)
+    }
+
+    /// `numpy.logical_and`: both non-zero, as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn logical_and(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::And, self, rhs)
+    }
+
+    /// `numpy.logical_or`: either non-zero, as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn logical_or(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Or, self, rhs)
+    }
+
+    /// `numpy.logical_xor`: exactly one non-zero, as `bool`. Broadcast, with numpy's promotion.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, or types the operation does not take.
+    pub fn logical_xor(&self, rhs: impl Into<Operand>) -> Result<LazyArray> {
+        LazyArray::binary(BinaryOp::Xor, self, rhs)
+    }
+
+    /// `numpy.abs`: `|self|` (wrapping for the most negative integer, as numpy).
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn abs(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Abs)
+    }
+
+    /// `numpy.sign`: -1, 0 or 1 (NaN stays NaN).
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn sign(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Sign)
+    }
+
+    /// `numpy.square`: `self * self`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn square(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Square)
+    }
+
+    /// `numpy.round`: to the nearest integer, halves to even.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn round(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Round)
+    }
+
+    /// `numpy.floor` (integers unchanged).
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn floor(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Floor)
+    }
+
+    /// `numpy.ceil` (integers unchanged).
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn ceil(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Ceil)
+    }
+
+    /// `numpy.trunc`: towards zero (integers unchanged).
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn trunc(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Trunc)
+    }
+
+    /// `numpy.sqrt`, in floating point.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn sqrt(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Sqrt)
+    }
+
+    /// `numpy.exp`: `e^self`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn exp(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Exp)
+    }
+
+    /// `numpy.expm1`: `e^self - 1`, exact near zero.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn expm1(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Expm1)
+    }
+
+    /// `numpy.log`: the natural logarithm.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn log(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Log)
+    }
+
+    /// `numpy.log2`: the base-2 logarithm.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn log2(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Log2)
+    }
+
+    /// `numpy.log10`: the base-10 logarithm.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn log10(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Log10)
+    }
+
+    /// `numpy.log1p`: `ln(1 + self)`, exact near zero.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn log1p(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Log1p)
+    }
+
+    /// `numpy.sin`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn sin(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Sin)
+    }
+
+    /// `numpy.cos`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn cos(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Cos)
+    }
+
+    /// `numpy.tan`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn tan(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Tan)
+    }
+
+    /// `numpy.arcsin`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn arcsin(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Arcsin)
+    }
+
+    /// `numpy.arccos`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn arccos(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Arccos)
+    }
+
+    /// `numpy.arctan`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn arctan(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Arctan)
+    }
+
+    /// `numpy.sinh`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn sinh(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Sinh)
+    }
+
+    /// `numpy.cosh`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn cosh(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Cosh)
+    }
+
+    /// `numpy.tanh`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn tanh(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Tanh)
+    }
+
+    /// `numpy.logical_not`: zero, as `bool`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn logical_not(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::Not)
+    }
+
+    /// `numpy.isnan`, as `bool`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn isnan(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::IsNan)
+    }
+
+    /// `numpy.isfinite`, as `bool`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn isfinite(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::IsFinite)
+    }
+
+    /// `numpy.isinf`, as `bool`.
+    ///
+    /// # Errors
+    /// A type the function does not take (see [`UnaryOp`]).
+    pub fn isinf(&self) -> Result<LazyArray> {
+        self.unary(UnaryOp::IsInf)
+    }
 }

@@ -34,6 +34,7 @@ impl LazyArray {
         &self,
         f: impl Fn(ArrayViewD<'_, T>, &[Range<u64>]) -> Result<ArrayD<U>> + Send + Sync + 'static,
     ) -> Result<LazyArray> {
+        self.built()?;
         if T::DATA_TYPE != self.data_type() {
             return Err(type_mismatch(format!(
                 "map_blocks: the array holds {}, the kernel takes {}",

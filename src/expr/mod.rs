@@ -19,6 +19,7 @@ pub mod dtype;
 mod elementwise;
 mod grid;
 mod map;
+mod ops;
 pub(crate) mod plan;
 pub mod random;
 mod reduce;
@@ -36,7 +37,7 @@ pub(crate) use shape::unit_axes_map;
 pub use source::{RangeNumber, RangeValue, RegionSource};
 
 use crate::element::{DataType, FillValue};
-use crate::error::{out_of_bounds, Result};
+use crate::error::{out_of_bounds, Error, ErrorKind, Result};
 use crate::store::Array;
 
 /// A user kernel applied to each block: the input block and its region in the array.
@@ -133,6 +134,9 @@ pub(crate) enum Op {
     Rechunk(LazyArray),
     Reduce(Box<Reduction>),
     MapBlocks(LazyArray, BlockFn),
+    /// An operation that could not be built, kept for the next fallible step to report
+    /// (operators cannot return a `Result`; see `ops.rs`).
+    Failed(ErrorKind, String),
 }
 
 impl Op {
@@ -157,6 +161,7 @@ impl Op {
             Op::Rechunk(_) => "rechunk",
             Op::Reduce(_) => "reduce",
             Op::MapBlocks(..) => "map_blocks",
+            Op::Failed(..) => "failed",
         }
     }
 
@@ -181,8 +186,13 @@ impl Op {
 }
 
 impl LazyArray {
+    /// A node of the graph. An operation on a failed array is that failed array: the first
+    /// error of a chain is the one reported.
     pub(crate) fn new(data_type: DataType, shape: Vec<u64>, grid: BlockGrid, op: Op) -> Self {
         debug_assert_eq!(grid.ndim(), shape.len());
+        if let Some(failed) = op.inputs().into_iter().find(|a| a.error().is_some()) {
+            return failed.clone();
+        }
         Self {
             node: Arc::new(Node {
                 data_type,
@@ -191,6 +201,54 @@ impl LazyArray {
                 op,
             }),
         }
+    }
+
+    /// A failed array carrying `error` (zero-dimensional, `float64`): what an operator gives
+    /// when its operation cannot be built.
+    pub(crate) fn failed(error: Error) -> Self {
+        LazyArray::new(
+            DataType::Float64,
+            vec![],
+            BlockGrid::from_axes(vec![]),
+            Op::Failed(error.kind(), error.to_string()),
+        )
+    }
+
+    /// The error an operator deferred, if this array could not be built.
+    pub(crate) fn error(&self) -> Option<Error> {
+        match &self.node.op {
+            Op::Failed(kind, message) => Some(Error::new(*kind, message.clone())),
+            _ => None,
+        }
+    }
+
+    /// This array, or the error of an operation that could not be built.
+    ///
+    /// Operators (`&a + &b`, `x * 2.0`, `-x`) cannot return a `Result`: an operation that
+    /// cannot be built gives an array that carries its error, reported by the next builder
+    /// that returns a `Result`, by every result method, and here.
+    ///
+    /// ```
+    /// use outcore::{DataType, ErrorKind, LazyArray};
+    ///
+    /// let a = LazyArray::zeros(&[3, 4], DataType::Float64);
+    /// let b = LazyArray::ones(&[5], DataType::Float64);
+    /// assert!((&a + 1.0).checked().is_ok());
+    /// assert_eq!((&a + &b).checked().unwrap_err().kind(), ErrorKind::ShapeMismatch);
+    /// ```
+    ///
+    /// # Errors
+    /// The error of the first operation of the chain that could not be built.
+    pub fn checked(self) -> Result<LazyArray> {
+        match self.error() {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+
+    /// `Err` with the deferred error of a failed array, for builders to call first.
+    pub(crate) fn built(&self) -> Result<()> {
+        self.error().map_or(Ok(()), Err)
     }
 
     /// The element type.
@@ -259,6 +317,16 @@ pub enum Operand {
     Array(LazyArray),
     /// A number.
     Scalar(WeakScalar),
+}
+
+impl Operand {
+    /// `Err` with the deferred error of a failed array operand.
+    pub(crate) fn built(&self) -> Result<()> {
+        match self {
+            Operand::Array(a) => a.built(),
+            Operand::Scalar(_) => Ok(()),
+        }
+    }
 }
 
 impl From<LazyArray> for Operand {

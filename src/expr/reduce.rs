@@ -111,6 +111,7 @@ impl ReduceOp {
 impl LazyArray {
     /// Reduces over `axes` with `op` (see [`ReduceOp`] for semantics and result types).
     pub fn reduce(&self, op: ReduceOp, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.built()?;
         let axes = axes.into();
         let mut list: Vec<usize> = match &axes.axes {
             None => (0..self.ndim()).collect(),
@@ -164,55 +165,173 @@ impl LazyArray {
     }
 }
 
-macro_rules! reductions {
-    ($($name:ident => $op:ident, $doc:literal;)*) => {
-        impl LazyArray {
-            $(
-                #[doc = $doc]
-                pub fn $name(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
-                    self.reduce(ReduceOp::$op, axes)
-                }
-            )*
-        }
-    };
-}
+/// The named reductions, numpy's names; [`LazyArray::reduce`] is the general form.
+impl LazyArray {
+    /// `numpy.sum` over `axes`: integers and `bool` sum in 64 bits (wrapping, as numpy), floats pairwise.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn sum(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Sum, axes)
+    }
 
-reductions! {
-    sum => Sum, "Sum over `axes`.";
-    prod => Prod, "Product over `axes`.";
-    mean => Mean, "Mean over `axes`.";
-    min => Min, "Minimum over `axes` (NaN if any element is NaN).";
-    max => Max, "Maximum over `axes` (NaN if any element is NaN).";
-    argmin => ArgMin, "Index of the minimum over one axis or all (flat index).";
-    argmax => ArgMax, "Index of the maximum over one axis or all (flat index).";
-    any => Any, "Whether any element over `axes` is non-zero.";
-    all => All, "Whether every element over `axes` is non-zero.";
-    count_nonzero => CountNonzero, "Number of non-zero elements over `axes`.";
-    nansum => NanSum, "Sum ignoring NaN.";
-    nanprod => NanProd, "Product ignoring NaN.";
-    nanmean => NanMean, "Mean ignoring NaN.";
-    nanmin => NanMin, "Minimum ignoring NaN.";
-    nanmax => NanMax, "Maximum ignoring NaN.";
-    nanargmin => NanArgMin, "Index of the minimum ignoring NaN.";
-    nanargmax => NanArgMax, "Index of the maximum ignoring NaN.";
-}
+    /// `numpy.prod` over `axes`.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn prod(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Prod, axes)
+    }
 
-macro_rules! moment_reductions {
-    ($($name:ident => $op:ident, $doc:literal;)*) => {
-        impl LazyArray {
-            $(
-                #[doc = $doc]
-                pub fn $name(&self, axes: impl Into<Axes>, ddof: f64) -> Result<LazyArray> {
-                    self.reduce(ReduceOp::$op { ddof }, axes)
-                }
-            )*
-        }
-    };
-}
+    /// `numpy.mean` over `axes` (`float64` for integers; NaN for an empty slice).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn mean(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Mean, axes)
+    }
 
-moment_reductions! {
-    var => Var, "Variance over `axes` with divisor `n - ddof`.";
-    std => Std, "Standard deviation over `axes` with divisor `n - ddof`.";
-    nanvar => NanVar, "Variance ignoring NaN.";
-    nanstd => NanStd, "Standard deviation ignoring NaN.";
+    /// `numpy.min` over `axes` (NaN if any element is NaN; an empty slice is an error).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn min(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Min, axes)
+    }
+
+    /// `numpy.max` over `axes` (NaN if any element is NaN; an empty slice is an error).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn max(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Max, axes)
+    }
+
+    /// `numpy.argmin`: the index of the first minimum over one axis, or the flat index over all (`int64`).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn argmin(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::ArgMin, axes)
+    }
+
+    /// `numpy.argmax`: the index of the first maximum over one axis, or the flat index over all (`int64`).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn argmax(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::ArgMax, axes)
+    }
+
+    /// `numpy.any`: whether any element over `axes` is non-zero.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn any(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Any, axes)
+    }
+
+    /// `numpy.all`: whether every element over `axes` is non-zero.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn all(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::All, axes)
+    }
+
+    /// `numpy.count_nonzero` over `axes` (`int64`).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn count_nonzero(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::CountNonzero, axes)
+    }
+
+    /// `numpy.nansum`: the sum with NaN taken as 0.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn nansum(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanSum, axes)
+    }
+
+    /// `numpy.nanprod`: the product with NaN taken as 1.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn nanprod(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanProd, axes)
+    }
+
+    /// `numpy.nanmean`: the mean of the non-NaN values (NaN for an all-NaN slice).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn nanmean(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanMean, axes)
+    }
+
+    /// `numpy.nanmin`: the minimum of the non-NaN values (NaN for an all-NaN slice).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn nanmin(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanMin, axes)
+    }
+
+    /// `numpy.nanmax`: the maximum of the non-NaN values (NaN for an all-NaN slice).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn nanmax(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanMax, axes)
+    }
+
+    /// `numpy.nanargmin`: the index of the minimum ignoring NaN (an all-NaN slice is an error).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn nanargmin(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanArgMin, axes)
+    }
+
+    /// `numpy.nanargmax`: the index of the maximum ignoring NaN (an all-NaN slice is an error).
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    pub fn nanargmax(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanArgMax, axes)
+    }
+
+    /// `numpy.var` over `axes`, divisor `n - ddof`.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated.
+    pub fn var(&self, axes: impl Into<Axes>, ddof: f64) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Var { ddof }, axes)
+    }
+
+    /// `numpy.std` over `axes`, divisor `n - ddof`.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated.
+    pub fn std(&self, axes: impl Into<Axes>, ddof: f64) -> Result<LazyArray> {
+        self.reduce(ReduceOp::Std { ddof }, axes)
+    }
+
+    /// `numpy.nanvar`: the variance of the non-NaN values, divisor `n - ddof`.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated.
+    pub fn nanvar(&self, axes: impl Into<Axes>, ddof: f64) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanVar { ddof }, axes)
+    }
+
+    /// `numpy.nanstd`: the standard deviation of the non-NaN values, divisor `n - ddof`.
+    ///
+    /// # Errors
+    /// Axes out of bounds or repeated.
+    pub fn nanstd(&self, axes: impl Into<Axes>, ddof: f64) -> Result<LazyArray> {
+        self.reduce(ReduceOp::NanStd { ddof }, axes)
+    }
 }

@@ -28,6 +28,7 @@ impl LazyArray {
     /// # }
     /// ```
     pub fn slice(&self, info: impl AsRef<[SliceInfoElem]>) -> Result<LazyArray> {
+        self.built()?;
         let info = info.as_ref();
         let indexed = info
             .iter()
@@ -206,6 +207,7 @@ impl LazyArray {
     /// output into blocks that are contiguous runs of the flat order, each reading the input
     /// regions under it.
     pub fn reshape(&self, shape: &[i64]) -> Result<LazyArray> {
+        self.built()?;
         let unknown = shape.iter().filter(|&&n| n == -1).count();
         if unknown > 1 || shape.iter().any(|&n| n < -1) {
             return Err(invalid(format!("reshape: invalid shape {shape:?}")));
@@ -286,6 +288,7 @@ impl LazyArray {
 
     /// Reorders the axes: output axis `i` is input axis `perm[i]`.
     pub fn permute_axes(&self, perm: &[usize]) -> Result<LazyArray> {
+        self.built()?;
         let mut seen = vec![false; self.ndim()];
         let valid = perm.len() == self.ndim()
             && perm
@@ -316,6 +319,7 @@ impl LazyArray {
 
     /// Removes length-1 axes: the given ones (an error if one is longer), or all of them.
     pub fn squeeze(&self, axes: Option<&[i64]>) -> Result<LazyArray> {
+        self.built()?;
         let drop: Vec<usize> = match axes {
             None => (0..self.ndim()).filter(|&a| self.shape()[a] == 1).collect(),
             Some(list) => {
@@ -342,6 +346,7 @@ impl LazyArray {
 
     /// Inserts a length-1 axis at position `axis` of the result.
     pub fn expand_dims(&self, axis: i64) -> Result<LazyArray> {
+        self.built()?;
         let axis = normalize_axis(axis, self.ndim() + 1)?;
         let mut shape = self.shape().to_vec();
         shape.insert(axis, 1);
@@ -350,6 +355,7 @@ impl LazyArray {
 
     /// `numpy.broadcast_to`: a read-only view repeated along new or length-1 axes.
     pub fn broadcast_to(&self, shape: &[u64]) -> Result<LazyArray> {
+        self.built()?;
         let ok = shape.len() >= self.ndim()
             && self
                 .shape()
@@ -376,6 +382,7 @@ impl LazyArray {
 
     /// `numpy.stack`: arrays of one shape joined along a new axis `axis` (types promoted).
     pub fn stack(arrays: &[LazyArray], axis: i64) -> Result<LazyArray> {
+        arrays.iter().try_for_each(LazyArray::built)?;
         let first = arrays
             .first()
             .ok_or_else(|| invalid("stack needs at least one array"))?;
@@ -405,6 +412,7 @@ impl LazyArray {
     /// `numpy.concatenate`: arrays joined along existing axis `axis` (other extents must
     /// agree; types promoted). Every input keeps its block boundaries.
     pub fn concatenate(arrays: &[LazyArray], axis: i64) -> Result<LazyArray> {
+        arrays.iter().try_for_each(LazyArray::built)?;
         let first = arrays
             .first()
             .ok_or_else(|| invalid("concatenate needs at least one array"))?;
@@ -459,6 +467,7 @@ impl LazyArray {
     /// same source with the new blocks: nothing is assembled, and reductions still fold it
     /// tile by tile.
     pub fn rechunk(&self, chunks: &[u64]) -> Result<LazyArray> {
+        self.built()?;
         check_chunks(self.shape(), chunks)?;
         let grid = BlockGrid::regular(self.shape(), chunks);
         let op = match &self.node.op {
