@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use outcore::format::grid::unravel;
+use outcore::test_support::unravel;
 use outcore::{Array, ArraySpec, ChunkEncoding, DataType, LruChunkCache, Store};
 use zarrs::array::CodecOptions;
 use zarrs::array::{ArrayShardedReadableExt, ArrayShardedReadableExtCache};

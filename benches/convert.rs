@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_main, BatchSize, Criterion, Throughput};
 use outcore::convert::binary::open_npy;
 use outcore::convert::export::{export_npy, export_zarr, ExportOptions};
-use outcore::storage::MappedFile;
+use outcore::test_support::MappedFile;
 use outcore::{ArraySpec, ChunkEncoding, DataType, LazyArray, Store};
 use rayon::prelude::*;
 

@@ -71,7 +71,7 @@ mod tests {
         assert!(common::close(got, want, 1e-12), "{got} vs {want}");
 
         let column_means: Vec<f64> = (0..COLS as usize)
-            .map(|j| values.column(j).sum() / rows as f64)
+            .map(|j| values.index_axis(outcore::ndarray::Axis(1), j).sum() / rows as f64)
             .collect();
         let anomalies: Vec<f64> = values
             .indexed_iter()

@@ -18,8 +18,8 @@ use std::time::Instant;
 use outcore::convert::binary::open_npy;
 use outcore::convert::export::export_npy;
 use outcore::convert::{ConvertOptions, Output};
-use outcore::exec::summary::summarize;
-use outcore::store::inspect::inspect;
+use outcore::inspect;
+use outcore::summarize;
 use outcore::{Axes, ChunkEncoding, LazyArray, Store};
 
 const COLS: u64 = 8192;
@@ -42,7 +42,7 @@ fn gib(bytes: u64) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = Path::new(args.first().map_or("target/quickstart", String::as_str)).to_owned();
-    let bytes = outcore::cache::parse_size(args.get(1).map_or("1GiB", String::as_str))?;
+    let bytes = outcore::parse_size(args.get(1).map_or("1GiB", String::as_str))?;
     let rows = (bytes / 8 / COLS).max(1);
     let logical = rows * COLS * 8;
     std::fs::create_dir_all(&dir)?;

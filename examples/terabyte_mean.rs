@@ -15,7 +15,7 @@
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use outcore::exec::ProgressFn;
+use outcore::ProgressFn;
 use outcore::{random, Axes, LazyArray, Progress};
 
 mod common;

@@ -17,8 +17,8 @@ pub use crate::storage::StorageError;
 /// ```
 /// use outcore::{ErrorKind, LazyArray};
 ///
-/// let x = LazyArray::zeros(outcore::DataType::Float64, &[3, 4]);
-/// let y = LazyArray::zeros(outcore::DataType::Float64, &[5]);
+/// let x = LazyArray::zeros(&[3, 4], outcore::DataType::Float64);
+/// let y = LazyArray::zeros(&[5], outcore::DataType::Float64);
 /// let err = LazyArray::binary(outcore::BinaryOp::Add, &x, &y).unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::ShapeMismatch);
 /// ```

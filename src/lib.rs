@@ -45,12 +45,15 @@
 //! // source and streamed into the store chunk by chunk.
 //! let noise = outcore::random::normal(42, &[365, 90, 180], 0.0, 3.0)?;
 //! let spec = ArraySpec::new(DataType::Float64, &[365, 90, 180]).chunks(&[365, 18, 36]);
-//! noise.add(15.0)?.to_store(&store, "t2m", &spec)?;
+//! (noise + 15.0).to_store(&store, "t2m", &spec)?;
 //!
 //! let t = LazyArray::from_stored(&store.open_array("t2m")?);
 //! let climatology = t.nanmean(Axes::from(0).keepdims())?;    // (1, 90, 180)
-//! let anomaly = t.sub(&climatology)?;                          // broadcast over days
+//! let anomaly = &t - &climatology;                             // broadcast over days
 //! let spread: f64 = anomaly.std(Axes::all(), 0.0)?.to_scalar()?;
+//! // numpy's ((t - 15) ** 2).mean():
+//! let msd: f64 = (&t - 15.0).pow(2)?.mean(Axes::all())?.to_scalar()?;
+//! assert!((msd - 9.0).abs() < 0.2);
 //! assert!((spread - 3.0).abs() < 0.05);
 //!
 //! // Selections push down: only the chunks under these 10 columns are read.
@@ -60,32 +63,57 @@
 //! # }
 //! ```
 //!
-//! The layers, each a module depending only on those before it (see `ARCHITECTURE.md`):
-//! [`element`], [`format`], [`storage`], [`codec`], [`cache`], then [`store`], the public
-//! face of the first five; [`expr`] (lazy arrays and the planner) and [`exec`] (the
-//! executor) above it; [`convert`] (importers and exporters) on top.
+//! The library is layered (see `ARCHITECTURE.md`): element types, the on-disk format, files,
+//! chunk codecs and the chunk cache below the [`Store`]; lazy arrays ([`LazyArray`]) and the
+//! executor ([`Compute`]) above it; importers and exporters ([`convert`]) on top. The modules
+//! are private; this page lists what callers use.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod cache;
-pub mod codec;
+mod cache;
+mod codec;
 pub mod convert;
-pub mod element;
-pub mod error;
-pub mod exec;
-pub mod expr;
-pub mod format;
-pub mod storage;
-pub mod store;
+mod element;
+mod error;
+mod exec;
+mod expr;
+mod format;
+mod storage;
+mod store;
 
-pub use cache::{ChunkCache, LruChunkCache};
+pub use cache::{
+    default_budget, global_cache, parse_size, CacheCounters, ChunkCache, ChunkKey, LruChunkCache,
+    BUDGET_ENV, DEFAULT_BUDGET_FRACTION,
+};
+pub use codec::CodecError;
 pub use element::{DataType, Element, FillValue, Kind, Scalar};
 pub use error::{Error, ErrorKind, Result};
-pub use exec::{Compute, Progress};
-pub use expr::{random, Axes, Block, LazyArray, Operand, ReduceOp, RegionSource};
-pub use format::ChunkEncoding;
-pub use store::{Array, ArraySpec, ArrayWriter, Chunk, Store};
+pub use exec::summary::{summarize, Summaries, Summary};
+pub use exec::{Blocks, Compute, Progress, ProgressFn};
+pub use expr::{
+    random, Axes, AxisBlocks, BinaryOp, Block, BlockGrid, LazyArray, Operand, RangeNumber,
+    RangeValue, ReduceOp, RegionSource, UnaryOp, WeakScalar, MAX_EXPLICIT_BLOCKS,
+};
+pub use format::{ChunkEncoding, FormatError};
+pub use storage::StorageError;
+pub use store::inspect::{inspect, ArrayReport, NodeReport, StoreReport};
+pub use store::{
+    Array, ArraySpec, ArrayWriter, Chunk, Node, NodeKind, StorageSummary, Store, VerifyReport,
+};
+
+/// Internals that outcore's own tests, benchmarks and binary reach into: the format's
+/// arithmetic and byte layouts, file helpers and kernels. Not part of the public API: they
+/// change without notice.
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::codec::{zstd_decode_into, AlignedBuf};
+    pub use crate::element::{pairwise_sum_by, Num};
+    pub use crate::format::grid::{iter_box, ravel, unravel};
+    pub use crate::format::shard_index::{index_len, INDEX_CHECKSUM_BYTES};
+    pub use crate::format::{ChunkLocation, ChunkStats, ShardIndex, STATS_FILE};
+    pub use crate::storage::{remove_file_if_exists, write_atomic, MappedFile};
+}
 
 /// The `ndarray` version outcore's API uses, re-exported so callers match it.
 pub use ndarray;

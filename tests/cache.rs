@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use outcore::cache::{default_budget, BUDGET_ENV};
+use outcore::{default_budget, BUDGET_ENV};
 use outcore::{ArraySpec, ChunkCache, ChunkEncoding, DataType, LruChunkCache, Store};
 use rayon::prelude::*;
 

@@ -3,9 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use outcore::error::{CodecError, FormatError};
-use outcore::format::shard_index::{index_len, INDEX_CHECKSUM_BYTES};
+use outcore::test_support::{index_len, INDEX_CHECKSUM_BYTES};
 use outcore::{ArraySpec, ChunkEncoding, DataType, Error, Store};
+use outcore::{CodecError, FormatError};
 
 /// A 2 x 2 grid of shards, each 2 x 2 chunks of 8 x 8 float64, all written.
 fn store_with(encoding: ChunkEncoding) -> (tempfile::TempDir, Store) {
@@ -205,7 +205,10 @@ fn bad_metadata() {
 #[test]
 fn sidecar_damage_and_disagreement() {
     let (_d, store) = store_with(ChunkEncoding::Zstd { level: 1 });
-    let sidecar = store.root().join("a").join(outcore::format::STATS_FILE);
+    let sidecar = store
+        .root()
+        .join("a")
+        .join(outcore::test_support::STATS_FILE);
     let good = fs::read(&sidecar).unwrap();
     flip(&sidecar, good.len() / 2);
     assert!(matches!(
@@ -221,7 +224,10 @@ fn sidecar_damage_and_disagreement() {
         .unwrap();
     w.finish().unwrap();
     fs::copy(
-        store.root().join("b").join(outcore::format::STATS_FILE),
+        store
+            .root()
+            .join("b")
+            .join(outcore::test_support::STATS_FILE),
         &sidecar,
     )
     .unwrap();

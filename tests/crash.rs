@@ -4,7 +4,7 @@
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use outcore::format::grid::{iter_box, unravel};
+use outcore::test_support::{iter_box, unravel};
 use outcore::{ArraySpec, ChunkEncoding, DataType, Store};
 
 const DIR_ENV: &str = "OUTCORE_CRASH_DIR";
@@ -178,7 +178,7 @@ fn killed_writers_leave_every_shard_old_or_new() {
             "round {generation}: b is a mix {b:?}"
         );
         // Whatever happened, the store inspects and verifies without problems.
-        let report = outcore::store::inspect::inspect(dir.path()).unwrap();
+        let report = outcore::inspect(dir.path()).unwrap();
         assert!(report.nodes.iter().all(|n| n.error.is_none()));
         assert!(store
             .open_array("a")

@@ -19,12 +19,12 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use outcore::element::Num;
-use outcore::expr::{BinaryOp, UnaryOp};
 use outcore::ndarray::{
     s, ArrayD, ArrayViewD, Axis, Dimension, IxDyn, NewAxis, SliceInfo, SliceInfoElem,
 };
+use outcore::test_support::Num;
 use outcore::{random, with_element_type, Axes, DataType, Element, LazyArray, Operand};
+use outcore::{BinaryOp, UnaryOp};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ndarray::{s, ArrayD, Axis, IxDyn};
-use outcore::cache::LruChunkCache;
+use outcore::LruChunkCache;
 use outcore::{ArraySpec, Axes, ChunkCache, ChunkEncoding, DataType, LazyArray, ReduceOp, Store};
 
 const SHAPE: [u64; 2] = [1000, 1000];
@@ -33,7 +33,7 @@ fn field(store: &Store, name: &str, encoding: ChunkEncoding, shape: &[u64]) -> A
         .encoding(encoding);
     let writer = store.create_array(name, &spec).unwrap();
     let grid = writer.grid().clone();
-    for coords in outcore::format::grid::iter_box(
+    for coords in outcore::test_support::iter_box(
         &grid
             .chunk_grid_shape()
             .iter()

@@ -4,8 +4,8 @@
 //! tiles along reduced and kept axes, broadcast operands, arg reductions (whose indices
 //! depend on each tile's origin), NaN-aware forms and variance.
 
-use outcore::expr::BinaryOp;
 use outcore::ndarray::{ArrayD, Axis, IxDyn};
+use outcore::BinaryOp;
 use outcore::{Axes, DataType, LazyArray, ReduceOp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

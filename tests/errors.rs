@@ -11,13 +11,11 @@ fn kind<T: std::fmt::Debug>(r: outcore::Result<T>) -> ErrorKind {
     r.expect_err("should fail").kind()
 }
 
+/// 0, 1, 2, ... in C order.
 fn iota(shape: &[u64]) -> LazyArray {
-    let n: u64 = shape.iter().product();
-    let values = ArrayD::from_shape_fn(
-        shape.iter().map(|&d| d as usize).collect::<Vec<_>>(),
-        |ix| ix.as_array_view().iter().sum::<usize>() as f64,
-    );
-    assert_eq!(values.len() as u64, n);
+    let n = shape.iter().product::<u64>() as usize;
+    let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+    let values = ArrayD::from_shape_vec(dims, (0..n).map(|v| v as f64).collect()).unwrap();
     LazyArray::from_array(values, shape).unwrap()
 }
 

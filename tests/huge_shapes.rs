@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use outcore::expr::BinaryOp;
 use outcore::ndarray::{s, ArrayD, IxDyn};
+use outcore::BinaryOp;
 use outcore::{random, Axes, DataType, Error, LazyArray};
 
 const HUGE: u64 = u64::MAX;
@@ -321,7 +321,7 @@ fn results_too_large_for_memory_are_errors() {
         0
     );
     is_invalid(
-        outcore::exec::summary::summarize(
+        outcore::summarize(
             &LazyArray::zeros(&[1 << 62], DataType::Int8),
             Some(0),
             true,

@@ -15,7 +15,7 @@ use std::process::Command;
 use common::{random_array, same_bits};
 use ndarray::ArrayD;
 use ndarray_npy::{read_npy, write_npy};
-use outcore::store::inspect::{inspect, ArrayReport, StoreReport};
+use outcore::{inspect, ArrayReport, StoreReport};
 use outcore::{with_element_type, ArraySpec, ChunkEncoding, DataType, Element, FillValue, Store};
 use serde::Deserialize;
 
@@ -64,7 +64,7 @@ fn check_golden<T: Element + ndarray_npy::ReadableElement>(entry: &GoldenEntry) 
     // Chunk by chunk too, to exercise single-chunk reads on every layout.
     let grid = array.grid();
     for i in 0..grid.num_chunks() {
-        let coords = outcore::format::grid::unravel(i, &grid.chunk_grid_shape());
+        let coords = outcore::test_support::unravel(i, &grid.chunk_grid_shape());
         let chunk = array
             .read_chunk(&coords)
             .unwrap()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{random_array, same_bits};
 use ndarray::{ArrayD, IxDyn, Slice};
-use outcore::format::ChunkStats;
+use outcore::test_support::ChunkStats;
 use outcore::{
     with_element_type, ArraySpec, ChunkCache, ChunkEncoding, DataType, Element, FillValue,
     LruChunkCache, Store,
@@ -118,7 +118,7 @@ fn chunks_written_out_of_order_from_many_threads() {
         let writer = store.create_array(&name, &spec).unwrap();
         let grid = writer.grid().clone();
         let mut chunks: Vec<Vec<u64>> = (0..grid.num_chunks())
-            .map(|i| outcore::format::grid::unravel(i, &grid.chunk_grid_shape()))
+            .map(|i| outcore::test_support::unravel(i, &grid.chunk_grid_shape()))
             .collect();
         // A fixed permutation that scatters neighbours.
         chunks.sort_by_key(|c| (c[0] * 7919 + c[1] * 104_729) % 1009);
@@ -154,7 +154,7 @@ fn chunks_written_out_of_order_from_many_threads() {
             let valid = grid.chunk_valid_shape(c);
             let expected = ChunkStats::compute(&part, &valid, &valid);
             let recorded = stats
-                .get(outcore::format::grid::ravel(c, &grid.chunk_grid_shape()))
+                .get(outcore::test_support::ravel(c, &grid.chunk_grid_shape()))
                 .unwrap();
             assert_eq!(recorded.count, expected.count, "chunk {i}");
             assert_eq!(recorded.nan_count, expected.nan_count);

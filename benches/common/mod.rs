@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use outcore::codec::{zstd_decode_into, AlignedBuf};
-use outcore::format::grid::iter_box;
-use outcore::format::{ChunkLocation, ShardIndex};
-use outcore::storage::MappedFile;
+use outcore::test_support::iter_box;
+use outcore::test_support::MappedFile;
+use outcore::test_support::{zstd_decode_into, AlignedBuf};
+use outcore::test_support::{ChunkLocation, ShardIndex};
 use outcore::{Array, ChunkEncoding, LazyArray};
 use rayon::prelude::*;
 
@@ -120,7 +120,7 @@ pub fn sum_mapped(chunks: &[StoredChunk]) -> BenchResult<f64> {
             })?;
             // The engine's own summation loop (pairwise, prefetching ahead) with no engine
             // around it: what any reduction over these bytes costs at least.
-            Ok(outcore::element::pairwise_sum_by(values, &|v: f64| v))
+            Ok(outcore::test_support::pairwise_sum_by(values, &|v: f64| v))
         })
         .sum()
 }

@@ -125,11 +125,11 @@ fn timed(what: &str, step: impl FnOnce() -> outcore::Result<()>) -> BenchResult<
 /// streams block by block. `dataset.json` (also printed) is written last: the harness reads
 /// it to know the dataset is complete.
 fn make(dir: &Path, size: &str) -> BenchResult<()> {
-    let bytes = outcore::cache::parse_size(size)?;
+    let bytes = outcore::parse_size(size)?;
     let rows = (bytes / 8 / COLS).max(1);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let manifest = dir.join("dataset.json");
-    outcore::storage::remove_file_if_exists(&manifest)?;
+    outcore::test_support::remove_file_if_exists(&manifest)?;
 
     let clean = dir.join("field.npy");
     timed("field.npy", || export_npy(&field(rows), &clean, true, None))?;
@@ -180,7 +180,7 @@ fn make(dir: &Path, size: &str) -> BenchResult<()> {
         "chunks": zstd.grid().chunk_shape(),
         "shards": zstd.grid().shard_shape(),
     });
-    outcore::storage::write_atomic(&manifest, description.to_string().as_bytes())?;
+    outcore::test_support::write_atomic(&manifest, description.to_string().as_bytes())?;
     println!("{description}");
     Ok(())
 }
@@ -208,7 +208,7 @@ fn run(workload: &str, path: &Path, sidecar: bool) -> BenchResult<()> {
         json!({
             "value": value,
             "seconds": seconds,
-            "cache_budget": outcore::cache::global_cache().budget(),
+            "cache_budget": outcore::global_cache().budget(),
         })
     );
     Ok(())

@@ -85,7 +85,7 @@ impl Args {
 
     /// A size in bytes such as `1000MB`, `1.1TB` or `512MiB`.
     pub fn bytes(&self, index: usize, name: &str, default: u64) -> Result<u64> {
-        self.get(index, name, default, |t| outcore::cache::parse_size(t).ok())
+        self.get(index, name, default, |t| outcore::parse_size(t).ok())
     }
 
     /// A 2-D shape such as `10000x10000`.

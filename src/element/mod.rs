@@ -11,7 +11,7 @@ mod extremes;
 mod num;
 mod prefetch;
 mod sum;
-pub use extremes::{extremes, Extremes};
+pub use extremes::extremes;
 pub use num::{Float, Num};
 pub(crate) use prefetch::prefetch_ahead;
 pub use sum::{pairwise_nansum, pairwise_sum_by, Moments};

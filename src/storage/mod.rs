@@ -10,7 +10,7 @@ mod mmap;
 
 pub use commit::{
     commit_temp, create_temp_dir_in, create_temp_in, remove_file_if_exists, rename_dir_replacing,
-    sync_dir, write_atomic, TEMP_PREFIX,
+    sync_dir, write_atomic,
 };
 pub use mmap::MappedFile;
 

@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use outcore::convert::binary::{open_npy, open_raw, ByteOrder, Order, RawLayout};
 use outcore::convert::csv::{import_csv, CsvOptions, CsvReport, Header};
 use outcore::convert::{combine, is_zarr_node, Combine, ConvertOptions, Output};
-use outcore::store::NodeKind;
+use outcore::NodeKind;
 use outcore::{ChunkEncoding, DataType, LazyArray, Store};
 use serde::Serialize;
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use outcore::store::inspect::{inspect, ArrayReport, StoreReport};
+use outcore::{inspect, ArrayReport, StoreReport};
 
 use crate::{OutputArgs, EXIT_PROBLEMS};
 
@@ -56,8 +56,8 @@ fn print_text(out: &mut impl Write, report: &StoreReport) -> Result<()> {
             node.path.rsplit('/').next().unwrap_or("")
         };
         let kind = match node.kind {
-            outcore::store::NodeKind::Group => "group",
-            outcore::store::NodeKind::Array => "array",
+            outcore::NodeKind::Group => "group",
+            outcore::NodeKind::Array => "array",
         };
         writeln!(out, "{indent}{name}  ({kind}, zarr v{})", node.zarr_format)?;
         if let Some(error) = &node.error {

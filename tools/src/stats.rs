@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use outcore::exec::summary::{summarize, Summary};
+use outcore::{summarize, Summary};
 use outcore::{LazyArray, Scalar};
 use serde::Serialize;
 use serde_json::Value;

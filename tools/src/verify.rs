@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use outcore::store::NodeKind;
+use outcore::NodeKind;
 use outcore::Store;
 use serde::Serialize;
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use outcore::store::inspect::StoreReport;
+use outcore::StoreReport;
 use outcore::{ArraySpec, ChunkEncoding, DataType, Store};
 
 fn outcore(args: &[&str]) -> Output {
