@@ -1,6 +1,6 @@
 //! Conversion throughput against its floor: importing a float64 `.npy` into a zstd-1 store
 //! next to the time to just zstd-1-compress the same bytes in 1 MiB pieces on all cores
-//! (the target: conversion within 1.2x of that); exporting the store back to `.npy`
+//! (the target: conversion within 1.2x of that); exporting the store back to `.npy`
 //! and to plain Zarr. Throughput is logical (array) bytes.
 //!
 //! `cargo bench --bench convert` (data: `OUTCORE_BENCH_BYTES`, default 256 MiB, written once

@@ -688,8 +688,8 @@ const MEMORY_FACTOR: u64 = 25;
 /// What a pass may hold beyond the budget: blocks in flight, the writer's buffers, allocator
 /// slack and the test harness (48 MiB in `tests/memory.rs`), and more here for the Fortran
 /// pass: a C-order block of a Fortran-order file touches a page per short run, several
-/// times its own bytes, until the block is done (measured: ~34 MB for the C pass, ~50 MB
-/// after the Fortran one, 235 MB with page release disabled).
+/// times its own bytes, until the block is done: peak growth is about 34 MB after the C pass
+/// and 50 MB after the Fortran one (235 MB with page release disabled).
 const MEMORY_CONSTANT: u64 = 64 << 20;
 
 fn status_kib(field: &str) -> u64 {

@@ -413,7 +413,7 @@ class Harness:
         return f"| {label} | {storage} | {seconds:.3f} | {rss} | {ratio} | {'; '.join(notes)} |"
 
     def targets(self):
-        """The issue's targets, checked on this run's numbers, as Markdown lines."""
+        """The benchmark's targets, checked on this run's numbers, as Markdown lines."""
         lines = []
 
         def seconds(label, workload):

@@ -97,8 +97,8 @@ fn pairwise_tree<T, P: Pairwise<T>>(values: &[T], p: &P) -> P::Value {
 
 /// numpy's horizontal sum of a leaf's eight accumulators, which are first hidden from the
 /// optimiser: otherwise LLVM arranges the lanes for that final pairing and shuffles every
-/// iteration of the loop (measured: a NaN-skipping sum in L1 ran at a quarter of the speed of
-/// the straight vector loop this gives). The values and their order are unchanged.
+/// iteration of the loop, which runs a NaN-skipping sum in L1 at a quarter of the speed of
+/// the straight vector loop this gives. The values and their order are unchanged.
 #[inline(always)]
 fn horizontal_sum(acc: [f64; 8]) -> f64 {
     let acc = std::hint::black_box(acc);

@@ -1,6 +1,6 @@
 //! Counter-based random arrays: the value at a global index depends only on (seed, index),
 //! never on how the array is cut into blocks, so rechunking or slicing a random array never
-//! changes its values (`DESIGN.md` §4).
+//! changes its values (`docs/design.md` §4).
 //!
 //! The generator is SplitMix64 evaluated at a position: the value at C-order flat index `i`
 //! is the SplitMix64 output mixed from the Weyl state `key + (i + 1) * 0x9e3779b97f4a7c15`,
