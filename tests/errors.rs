@@ -44,7 +44,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn invalid_argument() {
     let x = iota(&[4, 6]);
-    assert_eq!(kind(x.slice(s![..;0, ..])), ErrorKind::InvalidArgument);
+    assert_eq!(kind(x.reshape(&[-1, -1])), ErrorKind::InvalidArgument);
     assert_eq!(
         kind(LazyArray::arange(0i64, 10, 0)),
         ErrorKind::InvalidArgument
