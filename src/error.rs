@@ -171,6 +171,7 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shorthand for an [`Error::Input`].
+#[cfg(feature = "convert")]
 pub(crate) fn bad_input(path: &std::path::Path, message: impl Into<String>) -> Error {
     Error::Input {
         path: path.to_owned(),
@@ -207,6 +208,7 @@ pub(crate) fn out_of_bounds(message: impl Into<String>) -> Error {
 }
 
 /// An [`ErrorKind::TooLarge`] error.
+#[cfg_attr(not(feature = "engine"), allow(dead_code))]
 pub(crate) fn too_large(message: impl Into<String>) -> Error {
     argument(ErrorKind::TooLarge, message)
 }

@@ -73,10 +73,13 @@
 
 mod cache;
 mod codec;
+#[cfg(feature = "convert")]
 pub mod convert;
 mod element;
 mod error;
+#[cfg(feature = "engine")]
 mod exec;
+#[cfg(feature = "engine")]
 mod expr;
 mod format;
 mod storage;
@@ -89,8 +92,11 @@ pub use cache::{
 pub use codec::CodecError;
 pub use element::{DataType, Element, FillValue, Kind, Scalar};
 pub use error::{Error, ErrorKind, Result};
+#[cfg(feature = "engine")]
 pub use exec::summary::{summarize, Summaries, Summary};
+#[cfg(feature = "engine")]
 pub use exec::{Blocks, Compute, Progress, ProgressFn};
+#[cfg(feature = "engine")]
 pub use expr::{
     random, Axes, AxisBlocks, BinaryOp, Block, BlockGrid, LazyArray, Operand, RangeNumber,
     RangeValue, ReduceOp, RegionSource, UnaryOp, WeakScalar, MAX_EXPLICIT_BLOCKS,

@@ -25,6 +25,7 @@ use crate::storage::{create_temp_dir_in, io_err, rename_dir_replacing};
 use crate::store::{node_at, ArraySpec, NodeKind, Store};
 
 pub mod binary;
+#[cfg(feature = "csv")]
 pub mod csv;
 pub mod export;
 
@@ -40,8 +41,13 @@ pub struct ConvertOptions {
 }
 
 impl ConvertOptions {
-    /// The spec of a converted array of `data_type` and `shape`. A chunk or shard shape of
-    /// another rank than `shape` is an error.
+    /// The spec of a converted array of `data_type` and `shape`.
+    ///
+    /// # Errors
+    /// A chunk or shard shape of another rank than `shape`
+    /// ([`ErrorKind::ShapeMismatch`](crate::ErrorKind::ShapeMismatch)). Zero extents and
+    /// shards that are not multiples of the chunks pass here and fail when the array is
+    /// created.
     pub fn spec(&self, data_type: DataType, shape: &[u64]) -> Result<ArraySpec> {
         let mut spec = ArraySpec::new(data_type, shape);
         for (what, dims) in [("chunk", &self.chunks), ("shard", &self.shards)] {
@@ -79,7 +85,17 @@ pub enum Combine {
 
 /// Combines `inputs` (each named by its file, for errors) into one lazy array. One input is
 /// returned as it is; several need `how`. Inputs must share their data type, and their
-/// shapes must agree as `how` requires: the error names the first file that disagrees.
+/// shapes must agree as `how` requires.
+///
+/// # Errors
+/// No inputs, or several without `how` ([`ErrorKind::InvalidArgument`]); an input of another
+/// data type than the first ([`ErrorKind::TypeMismatch`]) or of a shape `how` does not allow,
+/// 0-d inputs to concatenate included ([`ErrorKind::ShapeMismatch`]). The error names the
+/// first file that disagrees.
+///
+/// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
+/// [`ErrorKind::TypeMismatch`]: crate::ErrorKind::TypeMismatch
+/// [`ErrorKind::ShapeMismatch`]: crate::ErrorKind::ShapeMismatch
 pub fn combine(inputs: Vec<(PathBuf, LazyArray)>, how: Option<Combine>) -> Result<LazyArray> {
     let mut inputs = inputs;
     if inputs.is_empty() {
@@ -156,6 +172,14 @@ impl Output {
     /// existing file or directory that is not a Zarr node is never replaced. Missing parent
     /// directories of a new store are created, and a missing `*.zarr` directory above `path`
     /// becomes a new store (a root group) holding it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) when `path` exists and
+    /// is not a Zarr node, or is one and `overwrite` is false;
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when an array lies
+    /// above `path` or `path`'s name inside the store above it is invalid (see
+    /// [`Store::node_dir`]); I/O errors creating the directories or the staging store. The
+    /// `*.zarr` store and parent directories made before a failure stay.
     pub fn create(path: &Path, overwrite: bool) -> Result<Output> {
         if path.exists() {
             if !is_zarr_node(path) {
@@ -219,6 +243,12 @@ impl Output {
     /// below it when converting a group), laid out by `options`, streamed through the engine
     /// with `progress` observing; a failed write names the destination (see
     /// [`Output::relocate`]).
+    ///
+    /// # Errors
+    /// As [`ConvertOptions::spec`]; a layout the store refuses (a zero chunk extent, a shard
+    /// extent not a multiple of it: `InvalidArgument`); an existing node `name`
+    /// (`AlreadyExists`); any error evaluating `array`, such as an input found malformed
+    /// part-way (`MalformedInput`); I/O errors writing.
     pub fn write_array(
         &self,
         name: &str,
@@ -246,6 +276,13 @@ impl Output {
 
     /// Renames the finished node into place (replacing an existing node there) and returns
     /// its path. Missing groups between an existing store and the node are created first.
+    ///
+    /// # Errors
+    /// Nothing was written under [`Output::name`]
+    /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)); an array now
+    /// between the store and the node (`InvalidArgument`); a group that cannot be written, or
+    /// a failed rename into place (which, after an existing node was moved aside, loses that
+    /// node). The staging directory is removed either way.
     pub fn commit(self) -> Result<PathBuf> {
         let built = self.staging.path().join(STAGED_NODE);
         if !built.join(METADATA_FILE).exists() {

@@ -78,6 +78,7 @@ pub trait Num: Element {
 }
 
 /// The float element types, with the functions numpy computes in floating point.
+#[cfg_attr(not(feature = "engine"), allow(dead_code))]
 pub trait Float: Num + num_traits::Float {}
 impl Float for f32 {}
 impl Float for f64 {}

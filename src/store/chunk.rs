@@ -55,6 +55,7 @@ impl Chunk {
     /// A zero-copy chunk of `shape` over `range` of the mapped `file` (host-order elements
     /// of `data_type`, aligned for it; never `bool`, whose bytes need checking), released
     /// from the resident set when its last clone is dropped if `release`.
+    #[cfg_attr(not(feature = "convert"), allow(dead_code))]
     pub(crate) fn mapped(
         file: Arc<MappedFile>,
         range: std::ops::Range<usize>,
@@ -127,7 +128,11 @@ impl Chunk {
     }
 
     /// The whole chunk's elements; borrowed (zero-copy) unless the chunk is a fill chunk.
-    /// Fails if `T` is not the array's element type, or a `bool` byte is neither 0 nor 1.
+    ///
+    /// # Errors
+    /// [`ErrorKind::TypeMismatch`](crate::ErrorKind::TypeMismatch) when `T` is not the
+    /// chunk's element type, and also when a stored `bool` byte is neither 0 nor 1 (damaged
+    /// data, reported as a type error rather than `Corrupt`).
     pub fn as_slice<T: Element>(&self) -> Result<Cow<'_, [T]>> {
         if T::DATA_TYPE != self.data_type {
             return Err(type_mismatch(format!(
@@ -156,6 +161,9 @@ impl Chunk {
     }
 
     /// The part inside the array as an owned n-d array.
+    ///
+    /// # Errors
+    /// As [`Chunk::as_slice`].
     pub fn to_ndarray<T: Element>(&self) -> Result<ArrayD<T>> {
         let shape: Vec<usize> = self.valid_shape.iter().map(|&n| n as usize).collect();
         let data = self.as_slice::<T>()?;

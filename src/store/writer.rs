@@ -108,6 +108,7 @@ impl ArraySpec {
     }
 
     /// This spec, checked to describe an array of `data_type` and `shape`.
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
     pub(crate) fn checked_for(&self, data_type: DataType, shape: &[u64]) -> Result<ArraySpec> {
         if self.data_type != data_type || self.shape != shape {
             return Err(shape_mismatch(format!(
