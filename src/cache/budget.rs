@@ -14,6 +14,10 @@ pub const DEFAULT_BUDGET_FRACTION: f64 = 0.25;
 const FALLBACK_AVAILABLE: u64 = 4 << 30;
 
 /// Parses a size such as `512MiB`, `1.5 GiB`, `2GB` or `1000000` into bytes.
+///
+/// # Errors
+/// Text that is not a number with an optional unit, or a size past `u64::MAX`; the message
+/// quotes the text.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     parse_size::parse_size(text.trim()).map_err(|e| format!("invalid size {text:?}: {e}"))
 }

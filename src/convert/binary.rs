@@ -117,9 +117,17 @@ pub struct RawFile {
 }
 
 impl RawFile {
-    /// Maps `path` as an array laid out as `layout`. The file's length must be exactly
-    /// `offset` + elements × element size: anything else is an error naming the file, the
-    /// bytes expected and the bytes found.
+    /// Maps `path` as an array laid out as `layout`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::MalformedInput`] naming the file when it is missing or a directory, when
+    /// `layout` describes more than 2^64 bytes, or when the file's length is not exactly
+    /// `offset` + elements × element size (the message gives both); [`ErrorKind::Io`] when it
+    /// cannot be opened or mapped. Values are not checked here: a `bool` byte other than 0 or
+    /// 1 fails the read of its region.
+    ///
+    /// [`ErrorKind::MalformedInput`]: crate::ErrorKind::MalformedInput
+    /// [`ErrorKind::Io`]: crate::ErrorKind::Io
     pub fn open(path: &Path, layout: RawLayout) -> Result<Self> {
         let map = map_input(path)?;
         let expected = layout
@@ -156,9 +164,16 @@ impl RawFile {
 
     /// Maps the `.npy` file at `path` (format versions 1.0, 2.0 and 3.0; dtypes `b1`,
     /// `i1`..`i8`, `u1`..`u8`, `f4`, `f8` in either byte order; C or Fortran order; any shape,
-    /// 0-d and zero-length axes included). A file that is not `.npy`, has a damaged header,
-    /// holds another dtype, or whose data is shorter or longer than its header says, is an
-    /// error naming the file and the problem.
+    /// 0-d and zero-length axes included).
+    ///
+    /// # Errors
+    /// [`ErrorKind::MalformedInput`] naming the file and the problem when it is missing or a
+    /// directory, is not `.npy` or has a damaged header, holds another dtype (also
+    /// `MalformedInput`, not `Unsupported`), or has more or fewer data bytes than its header
+    /// says; [`ErrorKind::Io`] when it cannot be opened or mapped.
+    ///
+    /// [`ErrorKind::MalformedInput`]: crate::ErrorKind::MalformedInput
+    /// [`ErrorKind::Io`]: crate::ErrorKind::Io
     pub fn open_npy(path: &Path) -> Result<Self> {
         let map = map_input(path)?;
         let bytes = map.bytes();
@@ -491,13 +506,21 @@ impl RegionSource for RawFile {
 }
 
 /// The `.npy` file at `path` as a lazy array in blocks of `chunks` (a default shape sized
-/// for streaming when `None`). Only the header is read now; see [`RawFile::open_npy`].
+/// for streaming when `None`). Only the header is read now.
+///
+/// # Errors
+/// As [`RawFile::open_npy`]; `chunks` not one positive extent per axis
+/// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)).
 pub fn open_npy(path: &Path, chunks: Option<&[u64]>) -> Result<LazyArray> {
     LazyArray::from_source(Arc::new(RawFile::open_npy(path)?), chunks)
 }
 
 /// The raw binary file at `path`, laid out as `layout`, as a lazy array in blocks of
-/// `chunks` (a default shape when `None`). See [`RawFile::open`].
+/// `chunks` (a default shape when `None`).
+///
+/// # Errors
+/// As [`RawFile::open`]; `chunks` not one positive extent per axis
+/// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)).
 pub fn open_raw(path: &Path, layout: RawLayout, chunks: Option<&[u64]>) -> Result<LazyArray> {
     LazyArray::from_source(Arc::new(RawFile::open(path, layout)?), chunks)
 }

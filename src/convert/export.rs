@@ -66,6 +66,16 @@ impl Default for ExportOptions {
 /// directory and renamed into place when complete, so an interrupted or failed export never
 /// leaves a partial file at `path`. An existing file is replaced only if `overwrite`.
 /// `progress` is called after every batch of blocks.
+///
+/// # Errors
+/// `path` is a directory, or an existing file without `overwrite`
+/// ([`ErrorKind::AlreadyExists`]); the data is more than 2^64 bytes
+/// ([`ErrorKind::TooLarge`]); any error evaluating `array`; I/O errors creating, sizing,
+/// writing, syncing or renaming the file (named as `path` or its directory, never by the
+/// temporary name).
+///
+/// [`ErrorKind::AlreadyExists`]: crate::ErrorKind::AlreadyExists
+/// [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
 pub fn export_npy(
     array: &LazyArray,
     path: &Path,
@@ -112,6 +122,17 @@ pub fn export_npy(
 /// written, edge chunks padded to the full chunk shape with zeros as the spec requires. The
 /// array is staged beside `path` and renamed into place when complete; `path` may also name
 /// a new node inside an existing store.
+///
+/// # Errors
+/// A chunk shape of the wrong rank or with a zero ([`ErrorKind::InvalidArgument`]); a zstd
+/// level outside zstd's range ([`ErrorKind::OutOfBounds`]); a destination [`Output::create`]
+/// refuses (an existing non-Zarr path, or a Zarr node without `overwrite`:
+/// [`ErrorKind::AlreadyExists`]); any error evaluating `array`; I/O errors writing chunks or
+/// metadata (named under `path`) or publishing the array (see [`Output::commit`]).
+///
+/// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
+/// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
+/// [`ErrorKind::AlreadyExists`]: crate::ErrorKind::AlreadyExists
 pub fn export_zarr(
     array: &LazyArray,
     path: &Path,

@@ -68,6 +68,16 @@ pub struct Summaries {
 /// array's statistics sidecar answers without reading data when every chunk has a record
 /// and (per axis) chunks are one index wide along `axis`. Scanning reads each block once,
 /// reporting to `progress`.
+///
+/// # Errors
+/// `axis` not below the array's rank ([`ErrorKind::OutOfBounds`]); more summaries than memory
+/// holds ([`ErrorKind::TooLarge`]); a damaged sidecar when `scan` is false
+/// ([`ErrorKind::Corrupt`], even though scanning would succeed); or any error evaluating
+/// `array`, such as a chunk that cannot be read or decoded.
+///
+/// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
+/// [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
+/// [`ErrorKind::Corrupt`]: crate::ErrorKind::Corrupt
 pub fn summarize(
     array: &LazyArray,
     axis: Option<usize>,

@@ -169,13 +169,19 @@ impl Block {
         })
     }
 
-    /// A view of the elements as `T`; fails if `T` is not the block's type.
+    /// A view of the elements as `T`.
+    ///
+    /// # Errors
+    /// `T` is not the block's type ([`ErrorKind::TypeMismatch`](crate::ErrorKind::TypeMismatch)).
     pub fn view<T: Element>(&self) -> Result<ArrayViewD<'_, T>> {
         Ok(self.data::<T>()?.view())
     }
 
     /// The elements as an owned array (no copy when the block already owns standard-layout
-    /// data); fails if `T` is not the block's type.
+    /// data).
+    ///
+    /// # Errors
+    /// `T` is not the block's type ([`ErrorKind::TypeMismatch`](crate::ErrorKind::TypeMismatch)).
     pub fn into_array<T: Element>(self) -> Result<ArrayD<T>> {
         if T::DATA_TYPE != self.data_type {
             return Err(type_mismatch(format!(

@@ -18,6 +18,11 @@ impl LazyArray {
     /// `reshape`, or an operand used twice) runs it once per overlapping consumer block, so
     /// `f` should be a pure function of its block.
     ///
+    /// # Errors
+    /// The deferred error of a failed `self`, or `T` other than the array's type
+    /// ([`ErrorKind::TypeMismatch`](crate::ErrorKind::TypeMismatch)). Errors `f` returns, and a
+    /// block of another shape than its input's, surface when the result is computed.
+    ///
     /// ```
     /// use outcore::LazyArray;
     /// # fn main() -> outcore::Result<()> {

@@ -49,7 +49,7 @@ fn unit(bits: u64) -> f64 {
     top53(bits) * UNIT
 }
 
-/// 2^-53: the spacing of [`unit`]'s values.
+/// 2^-53: the spacing of [`unit()`]'s values.
 const UNIT: f64 = 1.0 / (1u64 << 53) as f64;
 
 /// The top 53 bits as a float (exact), converted through i64: one instruction, where a u64
@@ -65,6 +65,11 @@ fn source(seed: u64, shape: &[u64], data_type: DataType, dist: Distribution) -> 
 }
 
 /// Uniform `float64` values in `[low, high)`.
+///
+/// # Errors
+/// `low` or `high` not finite, or `low > high` ([`ErrorKind::InvalidArgument`]).
+///
+/// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
 pub fn uniform(seed: u64, shape: &[u64], low: f64, high: f64) -> Result<LazyArray> {
     if !(low.is_finite() && high.is_finite() && low <= high) {
         return Err(invalid(format!(
@@ -80,6 +85,11 @@ pub fn uniform(seed: u64, shape: &[u64], low: f64, high: f64) -> Result<LazyArra
 }
 
 /// Normal (Gaussian) `float64` values (Box–Muller on two counter-based uniforms).
+///
+/// # Errors
+/// `mean` or `std` not finite, or `std` negative ([`ErrorKind::InvalidArgument`]).
+///
+/// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
 pub fn normal(seed: u64, shape: &[u64], mean: f64, std: f64) -> Result<LazyArray> {
     if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
         return Err(invalid(format!(
@@ -96,6 +106,11 @@ pub fn normal(seed: u64, shape: &[u64], mean: f64, std: f64) -> Result<LazyArray
 
 /// Uniform `int64` values in `[low, high)` (Lemire's multiply-shift: the bias is below
 /// `(high - low) / 2^64`).
+///
+/// # Errors
+/// `low >= high` ([`ErrorKind::InvalidArgument`]).
+///
+/// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
 pub fn integers(seed: u64, shape: &[u64], low: i64, high: i64) -> Result<LazyArray> {
     if low >= high {
         return Err(invalid(format!(

@@ -110,6 +110,19 @@ impl ReduceOp {
 
 impl LazyArray {
     /// Reduces over `axes` with `op` (see [`ReduceOp`] for semantics and result types).
+    ///
+    /// # Errors
+    /// The deferred error of a failed `self`; an axis out of bounds
+    /// ([`ErrorKind::OutOfBounds`]) or repeated ([`ErrorKind::InvalidArgument`]); an arg
+    /// reduction over more than one axis but not all of them ([`ErrorKind::Unsupported`]); an
+    /// arg reduction or `CountNonzero` whose reduced axes hold more than `i64::MAX` elements
+    /// ([`ErrorKind::TooLarge`]). An empty slice (for `min`, `max` and the arg reductions) or
+    /// an all-NaN one (for `nanargmin`, `nanargmax`) fails only when the result is computed.
+    ///
+    /// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
+    /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
+    /// [`ErrorKind::Unsupported`]: crate::ErrorKind::Unsupported
+    /// [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
     pub fn reduce(&self, op: ReduceOp, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.built()?;
         let axes = axes.into();
@@ -170,7 +183,7 @@ impl LazyArray {
     /// `numpy.sum` over `axes`: integers and `bool` sum in 64 bits (wrapping, as numpy), floats pairwise.
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn sum(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::Sum, axes)
     }
@@ -178,7 +191,7 @@ impl LazyArray {
     /// `numpy.prod` over `axes`.
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn prod(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::Prod, axes)
     }
@@ -186,7 +199,7 @@ impl LazyArray {
     /// `numpy.mean` over `axes` (`float64` for integers; NaN for an empty slice).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn mean(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::Mean, axes)
     }
@@ -194,7 +207,7 @@ impl LazyArray {
     /// `numpy.min` over `axes` (NaN if any element is NaN; an empty slice is an error).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn min(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::Min, axes)
     }
@@ -202,7 +215,7 @@ impl LazyArray {
     /// `numpy.max` over `axes` (NaN if any element is NaN; an empty slice is an error).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn max(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::Max, axes)
     }
@@ -210,7 +223,8 @@ impl LazyArray {
     /// `numpy.argmin`: the index of the first minimum over one axis, or the flat index over all (`int64`).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated, more than one axis but not all of them, or positions
+    /// past `i64::MAX`.
     pub fn argmin(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::ArgMin, axes)
     }
@@ -218,7 +232,8 @@ impl LazyArray {
     /// `numpy.argmax`: the index of the first maximum over one axis, or the flat index over all (`int64`).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated, more than one axis but not all of them, or positions
+    /// past `i64::MAX`.
     pub fn argmax(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::ArgMax, axes)
     }
@@ -226,7 +241,7 @@ impl LazyArray {
     /// `numpy.any`: whether any element over `axes` is non-zero.
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn any(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::Any, axes)
     }
@@ -234,7 +249,7 @@ impl LazyArray {
     /// `numpy.all`: whether every element over `axes` is non-zero.
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn all(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::All, axes)
     }
@@ -242,7 +257,7 @@ impl LazyArray {
     /// `numpy.count_nonzero` over `axes` (`int64`).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated, or counts that could pass `i64::MAX`.
     pub fn count_nonzero(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::CountNonzero, axes)
     }
@@ -250,7 +265,7 @@ impl LazyArray {
     /// `numpy.nansum`: the sum with NaN taken as 0.
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn nansum(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanSum, axes)
     }
@@ -258,7 +273,7 @@ impl LazyArray {
     /// `numpy.nanprod`: the product with NaN taken as 1.
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn nanprod(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanProd, axes)
     }
@@ -266,7 +281,7 @@ impl LazyArray {
     /// `numpy.nanmean`: the mean of the non-NaN values (NaN for an all-NaN slice).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn nanmean(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanMean, axes)
     }
@@ -274,7 +289,7 @@ impl LazyArray {
     /// `numpy.nanmin`: the minimum of the non-NaN values (NaN for an all-NaN slice).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn nanmin(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanMin, axes)
     }
@@ -282,7 +297,7 @@ impl LazyArray {
     /// `numpy.nanmax`: the maximum of the non-NaN values (NaN for an all-NaN slice).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated.
     pub fn nanmax(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanMax, axes)
     }
@@ -290,7 +305,8 @@ impl LazyArray {
     /// `numpy.nanargmin`: the index of the minimum ignoring NaN (an all-NaN slice is an error).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated, more than one axis but not all of them, or positions
+    /// past `i64::MAX`.
     pub fn nanargmin(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanArgMin, axes)
     }
@@ -298,7 +314,8 @@ impl LazyArray {
     /// `numpy.nanargmax`: the index of the maximum ignoring NaN (an all-NaN slice is an error).
     ///
     /// # Errors
-    /// Axes out of bounds or repeated, or a reduction the type or axes do not allow.
+    /// Axes out of bounds or repeated, more than one axis but not all of them, or positions
+    /// past `i64::MAX`.
     pub fn nanargmax(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanArgMax, axes)
     }

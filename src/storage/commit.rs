@@ -35,6 +35,9 @@ fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
 }
 
 /// A new temporary file in `dir`, removed on drop unless committed.
+///
+/// # Errors
+/// `dir` is missing, not a directory, or not writable.
 pub fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
     builder(FILE_MODE)
         .tempfile_in(dir)
@@ -42,6 +45,9 @@ pub fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
 }
 
 /// A new temporary directory in `dir`, removed on drop unless kept.
+///
+/// # Errors
+/// `dir` is missing, not a directory, or not writable.
 pub fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError> {
     builder(DIR_MODE)
         .tempdir_in(dir)
@@ -49,6 +55,11 @@ pub fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError>
 }
 
 /// Syncs `tmp` to disk and renames it to `target`.
+///
+/// # Errors
+/// The sync fails (a full disk can show only here), or the rename does (`target` an existing
+/// directory, or on another file system than `tmp`); either error names `target`, and `tmp`
+/// is removed.
 pub fn commit_temp(tmp: NamedTempFile, target: &Path) -> Result<(), StorageError> {
     tmp.as_file().sync_data().map_err(io_err(target, "sync"))?;
     tmp.persist(target)
@@ -56,7 +67,13 @@ pub fn commit_temp(tmp: NamedTempFile, target: &Path) -> Result<(), StorageError
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically.
+/// Writes `bytes` to `path` atomically. The parent directory is not synced: callers that
+/// need the rename durable call `sync_dir`.
+///
+/// # Errors
+/// The temporary file cannot be created beside `path` (the error names the directory), or
+/// writing, syncing or renaming it fails (the error names `path`). `path` is unchanged on
+/// error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = create_temp_in(dir)?;
@@ -68,6 +85,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
 }
 
 /// Syncs a directory, making the renames inside it durable.
+///
+/// # Errors
+/// `dir` cannot be opened, or the sync fails.
 pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -77,6 +97,12 @@ pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 /// Renames the finished directory `built` to `target` (same file system). An existing
 /// `target` is moved aside into a temporary directory beside it first and removed after, so
 /// `target` always names a whole old or a whole new directory. Syncs the parent.
+///
+/// # Errors
+/// A rename fails (`built` missing, `target` a file or on another file system), or creating
+/// the aside directory or syncing the parent does. If `built` cannot be renamed after the
+/// old directory was moved aside, the old directory is deleted with its temporary parent:
+/// `target` is then missing.
 pub fn rename_dir_replacing(built: &Path, target: &Path) -> Result<(), StorageError> {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -95,6 +121,10 @@ pub fn rename_dir_replacing(built: &Path, target: &Path) -> Result<(), StorageEr
 }
 
 /// Removes `path` if it exists.
+///
+/// # Errors
+/// Removing fails for any reason other than `path` not existing (a directory, no
+/// permission).
 pub fn remove_file_if_exists(path: &Path) -> Result<(), StorageError> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(path, "remove")(e)),

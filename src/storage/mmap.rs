@@ -21,7 +21,12 @@ pub struct MappedFile {
 }
 
 impl MappedFile {
-    /// Maps `path`; `Ok(None)` if it does not exist.
+    /// Maps `path`; `Ok(None)` if it does not exist. An empty file is not mapped and reads
+    /// as no bytes.
+    ///
+    /// # Errors
+    /// `path` cannot be opened for another reason than not existing, or its metadata read,
+    /// or it cannot be mapped.
     pub fn open(path: &Path) -> Result<Option<Self>, StorageError> {
         let file = match File::open(path) {
             Ok(f) => f,

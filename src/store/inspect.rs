@@ -71,7 +71,12 @@ pub struct ArrayReport {
     pub statistics: bool,
 }
 
-/// Inspects the store (or lone array) at `path`.
+/// Inspects the store (or lone array) at `path`. An array that cannot be opened or
+/// summarised does not fail the call: its [`NodeReport::error`] says why.
+///
+/// # Errors
+/// As [`Store::open`] and [`Store::nodes`]: `path` is not a store, or its hierarchy cannot be
+/// listed.
 pub fn inspect(path: &Path) -> Result<StoreReport> {
     let store = Store::open(path)?;
     let mut nodes = Vec::new();

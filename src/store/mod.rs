@@ -54,6 +54,14 @@ pub struct Store {
 impl Store {
     /// Opens an existing store: a directory holding a Zarr v3 `zarr.json` (group or array) or
     /// a Zarr v2 `.zgroup` / `.zarray`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when `path` does not exist or holds no Zarr metadata (a plain
+    /// directory or a file); [`ErrorKind::Io`] when `zarr.json` exists but cannot be read.
+    /// The metadata is not parsed here: a damaged document fails when its node is opened.
+    ///
+    /// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
+    /// [`ErrorKind::Io`]: crate::ErrorKind::Io
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let root = path.as_ref().to_owned();
         if node_at(&root)?.is_none() {
@@ -68,7 +76,12 @@ impl Store {
         })
     }
 
-    /// Opens the store at `path`, creating the directory and a root group if needed.
+    /// Opens the store at `path`, creating the directory and a root group if needed. An
+    /// existing node there (group or array) is kept as it is.
+    ///
+    /// # Errors
+    /// The directory or the group's `zarr.json` cannot be created (`path` names a file, no
+    /// permission, a full disk), or an existing `zarr.json` cannot be read.
     pub fn create(path: impl AsRef<Path>) -> Result<Store> {
         let root = path.as_ref().to_owned();
         fs::create_dir_all(&root).map_err(io_err(&root, "create directory"))?;
@@ -92,7 +105,12 @@ impl Store {
         &self.root
     }
 
-    /// The directory of the node at `name`.
+    /// The directory of the node at `name`. Nothing is checked on disk.
+    ///
+    /// # Errors
+    /// A part of `name` that starts with `.` (so also `.` and `..`) or contains `\`
+    /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)): a name never
+    /// leaves the store or names its hidden files.
     pub fn node_dir(&self, name: &str) -> Result<PathBuf> {
         let mut dir = self.root.clone();
         for part in name.split('/').filter(|p| !p.is_empty()) {
@@ -105,6 +123,13 @@ impl Store {
     }
 
     /// Every node of the hierarchy, parents before children, siblings sorted by name.
+    /// Directories without Zarr metadata, and hidden ones, are skipped.
+    ///
+    /// # Errors
+    /// A group's directory cannot be listed, or a `zarr.json` exists but cannot be read
+    /// ([`ErrorKind::Io`](crate::ErrorKind::Io)); a subdirectory whose name contains `\`,
+    /// which [`Store::node_dir`] refuses
+    /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)).
     pub fn nodes(&self) -> Result<Vec<Node>> {
         let mut out = Vec::new();
         let mut pending = vec![String::new()];
@@ -140,6 +165,9 @@ impl Store {
     }
 
     /// The paths of every array in the store.
+    ///
+    /// # Errors
+    /// As [`Store::nodes`].
     pub fn arrays(&self) -> Result<Vec<String>> {
         Ok(self
             .nodes()?
@@ -150,11 +178,24 @@ impl Store {
     }
 
     /// Opens the array at `name` (`""` when the store itself is an array).
+    ///
+    /// # Errors
+    /// An invalid `name` (see [`Store::node_dir`]); no metadata there
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound)); metadata that cannot be read
+    /// (`Io`) or is not a valid array's (`Corrupt`, also when the node is a v3 group); a data
+    /// type outcore does not store (`Unsupported`).
     pub fn open_array(&self, name: &str) -> Result<Array> {
         Array::open(&self.node_dir(name)?, self.cache.clone())
     }
 
-    /// Creates a group at `name` (and any missing parent groups) with these attributes.
+    /// Creates a group at `name` (and any missing parent groups) with these attributes. An
+    /// existing group's metadata is replaced; so is an array's, which turns it into a group
+    /// over its old chunk files.
+    ///
+    /// # Errors
+    /// An invalid `name` (see [`Store::node_dir`]); an array above `name`
+    /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)); a directory or
+    /// `zarr.json` that cannot be read or written.
     pub fn create_group(&self, name: &str, attributes: Map<String, Value>) -> Result<()> {
         self.ensure_parent_groups(name)?;
         let dir = self.node_dir(name)?;
@@ -195,6 +236,15 @@ impl Store {
     /// Starts writing a new array at `name`. Nothing appears at `name` until
     /// [`ArrayWriter::finish`]; an existing node there is an error unless
     /// [`ArraySpec::overwrite`] is set.
+    ///
+    /// # Errors
+    /// An empty or invalid `name` or an array above it
+    /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)); anything at
+    /// `name`, Zarr node or not, without overwrite
+    /// ([`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists)); a spec whose chunk or
+    /// shard shape does not fit the array (`InvalidArgument`) or whose fill value has another
+    /// type (`TypeMismatch`); parent groups or the staging directory that cannot be created.
+    /// The missing parent groups are created before the checks on `name` itself, and stay.
     pub fn create_array(&self, name: &str, spec: &ArraySpec) -> Result<ArrayWriter> {
         if name.split('/').all(|p| p.is_empty()) {
             return Err(invalid("an array needs a name inside the store"));
@@ -211,7 +261,13 @@ impl Store {
     }
 
     /// Starts rewriting chunks of the existing array at `name` in place, shard by shard.
-    /// Chunks not written keep their values.
+    /// Chunks not written keep their values. The statistics sidecar is removed now, before
+    /// anything is written, so an update never finished leaves the array without one.
+    ///
+    /// # Errors
+    /// As [`Store::open_array`]; an array not on the outcore profile (sharded, `bytes` with
+    /// optional `zstd`: [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)); the
+    /// sidecar cannot be removed or the metadata re-read.
     pub fn update_array(&self, name: &str) -> Result<ArrayWriter> {
         ArrayWriter::update(self.open_array(name)?)
     }

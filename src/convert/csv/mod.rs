@@ -192,6 +192,30 @@ pub struct CsvReport {
 /// `Stack`, whose chunks along the file axis must be 1). Progress: pass 1 reports
 /// `blocks_total == 0` and the input bytes read so far; pass 2 reports row chunks done out of
 /// all of them and the input bytes they covered.
+///
+/// # Errors
+/// - [`ErrorKind::InvalidArgument`]: no inputs, or several without `how`; a chunk shape with
+///   a zero, or (under `Stack`) not 1 along the file axis.
+/// - [`ErrorKind::OutOfBounds`]: `max_categories` past `i32::MAX`.
+/// - [`ErrorKind::ShapeMismatch`]: a chunk shape of the wrong rank.
+/// - [`ErrorKind::MalformedInput`], naming the file (and line): an empty file or one with
+///   only a header, a row longer than [`MAX_RECORD_BYTES`], a bad row (unless skipped),
+///   inputs whose headers or (under `Stack`) row counts differ, no convertible column, every
+///   row bad, a non-numeric column in a matrix import, or a file that changed between the
+///   passes.
+/// - [`ErrorKind::NotFound`] / [`ErrorKind::Io`]: an input that cannot be opened or read (a
+///   missing input is `NotFound` here, where [`super::binary::open_npy`] says
+///   `MalformedInput`), or a node of `store` that cannot be written.
+/// - [`ErrorKind::AlreadyExists`]: anything already where the matrix or a column's array
+///   goes (an existing group `name` is reused, its attributes replaced).
+///
+/// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
+/// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
+/// [`ErrorKind::ShapeMismatch`]: crate::ErrorKind::ShapeMismatch
+/// [`ErrorKind::MalformedInput`]: crate::ErrorKind::MalformedInput
+/// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
+/// [`ErrorKind::Io`]: crate::ErrorKind::Io
+/// [`ErrorKind::AlreadyExists`]: crate::ErrorKind::AlreadyExists
 pub fn import_csv(
     inputs: &[PathBuf],
     how: Option<Combine>,
