@@ -529,10 +529,7 @@ pub fn open_raw(path: &Path, layout: RawLayout, chunks: Option<&[u64]>) -> Resul
 fn map_input(path: &Path) -> Result<MappedFile> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => return Err(bad_input(path, "is a directory, not a file")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(bad_input(path, "no such file"))
-        }
-        Err(e) => return Err(io_err(path, "stat")(e).into()),
+        Err(e) => return Err(io_err(path, "open")(e).into()),
         Ok(_) => {}
     }
     MappedFile::open(path)?.ok_or_else(|| bad_input(path, "no such file"))
