@@ -17,7 +17,7 @@
 //! let spec = ArraySpec::new(DataType::Float64, &[100, 60])
 //!     .chunks(&[16, 16])
 //!     .shards(&[64, 64])
-//!     .encoding(ChunkEncoding::Zstd { level: 3 });
+//!     .encoding(ChunkEncoding::zstd(3));
 //! let field = ArrayD::from_shape_fn(vec![100, 60], |ix| (ix[0] * 60 + ix[1]) as f64 / 10.0);
 //! let writer = store.create_array("temperature", &spec)?;
 //! writer.write_array(field.view())?;
@@ -80,11 +80,11 @@ pub mod storage;
 pub mod store;
 
 pub use cache::{ChunkCache, LruChunkCache};
+pub use codec::ChunkEncoding;
 pub use element::{DataType, Element, FillValue, Kind, Scalar};
 pub use error::{Error, Result};
 pub use exec::{Compute, Progress};
 pub use expr::{random, Axes, Block, LazyArray, Operand, ReduceOp, RegionSource};
-pub use format::ChunkEncoding;
 pub use store::{Array, ArraySpec, ArrayWriter, Chunk, Store};
 
 /// The `ndarray` version outcore's API uses, re-exported so callers match it.

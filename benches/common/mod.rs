@@ -9,7 +9,8 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use outcore::codec::{zstd_decode_into, AlignedBuf};
+use outcore::codec::zstd::zstd_decode_into;
+use outcore::codec::AlignedBuf;
 use outcore::format::grid::iter_box;
 use outcore::format::{ChunkLocation, ShardIndex};
 use outcore::storage::MappedFile;
@@ -83,7 +84,7 @@ impl StoredChunk {
 /// chunks have no bytes and are left out), with the profile's inner-chunk encoding. Shard
 /// indexes are checked as outcore checks them.
 pub fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncoding)> {
-    let Some(profile) = &array.meta().profile else {
+    let (Some(profile), Some(encoding)) = (&array.meta().profile, array.encoding()) else {
         return Err(format!(
             "{}: not an array in outcore's profile",
             array.path().display()
@@ -117,7 +118,7 @@ pub fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncodin
             }
         }
     }
-    Ok((out, profile.encoding))
+    Ok((out, encoding.clone()))
 }
 
 /// The floor of a reduction over a raw float64 store: the sum of every chunk's mapped bytes
