@@ -64,13 +64,13 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("bench.zarr");
     let data = field();
-    write(&root, "raw", [128, 1024], ChunkEncoding::Raw, &data);
+    write(&root, "raw", [128, 1024], ChunkEncoding::raw(), &data);
     for (name, chunk) in [
         ("zstd_256k", [64, 512]),
         ("zstd_1m", [128, 1024]),
         ("zstd_4m", [256, 2048]),
     ] {
-        write(&root, name, chunk, ChunkEncoding::Zstd { level: 1 }, &data);
+        write(&root, name, chunk, ChunkEncoding::zstd(1), &data);
     }
     // No cache: every read decodes, as in a streaming pass.
     let store = Store::open(&root)

@@ -113,7 +113,7 @@ fn bench(c: &mut Criterion) {
                 |store| {
                     let x = open_npy(&npy, None).unwrap();
                     let mut spec = ArraySpec::new(DataType::Float64, x.shape())
-                        .encoding(ChunkEncoding::Zstd { level: 1 });
+                        .encoding(ChunkEncoding::zstd(1));
                     if let Some(chunks) = &chunks {
                         spec = spec.chunks(chunks);
                     }

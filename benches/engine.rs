@@ -25,8 +25,8 @@ fn stores() -> (Array, Array) {
         let store = Store::create(&root).unwrap();
         let x = field(rows);
         for (name, encoding) in [
-            ("raw", ChunkEncoding::Raw),
-            ("zstd", ChunkEncoding::Zstd { level: 1 }),
+            ("raw", ChunkEncoding::raw()),
+            ("zstd", ChunkEncoding::zstd(1)),
         ] {
             let spec = ArraySpec::new(DataType::Float64, &[rows, COLS])
                 .chunks(&[16, COLS])

@@ -63,8 +63,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = std::fs::remove_dir_all(&store_path);
     Store::create(&store_path)?;
     for (name, codec) in [
-        ("zstd", ChunkEncoding::Zstd { level: 1 }),
-        ("raw", ChunkEncoding::Raw),
+        ("zstd", ChunkEncoding::zstd(1)),
+        ("raw", ChunkEncoding::raw()),
     ] {
         let start = Instant::now();
         let input = open_npy(&npy, None)?;

@@ -17,7 +17,7 @@
 //! let spec = ArraySpec::new(DataType::Float64, &[100, 60])
 //!     .chunks(&[16, 16])
 //!     .shards(&[64, 64])
-//!     .encoding(ChunkEncoding::Zstd { level: 3 });
+//!     .encoding(ChunkEncoding::zstd(3));
 //! let field = ArrayD::from_shape_fn(vec![100, 60], |ix| (ix[0] * 60 + ix[1]) as f64 / 10.0);
 //! let writer = store.create_array("temperature", &spec)?;
 //! writer.write_array(field.view())?;
@@ -89,7 +89,7 @@ pub use cache::{
     default_budget, global_cache, parse_size, CacheCounters, ChunkCache, ChunkKey, LruChunkCache,
     BUDGET_ENV, DEFAULT_BUDGET_FRACTION,
 };
-pub use codec::CodecError;
+pub use codec::{ChunkEncoding, CodecError};
 pub use element::{DataType, Element, FillValue, Kind, Scalar};
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "engine")]
@@ -101,7 +101,7 @@ pub use expr::{
     random, Axes, AxisBlocks, BinaryOp, Block, BlockGrid, LazyArray, Operand, RangeNumber,
     RangeValue, ReduceOp, RegionSource, UnaryOp, WeakScalar, MAX_EXPLICIT_BLOCKS,
 };
-pub use format::{ChunkEncoding, FormatError};
+pub use format::FormatError;
 pub use storage::StorageError;
 pub use store::inspect::{inspect, ArrayReport, NodeReport, StoreReport};
 pub use store::{
@@ -113,7 +113,8 @@ pub use store::{
 /// change without notice.
 #[doc(hidden)]
 pub mod test_support {
-    pub use crate::codec::{zstd_decode_into, AlignedBuf};
+    pub use crate::codec::zstd::zstd_decode_into;
+    pub use crate::codec::{AlignedBuf, CODECS};
     pub use crate::element::{pairwise_sum_by, Num};
     pub use crate::format::grid::{iter_box, ravel, unravel};
     pub use crate::format::shard_index::{index_len, INDEX_CHECKSUM_BYTES};

@@ -18,7 +18,7 @@ fn budget_holds_under_parallel_reads_of_an_array_larger_than_it() {
     let spec = ArraySpec::new(DataType::Float64, &[512, 512])
         .chunks(&[64, 64])
         .shards(&[128, 512])
-        .encoding(ChunkEncoding::Zstd { level: 1 });
+        .encoding(ChunkEncoding::zstd(1));
     let data =
         ndarray::ArrayD::from_shape_fn(vec![512, 512], |ix| (ix[0] as f64).sin() * ix[1] as f64);
     let w = store.create_array("big", &spec).unwrap();
@@ -112,7 +112,7 @@ fn streaming_reads_bypass_the_cache_and_never_reuse_a_held_buffer() {
     let spec = ArraySpec::new(DataType::Float64, &[256, 256])
         .chunks(&[32, 32])
         .shards(&[64, 256])
-        .encoding(ChunkEncoding::Zstd { level: 1 });
+        .encoding(ChunkEncoding::zstd(1));
     let data =
         ndarray::ArrayD::from_shape_fn(vec![256, 256], |ix| (ix[0] * 256 + ix[1]) as f64 * 0.25);
     let w = store.create_array("z", &spec).unwrap();

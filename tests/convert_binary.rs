@@ -119,7 +119,7 @@ fn check_import<T: Element + ndarray_npy::ReadableElement>(
     // Into a store whose chunks differ from the blocks.
     let spec = ArraySpec::new(T::DATA_TYPE, &input.shape)
         .chunks(&odd_chunks(&input.shape, 1))
-        .encoding(ChunkEncoding::Zstd { level: 1 });
+        .encoding(ChunkEncoding::zstd(1));
     let stored = lazy.to_store(store, &input.name, &spec).unwrap();
     let back = stored.read_all::<T>().unwrap();
     assert!(same_bits(&expected, &back), "{} (stored)", input.name);
@@ -162,9 +162,9 @@ fn numpy_inputs_import_exactly_and_exports_read_back_in_numpy_and_zarr_python() 
         let chunks = odd_chunks(&input.shape, 3);
         let zarr = out.join(format!("{}.zarr", input.name));
         let encoding = if i % 2 == 0 {
-            ChunkEncoding::Raw
+            ChunkEncoding::raw()
         } else {
-            ChunkEncoding::Zstd { level: 3 }
+            ChunkEncoding::zstd(3)
         };
         export_zarr(
             &lazy,
@@ -503,14 +503,14 @@ fn check_export<T: Element + ndarray_npy::WritableElement + ndarray_npy::Readabl
     assert_eq!(header_len % 64, 0, "{name}: data is 64-byte aligned");
 
     // Plain Zarr: read back through zarrs (outcore's general path).
-    for (k, encoding) in [ChunkEncoding::Raw, ChunkEncoding::Zstd { level: 1 }]
+    for (k, encoding) in [ChunkEncoding::raw(), ChunkEncoding::zstd(1)]
         .into_iter()
         .enumerate()
     {
         let zarr = dir.join(format!("{name}-{k}.zarr"));
         let options = ExportOptions {
             chunks: (k == 0).then(|| odd_chunks(&shape64, 1)),
-            encoding,
+            encoding: encoding.clone(),
             overwrite: false,
         };
         export_zarr(&lazy, &zarr, &options, None).unwrap();
@@ -732,8 +732,7 @@ fn memory_child() {
     eprintln!("after F pass {}", status_kib("VmHWM:") * 1024 - base);
     let dir = tempfile::tempdir_in(path.parent().unwrap()).unwrap();
     let store = Store::create(dir.path().join("s.zarr")).unwrap();
-    let spec =
-        ArraySpec::new(DataType::Float64, x.shape()).encoding(ChunkEncoding::Zstd { level: 1 });
+    let spec = ArraySpec::new(DataType::Float64, x.shape()).encoding(ChunkEncoding::zstd(1));
     x.to_store(&store, "x", &spec).unwrap();
     let peak = status_kib("VmHWM:") * 1024;
     println!("MEMORY base={base} peak={peak}");

@@ -48,7 +48,7 @@ fn flip(path: &Path, offset: usize) {
 
 #[test]
 fn flipped_index_byte_is_a_checksum_error_naming_the_shard() {
-    let (_d, store) = store_with(ChunkEncoding::Zstd { level: 1 });
+    let (_d, store) = store_with(ChunkEncoding::zstd(1));
     let path = shard(&store, 1, 0);
     let len = fs::metadata(&path).unwrap().len() as usize;
     flip(&path, len - index_len(4) as usize + 3);
@@ -71,7 +71,7 @@ fn flipped_index_byte_is_a_checksum_error_naming_the_shard() {
 
 #[test]
 fn flipped_compressed_chunk_is_a_decode_error_or_caught_by_verify() {
-    let (_d, store) = store_with(ChunkEncoding::Zstd { level: 1 });
+    let (_d, store) = store_with(ChunkEncoding::zstd(1));
     let path = shard(&store, 0, 1);
     // The first chunk of the shard starts at offset 0: its zstd magic number.
     flip(&path, 0);
@@ -90,7 +90,7 @@ fn flipped_compressed_chunk_is_a_decode_error_or_caught_by_verify() {
     }
     // A flip inside the compressed payload may still decode, to wrong values: verify compares
     // the data with the statistics recorded at write time and reports it either way.
-    let (_d2, store2) = store_with(ChunkEncoding::Zstd { level: 1 });
+    let (_d2, store2) = store_with(ChunkEncoding::zstd(1));
     let path2 = shard(&store2, 0, 0);
     flip(&path2, 40);
     let report = store2.open_array("a").unwrap().verify().unwrap();
@@ -103,7 +103,7 @@ fn flipped_compressed_chunk_is_a_decode_error_or_caught_by_verify() {
 
 #[test]
 fn truncated_shards() {
-    let (_d, store) = store_with(ChunkEncoding::Raw);
+    let (_d, store) = store_with(ChunkEncoding::raw());
     let cut_short = shard(&store, 0, 0);
     fs::write(&cut_short, &fs::read(&cut_short).unwrap()[..20]).unwrap();
     let cut_tail = shard(&store, 1, 1);
@@ -130,7 +130,7 @@ fn truncated_shards() {
 
 #[test]
 fn index_entry_outside_the_file() {
-    let (_d, store) = store_with(ChunkEncoding::Raw);
+    let (_d, store) = store_with(ChunkEncoding::raw());
     let path = shard(&store, 0, 1);
     // Entry 3 (chunk (1, 3)): point it past the end; only the bounds check can fail.
     rewrite_entry(&path, 3, 1 << 40, 512);
@@ -147,7 +147,7 @@ fn index_entry_outside_the_file() {
 
 #[test]
 fn removed_shard_reads_as_fill_but_verify_reports_it() {
-    let (_d, store) = store_with(ChunkEncoding::Zstd { level: 1 });
+    let (_d, store) = store_with(ChunkEncoding::zstd(1));
     let path = shard(&store, 1, 1);
     fs::remove_file(&path).unwrap();
     let a = store.open_array("a").unwrap();
@@ -164,7 +164,7 @@ fn removed_shard_reads_as_fill_but_verify_reports_it() {
 
 #[test]
 fn bad_metadata() {
-    let (_d, store) = store_with(ChunkEncoding::Raw);
+    let (_d, store) = store_with(ChunkEncoding::raw());
     let meta = store.root().join("a/zarr.json");
     let good = fs::read_to_string(&meta).unwrap();
 
@@ -204,7 +204,7 @@ fn bad_metadata() {
 
 #[test]
 fn sidecar_damage_and_disagreement() {
-    let (_d, store) = store_with(ChunkEncoding::Zstd { level: 1 });
+    let (_d, store) = store_with(ChunkEncoding::zstd(1));
     let sidecar = store
         .root()
         .join("a")
@@ -244,7 +244,7 @@ fn sidecar_damage_and_disagreement() {
 
 #[test]
 fn verify_reports_a_recorded_chunk_missing_from_an_existing_shard() {
-    let (_d, store) = store_with(ChunkEncoding::Raw);
+    let (_d, store) = store_with(ChunkEncoding::raw());
     let path = shard(&store, 0, 0);
     // Mark slot 1 (chunk (0, 1)) missing with a valid CRC: only the sidecar knows better.
     rewrite_entry(&path, 1, u64::MAX, u64::MAX);

@@ -20,7 +20,7 @@ fn spec() -> ArraySpec {
     ArraySpec::new(DataType::Int64, &SHAPE)
         .chunks(&CHUNK)
         .shards(&SHARD)
-        .encoding(ChunkEncoding::Zstd { level: 1 })
+        .encoding(ChunkEncoding::zstd(1))
 }
 
 /// Writes every chunk of `a` (update in place) and of `b` (a new array replacing the old)

@@ -67,7 +67,7 @@ fn bits(a: &ArrayD<f64>) -> Vec<u64> {
 fn statistics_answer_equals_scanning_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s.zarr")).unwrap();
-    let values = field(&store, "x", ChunkEncoding::Zstd { level: 1 }, &[1000, 990]);
+    let values = field(&store, "x", ChunkEncoding::zstd(1), &[1000, 990]);
     let x = LazyArray::from_stored(&store.open_array("x").unwrap());
     let ops = [
         ReduceOp::Sum,
@@ -110,7 +110,7 @@ fn statistics_answer_equals_scanning_bit_for_bit() {
 fn statistics_skip_decoding_whole_chunks_and_scan_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s.zarr")).unwrap();
-    field(&store, "x", ChunkEncoding::Zstd { level: 1 }, &[1000, 990]);
+    field(&store, "x", ChunkEncoding::zstd(1), &[1000, 990]);
     let run = |scan: bool| {
         let cache: Arc<dyn ChunkCache> = Arc::new(LruChunkCache::new(1 << 30));
         let store = Store::open(dir.path().join("s.zarr"))
@@ -135,7 +135,7 @@ fn statistics_skip_decoding_whole_chunks_and_scan_does_not() {
 fn selections_read_only_the_chunks_under_them() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s.zarr")).unwrap();
-    let values = field(&store, "x", ChunkEncoding::Zstd { level: 1 }, &SHAPE);
+    let values = field(&store, "x", ChunkEncoding::zstd(1), &SHAPE);
     type Build = Box<dyn Fn(&LazyArray) -> LazyArray>;
     let cases: Vec<(&str, u64, Build)> = vec![
         (
@@ -231,7 +231,7 @@ fn a_failing_block_stops_the_write_with_the_first_error() {
 fn results_stream_into_a_store_with_progress() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s.zarr")).unwrap();
-    let values = field(&store, "x", ChunkEncoding::Raw, &SHAPE);
+    let values = field(&store, "x", ChunkEncoding::raw(), &SHAPE);
     let x = LazyArray::from_stored(&store.open_array("x").unwrap());
     let anomaly = (&x - x.nanmean(Axes::from(1).keepdims()).unwrap()).astype(DataType::Float32);
     let blocks = AtomicU64::new(0);

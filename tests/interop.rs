@@ -155,8 +155,8 @@ fn write_outcore_store(root: &Path) -> Vec<serde_json::Value> {
     let store = Store::create(root).unwrap();
     let mut manifest = Vec::new();
     for (i, dt) in DataType::ALL.into_iter().enumerate() {
-        for encoding in [ChunkEncoding::Raw, ChunkEncoding::Zstd { level: 2 }] {
-            let codec = if encoding == ChunkEncoding::Raw {
+        for encoding in [ChunkEncoding::raw(), ChunkEncoding::zstd(2)] {
+            let codec = if encoding == ChunkEncoding::raw() {
                 "raw"
             } else {
                 "zstd"
@@ -279,4 +279,84 @@ fn unaligned_raw_chunks_from_a_foreign_writer_read_correctly() {
     let report = inspect(root).unwrap();
     let a = array_report(&report, "a");
     assert_eq!((a.chunks_stored, a.zero_copy_chunks), (Some(2), 0));
+}
+
+/// The fast-path test is what the registered codecs declare: an array written with each
+/// registered codec records exactly that codec's configuration after `bytes` and opens on
+/// the fast path with it; inner codecs no registered codec takes (blosc, as zarr-python
+/// wrote it, in a shard layout that is otherwise the profile's) are read through zarrs,
+/// with the shard index still read by outcore.
+#[test]
+fn the_profile_takes_exactly_the_registered_codecs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path().join("s.zarr")).unwrap();
+    let data = random_array::<f64>(&[19, 11], 5);
+    for (i, entry) in outcore::test_support::CODECS.iter().enumerate() {
+        let encoding = (entry.default)();
+        let name = format!("c{i}");
+        let spec = ArraySpec::new(DataType::Float64, &[19, 11])
+            .chunks(&[4, 3])
+            .shards(&[8, 6])
+            .encoding(encoding.clone());
+        let w = store.create_array(&name, &spec).unwrap();
+        w.write_array(data.view()).unwrap();
+        w.finish().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("s.zarr").join(&name).join("zarr.json")).unwrap(),
+        )
+        .unwrap();
+        let inner = doc["codecs"][0]["configuration"]["codecs"]
+            .as_array()
+            .unwrap();
+        assert_eq!(
+            inner[0],
+            serde_json::json!({"name": "bytes", "configuration": {"endian": "little"}})
+        );
+        assert_eq!(inner[1..], encoding.codec().metadata()[..], "{encoding}");
+        assert_eq!(
+            outcore::ChunkEncoding::from_metadata(&inner[1..]),
+            Some(encoding.clone())
+        );
+        let array = store.open_array(&name).unwrap();
+        assert!(array.is_fast_path(), "{encoding}");
+        assert_eq!(array.encoding(), Some(&encoding));
+        assert!(same_bits(&data, &array.read_all::<f64>().unwrap()));
+    }
+
+    // Lists no registered codec takes: other codecs, more than one, a known one twice.
+    let json = |s: &str| -> Vec<serde_json::Value> { serde_json::from_str(s).unwrap() };
+    for refused in [
+        r#"[{"name": "gzip", "configuration": {"level": 5}}]"#,
+        r#"[{"name": "zstd", "configuration": {"level": 3}}, {"name": "crc32c"}]"#,
+        r#"[{"name": "zstd", "configuration": {"level": 1}}, {"name": "zstd", "configuration": {"level": 1}}]"#,
+        r#"[{"name": "transpose", "configuration": {"order": [1, 0]}}]"#,
+    ] {
+        assert_eq!(
+            outcore::ChunkEncoding::from_metadata(&json(refused)),
+            None,
+            "{refused}"
+        );
+    }
+
+    let blosc = Store::open(golden_dir().join("zarrpy_v3_sharded_blosc.zarr"))
+        .unwrap()
+        .open_array("f64_blosc")
+        .unwrap();
+    let profile = blosc
+        .meta()
+        .profile
+        .as_ref()
+        .expect("the profile's shard layout");
+    assert_eq!(profile.codecs.len(), 1);
+    assert_eq!(profile.codecs[0]["name"], "blosc");
+    assert_eq!(outcore::ChunkEncoding::from_metadata(&profile.codecs), None);
+    assert!(!blosc.is_fast_path());
+    assert_eq!(blosc.encoding(), None);
+    let expected: ArrayD<f64> =
+        read_npy(golden_dir().join("expected/zarrpy_v3_sharded_blosc__f64_blosc.npy")).unwrap();
+    assert!(same_bits(&expected, &blosc.read_all::<f64>().unwrap()));
+    let summary = blosc.storage_summary().unwrap();
+    // Counted from the shard indexes, which outcore reads for any codec.
+    assert!(summary.chunks_stored.is_some_and(|n| n > 0), "{summary:?}");
+    assert_eq!(summary.zero_copy_chunks, 0);
 }

@@ -66,8 +66,8 @@ fn reduction_peak_memory_stays_under_budget() {
     let cols: u64 = 1 << 12;
     let shape = [elements / cols, cols];
     for (name, encoding) in [
-        ("raw", ChunkEncoding::Raw),
-        ("zstd", ChunkEncoding::Zstd { level: 1 }),
+        ("raw", ChunkEncoding::raw()),
+        ("zstd", ChunkEncoding::zstd(1)),
     ] {
         let values = outcore::random::uniform(7, &shape, 0.0, 1.0).unwrap();
         let with_nans = LazyArray::where_(&values.less(0.01).unwrap(), f64::NAN, &values).unwrap();

@@ -9,10 +9,9 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use outcore::test_support::iter_box;
-use outcore::test_support::MappedFile;
-use outcore::test_support::{zstd_decode_into, AlignedBuf};
-use outcore::test_support::{ChunkLocation, ShardIndex};
+use outcore::test_support::{
+    iter_box, zstd_decode_into, AlignedBuf, ChunkLocation, MappedFile, ShardIndex,
+};
 use outcore::{Array, ChunkEncoding, LazyArray};
 use rayon::prelude::*;
 
@@ -66,7 +65,7 @@ impl StoredChunk {
 /// chunks have no bytes and are left out), with the profile's inner-chunk encoding. Shard
 /// indexes are checked as outcore checks them.
 pub fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncoding)> {
-    let Some(profile) = &array.meta().profile else {
+    let (Some(profile), Some(encoding)) = (&array.meta().profile, array.encoding()) else {
         return Err(format!(
             "{}: not an array in outcore's profile",
             array.path().display()
@@ -100,7 +99,7 @@ pub fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncodin
             }
         }
     }
-    Ok((out, profile.encoding))
+    Ok((out, encoding.clone()))
 }
 
 /// The floor of a reduction over a raw float64 store: the sum of every chunk's mapped bytes

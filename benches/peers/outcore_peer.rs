@@ -149,8 +149,8 @@ fn make(dir: &Path, size: &str) -> BenchResult<()> {
     let mut arrays = Vec::new();
     for (npy, suffix) in [(&clean, ""), (&with_nans, "_nan")] {
         for (codec, encoding) in [
-            ("zstd", ChunkEncoding::Zstd { level: 1 }),
-            ("raw", ChunkEncoding::Raw),
+            ("zstd", ChunkEncoding::zstd(1)),
+            ("raw", ChunkEncoding::raw()),
         ] {
             let name = format!("{codec}{suffix}");
             let path = store.join(&name);
@@ -225,11 +225,11 @@ fn limit<T: serde::Serialize>(
     let start = Instant::now();
     let array = open_array(path)?;
     let (chunks, encoding) = chunk_bytes(&array)?;
-    if (encoding == ChunkEncoding::Raw) != raw || array.data_type() != DataType::Float64 {
+    if (encoding == ChunkEncoding::raw()) != raw || array.data_type() != DataType::Float64 {
         return Err(format!(
             "{}: holds {} chunks of {}; this limit needs {} float64",
             path.display(),
-            encoding_name(encoding),
+            encoding.codec().name(),
             array.data_type(),
             if raw { "raw" } else { "zstd" },
         )
@@ -252,14 +252,6 @@ fn limit<T: serde::Serialize>(
         })
     );
     Ok(())
-}
-
-/// A chunk encoding's name in messages.
-fn encoding_name(encoding: ChunkEncoding) -> &'static str {
-    match encoding {
-        ChunkEncoding::Raw => "raw",
-        ChunkEncoding::Zstd { .. } => "zstd",
-    }
 }
 
 /// Dispatches the subcommands.

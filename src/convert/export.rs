@@ -21,13 +21,14 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::{parent_dir, Output};
-use crate::codec::{encode_into, native_to_le};
+use crate::codec::{native_to_le, ChunkEncoding};
 use crate::element::{DataType, Kind};
-use crate::error::{already_exists, invalid, out_of_bounds, too_large, Result};
+use crate::error::{already_exists, invalid, too_large, Result};
 use crate::exec::{ProgressFn, BLOCKS_PER_THREAD};
 use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
-use crate::format::{ChunkEncoding, ChunkKeyEncoding, METADATA_FILE};
+use crate::format::metadata::bytes_codec;
+use crate::format::{ChunkKeyEncoding, METADATA_FILE};
 use crate::storage::{commit_temp, create_temp_in, io_err, sync_dir, write_atomic};
 use crate::with_element_type;
 
@@ -44,7 +45,7 @@ const IN_FLIGHT_BYTES: u64 = 512 << 20;
 pub struct ExportOptions {
     /// Chunk shape; `None` picks chunks of about 8 MiB.
     pub chunks: Option<Vec<u64>>,
-    /// Chunk codecs: `bytes` alone ([`ChunkEncoding::Raw`]) or `bytes` + `zstd`.
+    /// Chunk codecs: `bytes` then the encoding's codecs (none for [`ChunkEncoding::raw`]).
     pub encoding: ChunkEncoding,
     /// Replace an existing Zarr node at the destination.
     pub overwrite: bool,
@@ -55,7 +56,7 @@ impl Default for ExportOptions {
     fn default() -> Self {
         Self {
             chunks: None,
-            encoding: ChunkEncoding::Zstd { level: 1 },
+            encoding: ChunkEncoding::zstd(1),
             overwrite: false,
         }
     }
@@ -117,7 +118,7 @@ pub fn export_npy(
 }
 
 /// Writes `array` as a plain Zarr v3 array at `path`: a regular chunk grid, codecs `bytes`
-/// (little endian) and optionally `zstd`, the default chunk key encoding (`c/i/j`), fill
+/// (little endian) then those of `options.encoding`, the default chunk key encoding (`c/i/j`), fill
 /// value zero, no sharding — for tools that do not read sharded arrays. Every chunk is
 /// written, edge chunks padded to the full chunk shape with zeros as the spec requires. The
 /// array is staged beside `path` and renamed into place when complete; `path` may also name
@@ -153,11 +154,8 @@ pub fn export_zarr(
         }
         None => halved_chunk_shape(shape, size, ZARR_CHUNK_BYTES),
     };
-    if let ChunkEncoding::Zstd { level } = options.encoding {
-        if !zstd::compression_level_range().contains(&level) {
-            return Err(out_of_bounds(format!("zstd level {level} is out of range")));
-        }
-    }
+    let codec = options.encoding.codec();
+    codec.validate().map_err(invalid)?;
     let output = Output::create(path, options.overwrite)?;
     let dir = output.store().node_dir(output.name())?;
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
@@ -183,7 +181,7 @@ pub fn export_zarr(
                 padded
             };
             encoded.clear();
-            encode_into(options.encoding, whole, encoded)?;
+            codec.encode_into(whole, encoded)?;
             let file = dir.join(ChunkKeyEncoding::DEFAULT.key(&coords));
             if let Some(parent) = file.parent() {
                 fs::create_dir_all(parent).map_err(io_err(parent, "create directory"))?;
@@ -204,7 +202,7 @@ pub fn export_zarr(
         for chunk_dir in touched.lock().unwrap().iter().rev() {
             sync_dir(chunk_dir)?;
         }
-        let metadata = zarr_metadata(data_type, shape, &chunks, options.encoding);
+        let metadata = zarr_metadata(data_type, shape, &chunks, &options.encoding);
         write_atomic(
             &dir.join(METADATA_FILE),
             &serde_json::to_vec_pretty(&metadata).expect("JSON values serialise"),
@@ -380,16 +378,10 @@ fn zarr_metadata(
     data_type: DataType,
     shape: &[u64],
     chunks: &[u64],
-    encoding: ChunkEncoding,
+    encoding: &ChunkEncoding,
 ) -> Value {
-    let mut bytes_codec = json!({"name": "bytes"});
-    if data_type.size() > 1 {
-        bytes_codec["configuration"] = json!({"endian": "little"});
-    }
-    let mut codecs = vec![bytes_codec];
-    if let ChunkEncoding::Zstd { level } = encoding {
-        codecs.push(json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}));
-    }
+    let mut codecs = vec![bytes_codec(data_type)];
+    codecs.extend(encoding.codec().metadata());
     let fill_value = match data_type.kind() {
         Kind::Bool => json!(false),
         Kind::Float => json!(0.0),

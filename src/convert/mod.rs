@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
+use crate::codec::ChunkEncoding;
 use crate::element::DataType;
 use crate::error::{already_exists, invalid, shape_mismatch, type_mismatch, Error, Result};
 use crate::exec::ProgressFn;
 use crate::expr::LazyArray;
-use crate::format::{ChunkEncoding, METADATA_FILE};
+use crate::format::METADATA_FILE;
 use crate::storage::{create_temp_dir_in, io_err, rename_dir_replacing};
 use crate::store::{node_at, ArraySpec, NodeKind, Store};
 
@@ -67,8 +68,8 @@ impl ConvertOptions {
         if let Some(shards) = &self.shards {
             spec = spec.shards(shards);
         }
-        if let Some(encoding) = self.encoding {
-            spec = spec.encoding(encoding);
+        if let Some(encoding) = &self.encoding {
+            spec = spec.encoding(encoding.clone());
         }
         Ok(spec)
     }

@@ -1,8 +1,6 @@
 //! Where chunks go inside a shard file, and the default chunk and shard shapes.
 //! `format-spec/shard.md` gives the reasons and the measurements behind the numbers.
 
-use super::ChunkEncoding;
-
 /// Every uncompressed inner chunk starts at a multiple of this (the page size of the common
 /// platforms), so its bytes are a page-aligned, zero-copy typed view of the mapping.
 pub const RAW_CHUNK_ALIGNMENT: u64 = 4096;
@@ -14,14 +12,6 @@ pub const COMPRESSED_CHUNK_ALIGNMENT: u64 = 64;
 pub const DEFAULT_CHUNK_BYTES: u64 = 1 << 20;
 /// The default size of one shard (decoded bytes) when the caller gives no shard shape.
 pub const DEFAULT_SHARD_BYTES: u64 = 128 << 20;
-
-/// The alignment of chunk starts for an encoding.
-pub const fn chunk_alignment(encoding: ChunkEncoding) -> u64 {
-    match encoding {
-        ChunkEncoding::Raw => RAW_CHUNK_ALIGNMENT,
-        ChunkEncoding::Zstd { .. } => COMPRESSED_CHUNK_ALIGNMENT,
-    }
-}
 
 /// `offset` rounded up to a multiple of `alignment` (a power of two).
 pub const fn align_up(offset: u64, alignment: u64) -> u64 {

@@ -9,18 +9,6 @@ use zarrs::metadata::v3::{ArrayMetadataV3, GroupMetadataV3};
 use super::{ChunkGrid, FormatError};
 use crate::element::{DataType, FillValue};
 
-/// How the inner chunks of a profile array are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChunkEncoding {
-    /// `bytes` (little endian) alone: chunks are stored uncompressed and read zero-copy.
-    Raw,
-    /// `bytes` then `zstd` at `level`.
-    Zstd {
-        /// The zstd compression level (writers use it; readers ignore it).
-        level: i32,
-    },
-}
-
 /// Where a shard file keeps its chunk index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexLocation {
@@ -30,12 +18,15 @@ pub enum IndexLocation {
     End,
 }
 
-/// What makes an array readable on the fast path: `sharding_indexed` as its only codec, with
-/// inner codecs `bytes`(little) \[+ `zstd`\] and index codecs `bytes`(little) + `crc32c`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The layout half of the fast-path profile: `sharding_indexed` as the only codec, no storage
+/// transformers, index codecs `bytes`(little) + `crc32c`, and inner codecs that start with
+/// `bytes`(little). The other half is the codec layer's: an array is on the fast path when a
+/// registered codec takes [`ShardProfile::codecs`] (`codec::ChunkEncoding::from_metadata`).
+/// This layer knows no codec, so adding one changes nothing here.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardProfile {
-    /// The inner-chunk codecs.
-    pub encoding: ChunkEncoding,
+    /// The inner codecs after `bytes`, as `zarr.json` has them (`{"name", "configuration"}`).
+    pub codecs: Vec<Value>,
     /// Where the shard index is.
     pub index_location: IndexLocation,
 }
@@ -82,7 +73,8 @@ pub struct ArrayMeta {
     pub grid: ChunkGrid,
     /// Where shard (or chunk) files live.
     pub key_encoding: ChunkKeyEncoding,
-    /// `Some` when the array is on the fast path.
+    /// `Some` when the array has the fast path's shard layout (it is on the fast path when
+    /// its chunk codecs are outcore's too: see [`ShardProfile`]).
     pub profile: Option<ShardProfile>,
     /// Where the shard index is, when the array is sharded with the standard index codecs
     /// (`bytes` little + `crc32c`) — then outcore can read the index even if it cannot decode
@@ -266,19 +258,13 @@ fn standard_index_location(config: &Value) -> Option<IndexLocation> {
 }
 
 fn shard_profile(config: &Value, data_type: DataType) -> Option<ShardProfile> {
-    let inner = config["codecs"].as_array()?;
-    let encoding = match inner.as_slice() {
-        [bytes] if is_little_bytes(bytes, data_type) => ChunkEncoding::Raw,
-        [bytes, zstd] if is_little_bytes(bytes, data_type) && name(zstd) == "zstd" => {
-            ChunkEncoding::Zstd {
-                level: zstd["configuration"]["level"].as_i64().unwrap_or(0) as i32,
-            }
-        }
-        _ => return None,
-    };
+    let (bytes, codecs) = config["codecs"].as_array()?.split_first()?;
+    if !is_little_bytes(bytes, data_type) {
+        return None;
+    }
     let index_location = standard_index_location(config)?;
     Some(ShardProfile {
-        encoding,
+        codecs: codecs.to_vec(),
         index_location,
     })
 }
@@ -292,15 +278,17 @@ pub struct NewArrayMeta<'a> {
     pub fill_value: &'a FillValue,
     /// Shape, chunk and shard shapes.
     pub grid: &'a ChunkGrid,
-    /// Inner-chunk codecs.
-    pub encoding: ChunkEncoding,
+    /// The inner-chunk codecs after `bytes` (a codec's `ChunkCodec::metadata`).
+    pub codecs: &'a [Value],
     /// User attributes.
     pub attributes: &'a Map<String, Value>,
     /// Optional axis names.
     pub dimension_names: Option<&'a [String]>,
 }
 
-fn bytes_codec(data_type: DataType) -> Value {
+/// The `bytes` codec (little endian; single-byte types need no endianness) that every
+/// profile array's chunks start with.
+pub fn bytes_codec(data_type: DataType) -> Value {
     if data_type.size() == 1 {
         json!({"name": "bytes"})
     } else {
@@ -310,10 +298,9 @@ fn bytes_codec(data_type: DataType) -> Value {
 
 /// The `zarr.json` document of a profile array.
 pub fn build_array_document(new: &NewArrayMeta<'_>) -> ArrayMetadataV3 {
-    let mut inner = vec![bytes_codec(new.data_type)];
-    if let ChunkEncoding::Zstd { level } = new.encoding {
-        inner.push(json!({"name": "zstd", "configuration": {"level": level, "checksum": false}}));
-    }
+    let inner: Vec<Value> = std::iter::once(bytes_codec(new.data_type))
+        .chain(new.codecs.iter().cloned())
+        .collect();
     let mut doc = json!({
         "zarr_format": 3,
         "node_type": "array",
@@ -360,12 +347,13 @@ mod tests {
         let grid = ChunkGrid::new(&[100, 30], &[10, 10], &[50, 30], 8).unwrap();
         let fill = FillValue::of(f64::NAN);
         let attrs = Map::new();
-        for encoding in [ChunkEncoding::Raw, ChunkEncoding::Zstd { level: 3 }] {
+        let zstd = json!({"name": "zstd", "configuration": {"level": 3, "checksum": false}});
+        for codecs in [vec![], vec![zstd]] {
             let doc = build_array_document(&NewArrayMeta {
                 data_type: DataType::Float64,
                 fill_value: &fill,
                 grid: &grid,
-                encoding,
+                codecs: &codecs,
                 attributes: &attrs,
                 dimension_names: None,
             });
@@ -377,7 +365,7 @@ mod tests {
             assert_eq!(
                 meta.profile,
                 Some(ShardProfile {
-                    encoding,
+                    codecs,
                     index_location: IndexLocation::End
                 })
             );

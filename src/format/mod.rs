@@ -11,7 +11,7 @@ pub mod shard_index;
 pub mod stats;
 
 pub use grid::ChunkGrid;
-pub use metadata::{ArrayMeta, ChunkEncoding, ChunkKeyEncoding, IndexLocation};
+pub use metadata::{ArrayMeta, ChunkKeyEncoding, IndexLocation};
 pub use shard_index::{ChunkLocation, ShardIndex};
 pub use stats::{ChunkStats, StatsTable};
 

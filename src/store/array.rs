@@ -15,14 +15,14 @@ use rayon::prelude::*;
 use super::chunk::{Chunk, ChunkData, ReleaseOnDrop};
 use crate::cache::ChunkCache;
 use crate::codec::foreign::ForeignArray;
-use crate::codec::{le_to_native, zstd_decode_into, AlignedBuf, CodecError};
+use crate::codec::{le_to_native, AlignedBuf, ChunkAt, ChunkEncoding};
 use crate::element::{DataType, Element, FillValue};
 use crate::error::{out_of_bounds, type_mismatch, Error, Result};
 use crate::format::grid::{iter_box, pad_into, ravel};
 use crate::format::metadata::{from_document, parse_array};
 use crate::format::{
-    ArrayMeta, ChunkEncoding, ChunkGrid, ChunkLocation, ChunkStats, FormatError, IndexLocation,
-    ShardIndex, StatsTable, METADATA_FILE, STATS_FILE,
+    ArrayMeta, ChunkGrid, ChunkLocation, ChunkStats, FormatError, IndexLocation, ShardIndex,
+    StatsTable, METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{io_err, MappedFile};
 
@@ -40,17 +40,47 @@ pub(crate) struct Shard {
     pub(crate) path: PathBuf,
 }
 
+/// How an array's chunks are read: each variant holds exactly what its path needs.
 enum Backend {
-    /// Sharded with the standard index: outcore reads the index itself, and decodes the inner
-    /// chunks itself when `encoding` is `Some` (the fast-path profile).
-    Sharded {
-        encoding: Option<ChunkEncoding>,
-        location: IndexLocation,
-        shards: RwLock<HashMap<u64, Arc<Shard>>>,
-        foreign: Option<ForeignArray>,
+    /// The fast path: outcore reads the shard index and decodes the chunks with `codec`.
+    Profile {
+        shards: Shards,
+        codec: ChunkEncoding,
+    },
+    /// Sharded with the standard index but chunk codecs outcore does not have: outcore
+    /// reads the index (what is stored, where), zarrs decodes the chunks.
+    ShardedForeign {
+        shards: Shards,
+        foreign: ForeignArray,
     },
     /// Anything else zarrs reads.
     Foreign(ForeignArray),
+}
+
+impl Backend {
+    fn shards(&self) -> Option<&Shards> {
+        match self {
+            Backend::Profile { shards, .. } | Backend::ShardedForeign { shards, .. } => {
+                Some(shards)
+            }
+            Backend::Foreign(_) => None,
+        }
+    }
+}
+
+/// The shards of a sharded array with the standard index, mapped on first use.
+struct Shards {
+    location: IndexLocation,
+    mapped: RwLock<HashMap<u64, Arc<Shard>>>,
+}
+
+impl Shards {
+    fn new(location: IndexLocation) -> Self {
+        Self {
+            location,
+            mapped: RwLock::new(HashMap::new()),
+        }
+    }
 }
 
 struct Inner {
@@ -110,15 +140,18 @@ impl Array {
         let (meta, backend) = match fs::read(&meta_path) {
             Ok(bytes) => {
                 let meta = parse_array(&bytes, &meta_path)?;
-                let backend = match (meta.index_location, meta.profile) {
-                    (Some(location), profile) => Backend::Sharded {
-                        encoding: profile.map(|p| p.encoding),
-                        location,
-                        shards: RwLock::new(HashMap::new()),
-                        foreign: match profile {
-                            Some(_) => None,
-                            None => Some(ForeignArray::open(dir)?.1),
-                        },
+                let codec = meta
+                    .profile
+                    .as_ref()
+                    .and_then(|p| ChunkEncoding::from_metadata(&p.codecs));
+                let backend = match (meta.index_location, codec) {
+                    (Some(location), Some(codec)) => Backend::Profile {
+                        shards: Shards::new(location),
+                        codec,
+                    },
+                    (Some(location), None) => Backend::ShardedForeign {
+                        shards: Shards::new(location),
+                        foreign: ForeignArray::open(dir)?.1,
                     },
                     (None, _) => Backend::Foreign(ForeignArray::open(dir)?.1),
                 };
@@ -182,13 +215,15 @@ impl Array {
 
     /// Whether chunks are read on the fast path (outcore's own index parsing and codecs).
     pub fn is_fast_path(&self) -> bool {
-        matches!(
-            &self.inner.backend,
-            Backend::Sharded {
-                encoding: Some(_),
-                ..
-            }
-        )
+        self.encoding().is_some()
+    }
+
+    /// How the chunks are encoded, when the array is on the fast path.
+    pub fn encoding(&self) -> Option<&ChunkEncoding> {
+        match &self.inner.backend {
+            Backend::Profile { codec, .. } => Some(codec),
+            Backend::ShardedForeign { .. } | Backend::Foreign(_) => None,
+        }
     }
 
     /// The cache this array decodes through.
@@ -211,14 +246,16 @@ impl Array {
     /// The shard with shard-grid coordinates `coords`, mapped and its index checked on first
     /// use.
     pub(crate) fn shard(&self, coords: &[u64]) -> Result<Option<Arc<Shard>>> {
-        let Backend::Sharded {
-            location, shards, ..
-        } = &self.inner.backend
-        else {
+        let Some(shards) = self.inner.backend.shards() else {
             return Ok(None);
         };
         let key = ravel(coords, &self.grid().shard_grid_shape());
-        if let Some(shard) = shards.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some(shard) = shards
+            .mapped
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             return Ok(Some(shard.clone()));
         }
         let grid = self.grid();
@@ -230,7 +267,7 @@ impl Array {
         let slots = grid.chunks_per_shard_total();
         let index = match &file {
             None => ShardIndex::empty(slots as usize),
-            Some(f) => ShardIndex::parse(f.bytes(), slots, *location, &path, |slot| {
+            Some(f) => ShardIndex::parse(f.bytes(), slots, shards.location, &path, |slot| {
                 grid.chunk_at_slot(coords, slot)
             })?,
         };
@@ -239,15 +276,19 @@ impl Array {
             index,
             path,
         });
-        let mut map = shards.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = shards.mapped.write().unwrap_or_else(|p| p.into_inner());
         Ok(Some(map.entry(key).or_insert(shard).clone()))
     }
 
     /// Forgets the mapping of every shard: later reads map the files afresh (seeing shards
     /// committed since), and the address space and page references are returned.
     pub fn release_shards(&self) {
-        if let Backend::Sharded { shards, .. } = &self.inner.backend {
-            shards.write().unwrap_or_else(|p| p.into_inner()).clear();
+        if let Some(shards) = self.inner.backend.shards() {
+            shards
+                .mapped
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
         }
         self.inner.cache_id.store(
             NEXT_ARRAY_ID.fetch_add(1, Ordering::Relaxed),
@@ -279,137 +320,131 @@ impl Array {
     }
 
     fn read_chunk_with(&self, chunk: &[u64], pass: Pass) -> Result<Chunk> {
-        let release_views = matches!(
-            pass,
-            Pass::Streaming {
-                release_views: true
-            }
-        );
         self.check_chunk(chunk)?;
+        match &self.inner.backend {
+            Backend::Profile { codec, .. } => self.read_profile_chunk(chunk, codec, pass),
+            Backend::ShardedForeign { foreign, .. } | Backend::Foreign(foreign) => {
+                self.read_foreign_chunk(chunk, foreign)
+            }
+        }
+    }
+
+    /// A chunk of `chunk`'s shape holding `data`.
+    fn make_chunk(&self, chunk: &[u64], data: ChunkData) -> Chunk {
         let grid = self.grid();
-        let meta = &self.inner.meta;
-        let make = |data| Chunk {
+        Chunk {
             data,
-            data_type: meta.data_type,
+            data_type: self.data_type(),
             shape: grid.chunk_shape().to_vec(),
             valid_shape: grid.chunk_valid_shape(chunk),
             release: None,
-        };
-        // Only decoded chunks go through the cache: the key is built after the zero-copy exit.
-        let cache_key = || {
-            (
-                self.inner.cache_id.load(Ordering::Relaxed),
-                ravel(chunk, &grid.chunk_grid_shape()),
-            )
-        };
-        match &self.inner.backend {
-            Backend::Sharded {
-                encoding: Some(encoding),
-                ..
-            } => {
-                let (shard_coords, slot) = grid.shard_of(chunk);
-                let shard = self.shard(&shard_coords)?.expect("sharded backend");
-                let ChunkLocation::Stored { offset, nbytes } = shard.index.get(slot as usize)
-                else {
-                    return Ok(make(ChunkData::Fill(meta.fill_value.clone())));
-                };
-                let file = shard.file.as_ref().expect("a stored chunk implies a file");
-                let expected = meta.chunk_bytes();
-                let stored = &file.bytes()[offset as usize..(offset + nbytes) as usize];
-                if *encoding == ChunkEncoding::Raw {
-                    if nbytes != expected as u64 {
-                        return Err(FormatError::ChunkSize {
-                            path: shard.path.clone(),
-                            chunk: chunk.to_vec(),
-                            offset,
-                            expected: expected as u64,
-                            found: nbytes,
-                        }
-                        .into());
-                    }
-                    if zero_copy_offset(offset, meta.data_type) {
-                        let mut chunk = make(ChunkData::Mapped {
-                            file: file.clone(),
-                            offset: offset as usize,
-                            len: expected,
-                        });
-                        if release_views {
-                            // Released pages fault back one by one on the next pass; map
-                            // them in one call instead.
-                            file.populate(offset as usize..(offset + nbytes) as usize);
-                            chunk.release = Some(Arc::new(ReleaseOnDrop {
-                                file: file.clone(),
-                                range: offset as usize..(offset + nbytes) as usize,
-                            }));
-                        }
-                        return Ok(chunk);
-                    }
-                }
-                if let Some(hit) = self.inner.cache.get(cache_key()) {
-                    return Ok(make(ChunkData::Decoded(hit)));
-                }
-                let mut shared = match pass {
-                    Pass::Streaming { .. } => recycled_buffer(expected),
-                    Pass::Cached => Arc::new(AlignedBuf::zeroed(expected)),
-                };
-                let buf = Arc::get_mut(&mut shared).expect("a new or unshared buffer");
-                match encoding {
-                    ChunkEncoding::Raw => buf.as_bytes_mut().copy_from_slice(stored),
-                    ChunkEncoding::Zstd { .. } => {
-                        let found =
-                            zstd_decode_into(stored, buf.as_bytes_mut()).map_err(|source| {
-                                CodecError::Zstd {
-                                    path: shard.path.clone(),
-                                    chunk: chunk.to_vec(),
-                                    offset,
-                                    source,
-                                }
-                            })?;
-                        if found != expected {
-                            return Err(CodecError::DecodedSize {
-                                path: shard.path.clone(),
-                                chunk: chunk.to_vec(),
-                                offset,
-                                expected,
-                                found,
-                            }
-                            .into());
-                        }
-                    }
-                }
-                if matches!(pass, Pass::Streaming { .. }) {
-                    file.release(offset as usize..(offset + nbytes) as usize);
-                }
-                le_to_native(buf.as_bytes_mut(), meta.data_type.size());
-                match pass {
-                    Pass::Streaming { .. } => recycle(&shared),
-                    Pass::Cached => self.inner.cache.insert(cache_key(), shared.clone()),
-                }
-                Ok(make(ChunkData::Decoded(shared)))
-            }
-            Backend::Sharded {
-                encoding: None,
-                foreign: Some(foreign),
-                ..
-            }
-            | Backend::Foreign(foreign) => {
-                if let Some(hit) = self.inner.cache.get(cache_key()) {
-                    return Ok(make(ChunkData::Decoded(hit)));
-                }
-                let region = grid.chunk_region(chunk);
-                let dense = foreign.read_region(&region)?;
-                let size = meta.data_type.size();
-                let valid = grid.chunk_valid_shape(chunk);
-                let mut buf = AlignedBuf::filled(meta.chunk_bytes(), meta.fill_value.le_bytes());
-                pad_into(&dense, buf.as_bytes_mut(), grid.chunk_shape(), &valid, size);
-                let buf = Arc::new(buf);
-                self.inner.cache.insert(cache_key(), buf.clone());
-                Ok(make(ChunkData::Decoded(buf)))
-            }
-            Backend::Sharded { .. } => {
-                unreachable!("a sharded array off the profile has a zarrs handle")
-            }
         }
+    }
+
+    /// The cache key of a decoded chunk (only decoded chunks go through the cache).
+    fn cache_key(&self, chunk: &[u64]) -> (u64, u64) {
+        (
+            self.inner.cache_id.load(Ordering::Relaxed),
+            ravel(chunk, &self.grid().chunk_grid_shape()),
+        )
+    }
+
+    /// The fast path: the chunk's bytes from its mapped shard, viewed in place when `codec`
+    /// stores the elements themselves, else decoded by `codec` (through the cache, or into a
+    /// recycled buffer when streaming).
+    fn read_profile_chunk(
+        &self,
+        chunk: &[u64],
+        codec: &ChunkEncoding,
+        pass: Pass,
+    ) -> Result<Chunk> {
+        let meta = &self.inner.meta;
+        let (shard_coords, slot) = self.grid().shard_of(chunk);
+        let shard = self
+            .shard(&shard_coords)?
+            .expect("a profile array is sharded");
+        let ChunkLocation::Stored { offset, nbytes } = shard.index.get(slot as usize) else {
+            return Ok(self.make_chunk(chunk, ChunkData::Fill(meta.fill_value.clone())));
+        };
+        let file = shard.file.as_ref().expect("a stored chunk implies a file");
+        let expected = meta.chunk_bytes();
+        let range = offset as usize..(offset + nbytes) as usize;
+        let codec = codec.codec();
+        if codec.zero_copy()
+            && nbytes == expected as u64
+            && zero_copy_offset(offset, meta.data_type)
+        {
+            let mut view = self.make_chunk(
+                chunk,
+                ChunkData::Mapped {
+                    file: file.clone(),
+                    offset: offset as usize,
+                    len: expected,
+                },
+            );
+            if let Pass::Streaming {
+                release_views: true,
+            } = pass
+            {
+                // Released pages fault back one by one on the next pass; map them in one
+                // call instead.
+                file.populate(range.clone());
+                view.release = Some(Arc::new(ReleaseOnDrop {
+                    file: file.clone(),
+                    range,
+                }));
+            }
+            return Ok(view);
+        }
+        if let Some(hit) = self.inner.cache.get(self.cache_key(chunk)) {
+            return Ok(self.make_chunk(chunk, ChunkData::Decoded(hit)));
+        }
+        let mut shared = match pass {
+            Pass::Streaming { .. } => recycled_buffer(expected),
+            Pass::Cached => Arc::new(AlignedBuf::zeroed(expected)),
+        };
+        let buf = Arc::get_mut(&mut shared).expect("a new or unshared buffer");
+        let at = ChunkAt {
+            path: &shard.path,
+            chunk,
+            offset,
+        };
+        codec.decode_into(&file.bytes()[range.clone()], buf.as_bytes_mut(), &at)?;
+        le_to_native(buf.as_bytes_mut(), meta.data_type.size());
+        match pass {
+            Pass::Streaming { .. } => {
+                file.release(range);
+                recycle(&shared);
+            }
+            Pass::Cached => self
+                .inner
+                .cache
+                .insert(self.cache_key(chunk), shared.clone()),
+        }
+        Ok(self.make_chunk(chunk, ChunkData::Decoded(shared)))
+    }
+
+    /// The general path: the chunk's region read by zarrs, padded with the fill value to a
+    /// whole chunk, through the cache.
+    fn read_foreign_chunk(&self, chunk: &[u64], foreign: &ForeignArray) -> Result<Chunk> {
+        if let Some(hit) = self.inner.cache.get(self.cache_key(chunk)) {
+            return Ok(self.make_chunk(chunk, ChunkData::Decoded(hit)));
+        }
+        let grid = self.grid();
+        let meta = &self.inner.meta;
+        let dense = foreign.read_region(&grid.chunk_region(chunk))?;
+        let valid = grid.chunk_valid_shape(chunk);
+        let mut buf = AlignedBuf::filled(meta.chunk_bytes(), meta.fill_value.le_bytes());
+        pad_into(
+            &dense,
+            buf.as_bytes_mut(),
+            grid.chunk_shape(),
+            &valid,
+            meta.data_type.size(),
+        );
+        let buf = Arc::new(buf);
+        self.inner.cache.insert(self.cache_key(chunk), buf.clone());
+        Ok(self.make_chunk(chunk, ChunkData::Decoded(buf)))
     }
 
     /// Reads `region` (one range per axis, inside the shape) into an n-d array, touching only
@@ -506,29 +541,8 @@ impl Array {
             ..Default::default()
         };
         match &self.inner.backend {
-            Backend::Sharded { encoding, .. } => {
-                let mut stored = 0;
-                for shard_coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
-                    let shard = self.shard(&shard_coords)?.expect("sharded backend");
-                    let Some(file) = &shard.file else { continue };
-                    summary.files += 1;
-                    summary.stored_bytes += file.len();
-                    for slot in 0..shard.index.len() {
-                        if grid.chunk_in_shard(&shard_coords, slot as u64).is_none() {
-                            continue;
-                        }
-                        if let ChunkLocation::Stored { offset, nbytes } = shard.index.get(slot) {
-                            stored += 1;
-                            if *encoding == Some(ChunkEncoding::Raw)
-                                && nbytes == self.inner.meta.chunk_bytes() as u64
-                                && zero_copy_offset(offset, self.data_type())
-                            {
-                                summary.zero_copy_chunks += 1;
-                            }
-                        }
-                    }
-                }
-                summary.chunks_stored = Some(stored);
+            Backend::Profile { .. } | Backend::ShardedForeign { .. } => {
+                self.count_stored(&mut summary)?
             }
             Backend::Foreign(foreign) => {
                 let sharded = grid.chunk_shape() != grid.shard_shape();
@@ -544,6 +558,36 @@ impl Array {
             }
         }
         Ok(summary)
+    }
+
+    /// Fills `summary` from the shard indexes of a sharded array (on the fast path, a codec
+    /// that stores the elements themselves tells which chunks are read zero-copy).
+    fn count_stored(&self, summary: &mut StorageSummary) -> Result<()> {
+        let grid = self.grid();
+        let zero_copy = self.encoding().is_some_and(|c| c.codec().zero_copy());
+        let mut stored = 0;
+        for shard_coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
+            let shard = self.shard(&shard_coords)?.expect("sharded backend");
+            let Some(file) = &shard.file else { continue };
+            summary.files += 1;
+            summary.stored_bytes += file.len();
+            for slot in 0..shard.index.len() {
+                if grid.chunk_in_shard(&shard_coords, slot as u64).is_none() {
+                    continue;
+                }
+                if let ChunkLocation::Stored { offset, nbytes } = shard.index.get(slot) {
+                    stored += 1;
+                    if zero_copy
+                        && nbytes == self.inner.meta.chunk_bytes() as u64
+                        && zero_copy_offset(offset, self.data_type())
+                    {
+                        summary.zero_copy_chunks += 1;
+                    }
+                }
+            }
+        }
+        summary.chunks_stored = Some(stored);
+        Ok(())
     }
 
     /// The per-chunk statistics from the sidecar; `Ok(None)` if the array has none. Fails if
@@ -576,7 +620,7 @@ impl Array {
             }
         };
         let mut missing_shards = std::collections::HashSet::new();
-        if let (Some(table), Backend::Sharded { .. }) = (&stats, &self.inner.backend) {
+        if let (Some(table), Some(_)) = (&stats, self.inner.backend.shards()) {
             for shard_coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
                 let recorded = (0..grid.chunks_per_shard_total())
                     .filter_map(|slot| grid.chunk_in_shard(&shard_coords, slot))

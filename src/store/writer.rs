@@ -17,17 +17,17 @@ use tempfile::{NamedTempFile, TempDir};
 
 use super::Array;
 use crate::cache::ChunkCache;
-use crate::codec::{encode_into, native_to_le};
+use crate::codec::{native_to_le, ChunkEncoding};
 use crate::element::{DataType, Element, FillValue};
 use crate::error::{
     invalid, out_of_bounds, shape_mismatch, type_mismatch, unsupported, Error, Result,
 };
 use crate::format::grid::{iter_box, pad_into, ravel};
-use crate::format::layout::{align_up, chunk_alignment, default_chunk_shape, default_shard_shape};
+use crate::format::layout::{align_up, default_chunk_shape, default_shard_shape};
 use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
 use crate::format::{
-    ChunkEncoding, ChunkGrid, ChunkKeyEncoding, ChunkLocation, ChunkStats, IndexLocation,
-    ShardIndex, StatsTable, METADATA_FILE, STATS_FILE,
+    ChunkGrid, ChunkKeyEncoding, ChunkLocation, ChunkStats, IndexLocation, ShardIndex, StatsTable,
+    METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{
     commit_temp, create_temp_dir_in, create_temp_in, io_err, remove_file_if_exists,
@@ -57,7 +57,7 @@ impl ArraySpec {
             shape: shape.to_vec(),
             chunk_shape: None,
             shard_shape: None,
-            encoding: ChunkEncoding::Zstd { level: 1 },
+            encoding: ChunkEncoding::zstd(1),
             fill_value: None,
             attributes: Map::new(),
             dimension_names: None,
@@ -219,7 +219,7 @@ impl ArrayWriter {
             data_type: spec.data_type,
             fill_value: &fill_value,
             grid: &grid,
-            encoding: spec.encoding,
+            codecs: &spec.encoding.codec().metadata(),
             attributes: &spec.attributes,
             dimension_names: spec.dimension_names.as_deref(),
         }));
@@ -233,7 +233,7 @@ impl ArrayWriter {
             stats: Mutex::new(StatsTable::empty(spec.data_type, &grid)),
             fill_value,
             grid,
-            encoding: spec.encoding,
+            encoding: spec.encoding.clone(),
             key_encoding: ChunkKeyEncoding::DEFAULT,
             index_location: IndexLocation::End,
             pending: Mutex::new(HashMap::new()),
@@ -244,7 +244,7 @@ impl ArrayWriter {
 
     pub(crate) fn update(array: Array) -> Result<Self> {
         let meta = array.meta();
-        let (Some(profile), Some(index_location)) = (meta.profile, meta.index_location) else {
+        let (Some(encoding), Some(index_location)) = (array.encoding(), meta.index_location) else {
             return Err(unsupported(format!(
                 "{} uses codecs {:?}: only arrays on the outcore profile (sharded, bytes[+zstd]) can be updated in place",
                 array.path().display(),
@@ -270,7 +270,7 @@ impl ArrayWriter {
             data_type: meta.data_type,
             fill_value: meta.fill_value.clone(),
             grid: meta.grid.clone(),
-            encoding: profile.encoding,
+            encoding: encoding.clone(),
             key_encoding: meta.key_encoding,
             index_location,
             pending: Mutex::new(HashMap::new()),
@@ -333,7 +333,7 @@ impl ArrayWriter {
         ENCODED.with(|cell| {
             let mut encoded = cell.borrow_mut();
             encoded.clear();
-            encode_into(self.encoding, &bytes, &mut encoded)?;
+            self.encoding.codec().encode_into(&bytes, &mut encoded)?;
             self.append(chunk, &encoded)
         })?;
         lock(&self.stats).set(ravel(chunk, &self.grid.chunk_grid_shape()), Some(stats));
@@ -441,7 +441,7 @@ impl ArrayWriter {
             lock(&self.touched_dirs).insert(parent);
         }
         let file = shard.file.as_mut().expect("created above");
-        let offset = align_up(shard.end, chunk_alignment(self.encoding));
+        let offset = align_up(shard.end, self.encoding.codec().alignment());
         let padding = (offset - shard.end) as usize;
         let write_err = io_err(&shard.target, "write");
         // Through the plain file: `NamedTempFile`'s own `Write` appends its random name to

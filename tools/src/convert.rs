@@ -146,19 +146,10 @@ pub fn parse_dims(s: &str) -> std::result::Result<Dims, String> {
         .map(Dims)
 }
 
-/// Parses `raw`, `zstd` or `zstd:LEVEL`.
+/// Parses a codec spec: `raw`, `zstd` or `zstd:LEVEL` (whatever the library's registered
+/// codecs take).
 pub fn parse_codec(s: &str) -> std::result::Result<ChunkEncoding, String> {
-    match s.split_once(':') {
-        None if s == "raw" => Ok(ChunkEncoding::Raw),
-        None if s == "zstd" => Ok(ChunkEncoding::Zstd { level: 1 }),
-        Some(("zstd", level)) => level
-            .parse::<i32>()
-            .ok()
-            .filter(|l| (-7..=22).contains(l))
-            .map(|level| ChunkEncoding::Zstd { level })
-            .ok_or_else(|| format!("zstd level {level:?} is not a number from -7 to 22")),
-        _ => Err(format!("unknown codec {s:?}: use raw, zstd or zstd:LEVEL")),
-    }
+    s.parse()
 }
 
 fn parse_dtype(s: &str) -> std::result::Result<DataType, String> {
@@ -274,7 +265,7 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let options = ConvertOptions {
         chunks: args.chunks.clone().map(|d| d.0),
         shards: args.shard.clone().map(|d| d.0),
-        encoding: Some(args.codec),
+        encoding: Some(args.codec.clone()),
     };
     let staged = Output::create(&destination, args.overwrite)?;
     let mut csv_report = None;

@@ -69,7 +69,7 @@ pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         "zarr" => {
             let options = ExportOptions {
                 chunks: args.chunks.clone().map(|d| d.0),
-                encoding: args.codec,
+                encoding: args.codec.clone(),
                 overwrite: args.overwrite,
             };
             export_zarr(&lazy, &args.output, &options, Some(&observer))?;

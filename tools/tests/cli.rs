@@ -20,8 +20,8 @@ fn make_store(root: &Path) {
         ((ix[0] * 30 + ix[1]) % 17) as f32
     });
     for (name, encoding) in [
-        ("raw", ChunkEncoding::Raw),
-        ("group/zstd", ChunkEncoding::Zstd { level: 3 }),
+        ("raw", ChunkEncoding::raw()),
+        ("group/zstd", ChunkEncoding::zstd(3)),
     ] {
         let spec = ArraySpec::new(DataType::Float32, &[40, 30])
             .chunks(&[10, 10])

@@ -1,0 +1,192 @@
+//! `bytes` + `zstd`: chunks compressed with one zstd context per thread, decoded straight
+//! into the caller's buffer.
+
+use std::cell::RefCell;
+use std::io;
+
+use serde_json::{json, Value};
+
+use super::{codec_name, ChunkAt, ChunkCodec, ChunkEncoding, CodecEntry, CodecError};
+use crate::format::layout::COMPRESSED_CHUNK_ALIGNMENT;
+
+/// The registration of [`Zstd`] in [`super::CODECS`].
+pub(super) const ENTRY: CodecEntry = CodecEntry {
+    from_metadata,
+    from_spec,
+    spec_forms: &["zstd", "zstd:LEVEL"],
+    default: || ChunkEncoding::zstd(1),
+};
+
+/// Levels a spec may give: zstd's negative (fast) levels down to -7, up to its maximum.
+const SPEC_LEVELS: std::ops::RangeInclusive<i32> = -7..=22;
+
+/// zstd-compressed chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zstd {
+    /// The compression level (writers use it; readers ignore it).
+    pub level: i32,
+}
+
+impl ChunkEncoding {
+    /// zstd-compressed chunks (`bytes` + `zstd`) at `level`.
+    pub fn zstd(level: i32) -> Self {
+        Self::new(Zstd { level })
+    }
+}
+
+/// Any single `zstd` codec; a missing level reads as 0 (zstd's default), and the checksum
+/// setting needs nothing of the reader (zstd checks a frame's checksum when it has one).
+fn from_metadata(codecs: &[Value]) -> Option<ChunkEncoding> {
+    match codecs {
+        [zstd] if codec_name(zstd) == Some("zstd") => Some(ChunkEncoding::zstd(
+            zstd["configuration"]["level"].as_i64().unwrap_or(0) as i32,
+        )),
+        _ => None,
+    }
+}
+
+/// `zstd` (level 1) or `zstd:LEVEL`.
+fn from_spec(spec: &str) -> Option<Result<ChunkEncoding, String>> {
+    match spec.split_once(':') {
+        None if spec == "zstd" => Some(Ok(ChunkEncoding::zstd(1))),
+        Some(("zstd", level)) => Some(
+            level
+                .parse::<i32>()
+                .ok()
+                .filter(|l| SPEC_LEVELS.contains(l))
+                .map(ChunkEncoding::zstd)
+                .ok_or_else(|| {
+                    format!(
+                        "zstd level {level:?} is not a number from {} to {}",
+                        SPEC_LEVELS.start(),
+                        SPEC_LEVELS.end()
+                    )
+                }),
+        ),
+        _ => None,
+    }
+}
+
+thread_local! {
+    static DECOMPRESSOR: RefCell<Option<::zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    static COMPRESSOR: RefCell<Option<(i32, ::zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+}
+
+/// Decompresses a zstd frame into `out`, which must be exactly the decoded size; returns the
+/// number of bytes written. Uses one reusable context per thread.
+///
+/// # Errors
+/// zstd's error when `src` is not a valid frame or does not fit in `out`.
+pub fn zstd_decode_into(src: &[u8], out: &mut [u8]) -> io::Result<usize> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(::zstd::bulk::Decompressor::new()?);
+        }
+        slot.as_mut()
+            .expect("set above")
+            .decompress_to_buffer(src, out)
+    })
+}
+
+impl ChunkCodec for Zstd {
+    fn name(&self) -> &'static str {
+        "zstd"
+    }
+
+    fn metadata(&self) -> Vec<Value> {
+        vec![json!({"name": "zstd", "configuration": {"level": self.level, "checksum": false}})]
+    }
+
+    fn spec(&self) -> String {
+        format!("zstd:{}", self.level)
+    }
+
+    fn alignment(&self) -> u64 {
+        COMPRESSED_CHUNK_ALIGNMENT
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if ::zstd::compression_level_range().contains(&self.level) {
+            Ok(())
+        } else {
+            Err(format!("zstd level {} is out of range", self.level))
+        }
+    }
+
+    fn encode_into(&self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
+        COMPRESSOR.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.as_ref().is_none_or(|(l, _)| *l != self.level) {
+                *slot = Some((
+                    self.level,
+                    ::zstd::bulk::Compressor::new(self.level).map_err(CodecError::Encode)?,
+                ));
+            }
+            let (_, compressor) = slot.as_mut().expect("set above");
+            // Straight into the spare capacity after `out`'s bytes: a reused buffer is not
+            // zero-filled to the compression bound first.
+            let start = out.len();
+            out.reserve(::zstd::zstd_safe::compress_bound(bytes.len()));
+            let mut tail = io::Cursor::new(&mut *out);
+            tail.set_position(start as u64);
+            compressor
+                .compress_to_buffer(bytes, &mut tail)
+                .map_err(CodecError::Encode)?;
+            Ok(())
+        })
+    }
+
+    fn decode_into(&self, stored: &[u8], out: &mut [u8], at: &ChunkAt<'_>) -> crate::Result<()> {
+        let found = zstd_decode_into(stored, out).map_err(|source| CodecError::Zstd {
+            path: at.path.to_owned(),
+            chunk: at.chunk.to_vec(),
+            offset: at.offset,
+            source,
+        })?;
+        if found != out.len() {
+            return Err(at.decoded_size(out.len(), found).into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compresses_and_rejects_damaged_frames() {
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i / 7).to_le_bytes())
+            .collect();
+        let mut enc = vec![1, 2, 3];
+        Zstd { level: 3 }.encode_into(&data, &mut enc).unwrap();
+        assert!(enc.len() < data.len() / 4);
+        let mut out = vec![0u8; data.len()];
+        assert_eq!(zstd_decode_into(&enc[3..], &mut out).unwrap(), data.len());
+        assert_eq!(out, data);
+        let mut bad = enc[3..].to_vec();
+        let n = bad.len();
+        bad[n / 2] ^= 0xff;
+        bad.truncate(n - 3);
+        assert!(zstd_decode_into(&bad, &mut out).is_err());
+        // A frame that decodes to fewer bytes than a chunk is a size error.
+        let at = ChunkAt {
+            path: std::path::Path::new("s/c/0"),
+            chunk: &[1],
+            offset: 64,
+        };
+        let mut big = vec![0u8; data.len() + 8];
+        let err = Zstd { level: 3 }
+            .decode_into(&enc[3..], &mut big, &at)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                crate::Error::Codec(CodecError::DecodedSize { found, .. }) if found == data.len()
+            ),
+            "{err}"
+        );
+    }
+}
