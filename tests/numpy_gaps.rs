@@ -1,0 +1,187 @@
+//! Places where a numpy user expects numpy's answer, checked against numpy itself.
+//!
+//! Each test with a script under `tests/numpy_gaps/` runs it with `OUTCORE_PYTHON` (numpy 2);
+//! without it the test says it is skipped (under `CI` it must be set).
+//!
+//! - Python ints of every width mixed with arrays of every dtype (NEP 50): results and
+//!   dtypes, and an error wherever numpy raises `OverflowError`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use ndarray::{ArrayD, IxDyn};
+use outcore::element::Num;
+use outcore::expr::{BinaryOp, WeakScalar};
+use outcore::{with_element_type, DataType, ErrorKind, Kind, LazyArray, Operand};
+use serde_json::{json, Value};
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/numpy_gaps")
+        .join(name)
+}
+
+/// A JSON number or bool (as numpy's `tolist` writes it) as an element of type `T`.
+fn element_from_json<T: Num>(v: &Value) -> T {
+    match v {
+        Value::Bool(b) => T::from_bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => T::from_i64(i),
+            (_, Some(u)) => T::from_u64(u),
+            _ => T::from_f64(n.as_f64().expect("a number")),
+        },
+        other => panic!("not a number: {other}"),
+    }
+}
+
+/// An element as JSON, the way numpy's `tolist` writes it.
+fn element_to_json<T: Num>(x: T) -> Value {
+    match T::DATA_TYPE.kind() {
+        Kind::Bool => json!(x.truthy()),
+        Kind::Signed => json!(x.as_i64()),
+        Kind::Unsigned => json!(x.as_u64()),
+        Kind::Float => json!(x.to_f64()),
+    }
+}
+
+/// A 1-d lazy array of `data_type` holding `values`, in blocks of 3.
+fn array_from_json(data_type: DataType, values: &[Value]) -> LazyArray {
+    with_element_type!(data_type, T => {
+        let data: Vec<T> = values.iter().map(element_from_json::<T>).collect();
+        let array = ArrayD::from_shape_vec(IxDyn(&[data.len()]), data).unwrap();
+        LazyArray::from_array(array, &[3]).unwrap()
+    })
+}
+
+/// A computed array's elements in C order as JSON.
+fn values_to_json(array: &LazyArray) -> Vec<Value> {
+    with_element_type!(array.data_type(), T => {
+        array.to_ndarray::<T>().unwrap().iter().map(|&x| element_to_json(x)).collect()
+    })
+}
+
+fn data_type(name: &str) -> DataType {
+    DataType::from_name(name).unwrap_or_else(|| panic!("unknown dtype {name}"))
+}
+
+/// A Python int as the narrowest Rust integer type the JSON number fits, so the `From`
+/// impls of several widths are exercised.
+fn int_operand(v: &Value) -> Operand {
+    let n = v.as_number().expect("an integer");
+    if let Some(i) = n.as_i64() {
+        match i8::try_from(i) {
+            Ok(small) => small.into(),
+            Err(_) => i.into(),
+        }
+    } else {
+        n.as_u64().expect("an integer up to u64::MAX").into()
+    }
+}
+
+fn binary_op(name: &str) -> BinaryOp {
+    match name {
+        "eq" => BinaryOp::Eq,
+        "ne" => BinaryOp::Ne,
+        "lt" => BinaryOp::Lt,
+        "le" => BinaryOp::Le,
+        "gt" => BinaryOp::Gt,
+        "ge" => BinaryOp::Ge,
+        "add" => BinaryOp::Add,
+        "sub" => BinaryOp::Sub,
+        "mul" => BinaryOp::Mul,
+        "maximum" => BinaryOp::Maximum,
+        other => panic!("unknown op {other}"),
+    }
+}
+
+#[test]
+fn python_ints_of_every_width_follow_nep50() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let answers = common::run_python_json(&python, &script("scalars.py"), &json!(null));
+    let cases = answers["cases"].as_array().unwrap();
+    assert!(cases.len() > 3000);
+    for case in cases {
+        let array = array_from_json(
+            data_type(case["dtype"].as_str().unwrap()),
+            case["array"].as_array().unwrap(),
+        );
+        let scalar = int_operand(&case["value"]);
+        let op = binary_op(case["op"].as_str().unwrap());
+        let ours = if case["scalar_left"].as_bool().unwrap() {
+            LazyArray::binary(op, scalar, &array)
+        } else {
+            LazyArray::binary(op, &array, scalar)
+        };
+        match (&case["error"], ours) {
+            (Value::String(_), Ok(r)) => panic!("{case}: numpy raises, we give {r:?}"),
+            (Value::String(_), Err(e)) => assert_eq!(e.kind(), ErrorKind::OutOfBounds, "{case}"),
+            (_, Err(e)) => panic!("{case}: we fail with {e}"),
+            (_, Ok(r)) => {
+                assert_eq!(r.data_type().name(), case["result_dtype"], "{case}");
+                assert_eq!(
+                    values_to_json(&r),
+                    case["result"].as_array().unwrap().clone(),
+                    "{case}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_rust_integer_type_is_a_literal() {
+    let x = LazyArray::from_array(ArrayD::from_elem(IxDyn(&[4]), 200u8), &[3]).unwrap();
+    let sums: Vec<ArrayD<u8>> = [
+        x.add(1u8),
+        x.add(1i8),
+        x.add(1u16),
+        x.add(1i16),
+        x.add(1u32),
+        x.add(1i32),
+        x.add(1u64),
+        x.add(1i64),
+        x.add(1usize),
+        x.add(1isize),
+    ]
+    .into_iter()
+    .map(|r| r.unwrap().to_ndarray::<u8>().unwrap())
+    .collect();
+    for s in sums {
+        assert_eq!(s, ArrayD::from_elem(IxDyn(&[4]), 201u8));
+    }
+    // The weak scalar takes the array's type: 300 does not fit `uint8`.
+    assert_eq!(x.add(300u16).unwrap_err().kind(), ErrorKind::OutOfBounds);
+    let big = LazyArray::from_array(ArrayD::from_elem(IxDyn(&[2]), u64::MAX), &[1]).unwrap();
+    let eq = big.eq(u64::MAX).unwrap().to_ndarray::<bool>().unwrap();
+    assert_eq!(eq, ArrayD::from_elem(IxDyn(&[2]), true));
+
+    // Beyond 64 bits (numpy: `np.array([1]) < 2**100` is `[True]`, `-2**100 < x` too,
+    // `x == 2**100` is `[False]`, and `x + 2**100` raises).
+    let huge = |v: i128| Operand::Scalar(WeakScalar::Int(v));
+    let x64 = LazyArray::from_array(ArrayD::from_elem(IxDyn(&[3]), 1i64), &[2]).unwrap();
+    let all = |r: outcore::Result<LazyArray>, want: bool| {
+        let r = r.unwrap();
+        assert_eq!(r.shape(), &[3]);
+        assert_eq!(
+            r.to_ndarray::<bool>().unwrap(),
+            ArrayD::from_elem(IxDyn(&[3]), want)
+        );
+    };
+    all(x64.lt(huge(1 << 100)), true);
+    all(x64.ge(huge(1 << 100)), false);
+    all(x64.eq(huge(1 << 100)), false);
+    all(x64.ne(huge(-(1 << 100))), true);
+    all(x64.gt(huge(-(1 << 100))), true);
+    all(
+        LazyArray::binary(BinaryOp::Lt, huge(-(1 << 100)), &x64),
+        true,
+    );
+    all(LazyArray::binary(BinaryOp::Le, huge(1 << 100), &x64), false);
+    assert_eq!(
+        x64.add(huge(1 << 100)).unwrap_err().kind(),
+        ErrorKind::OutOfBounds
+    );
+}
