@@ -5,6 +5,8 @@
 //!
 //! - Python ints of every width mixed with arrays of every dtype (NEP 50): results and
 //!   dtypes, and an error wherever numpy raises `OverflowError`.
+//! - `from_array` takes views, slices, references and owned arrays of any dimension (checked
+//!   against the same values from ndarray), moving an owned C-order array in without a copy.
 
 mod common;
 
@@ -184,4 +186,63 @@ fn every_rust_integer_type_is_a_literal() {
         x64.add(huge(1 << 100)).unwrap_err().kind(),
         ErrorKind::OutOfBounds
     );
+}
+
+/// The address of the first element of the single block of `x` (one block over the array).
+fn only_block_address(x: &LazyArray) -> *const f64 {
+    let mut blocks = x.blocks();
+    let (_, block) = blocks.next().unwrap().unwrap();
+    assert!(blocks.next().is_none());
+    block.view::<f64>().unwrap().as_ptr()
+}
+
+#[test]
+fn from_array_takes_views_and_keeps_owned_arrays_in_place() {
+    let a = ndarray::Array2::from_shape_fn((5, 7), |(i, j)| (i * 10 + j) as f64);
+    let expected = |v: ndarray::ArrayView2<f64>| v.to_owned().into_dyn();
+    let chunks = [2, 3];
+    // A view, a reference, a strided slice, a transposed view, an owned 2-d array.
+    let cases: Vec<(LazyArray, ArrayD<f64>)> = vec![
+        (
+            LazyArray::from_array(a.view(), &chunks).unwrap(),
+            expected(a.view()),
+        ),
+        (
+            LazyArray::from_array(&a, &chunks).unwrap(),
+            expected(a.view()),
+        ),
+        (
+            LazyArray::from_array(a.slice(ndarray::s![1..;2, ..;-3]), &[2, 2]).unwrap(),
+            expected(a.slice(ndarray::s![1..;2, ..;-3])),
+        ),
+        (
+            LazyArray::from_array(a.t(), &[3, 2]).unwrap(),
+            expected(a.t()),
+        ),
+        (
+            LazyArray::from_array(a.clone(), &chunks).unwrap(),
+            expected(a.view()),
+        ),
+    ];
+    for (lazy, want) in cases {
+        assert_eq!(
+            lazy.shape(),
+            want.shape().iter().map(|&n| n as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(lazy.to_ndarray::<f64>().unwrap(), want);
+    }
+    // A view of the wrong rank of chunks is an error, as for owned arrays.
+    assert_eq!(
+        LazyArray::from_array(a.view(), &[2]).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+
+    // Owned and in C order: the block is a view of the very buffer given.
+    let owned = a.clone().into_dyn();
+    let address = owned.as_ptr();
+    let lazy = LazyArray::from_array(owned, &[5, 7]).unwrap();
+    assert_eq!(only_block_address(&lazy), address);
+    // A view is copied: the block lives elsewhere.
+    let lazy = LazyArray::from_array(a.view(), &[5, 7]).unwrap();
+    assert_ne!(only_block_address(&lazy), a.as_ptr());
 }

@@ -33,7 +33,7 @@ pub(crate) use grid::element_count;
 pub use grid::{AxisBlocks, BlockGrid, MAX_EXPLICIT_BLOCKS};
 pub use reduce::ReduceOp;
 pub(crate) use shape::unit_axes_map;
-pub use source::{RangeNumber, RangeValue, RegionSource};
+pub use source::{InMemoryArray, RangeNumber, RangeValue, RegionSource};
 
 use crate::element::{DataType, FillValue};
 use crate::error::{out_of_bounds, Result};
