@@ -7,6 +7,10 @@
 //!   dtypes, and an error wherever numpy raises `OverflowError`.
 //! - `from_array` takes views, slices, references and owned arrays of any dimension (checked
 //!   against the same values from ndarray), moving an owned C-order array in without a copy.
+//! - `to_ndarray_as` and `to_dynamic().astype()` between every pair of data types against
+//!   numpy's `astype`; where numpy leaves a float-to-integer cast undefined (NaN, infinities,
+//!   out of range), against outcore's documented rule (truncate, saturate, NaN to 0) computed
+//!   by the script from Python's own numbers.
 
 mod common;
 
@@ -14,6 +18,7 @@ use std::path::PathBuf;
 
 use ndarray::{ArrayD, IxDyn};
 use outcore::element::Num;
+use outcore::exec::AnyArray;
 use outcore::expr::{BinaryOp, WeakScalar};
 use outcore::{with_element_type, DataType, ErrorKind, Kind, LazyArray, Operand};
 use serde_json::{json, Value};
@@ -245,4 +250,115 @@ fn from_array_takes_views_and_keeps_owned_arrays_in_place() {
     // A view is copied: the block lives elsewhere.
     let lazy = LazyArray::from_array(a.view(), &[5, 7]).unwrap();
     assert_ne!(only_block_address(&lazy), a.as_ptr());
+}
+
+/// A value written by Python's `repr` (`True`, `-3`, `nan`, `-inf`, `1e+19`) as a `T`.
+fn parse_repr<T: Num>(s: &str) -> T {
+    match s {
+        "True" => T::from_bool(true),
+        "False" => T::from_bool(false),
+        _ => match s.parse::<i128>() {
+            Ok(v) => match i64::try_from(v) {
+                Ok(v) => T::from_i64(v),
+                Err(_) => T::from_u64(u64::try_from(v).expect("an integer within u64")),
+            },
+            Err(_) => T::from_f64(s.parse::<f64>().expect("a float")),
+        },
+    }
+}
+
+/// Equal values: the same bits for floats (so `-0.0` differs from `0.0`), any NaN for NaN.
+fn same<T: Num>(a: T, b: T) -> bool {
+    match T::DATA_TYPE.kind() {
+        Kind::Float => {
+            let (a, b) = (a.to_f64(), b.to_f64());
+            (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
+        }
+        _ => a == b,
+    }
+}
+
+fn lazy_from_reprs(data_type: DataType, values: &[Value]) -> LazyArray {
+    with_element_type!(data_type, T => {
+        let data: Vec<T> = values.iter().map(|v| parse_repr::<T>(v.as_str().unwrap())).collect();
+        let array = ArrayD::from_shape_vec(IxDyn(&[data.len()]), data).unwrap();
+        LazyArray::from_array(array, &[4]).unwrap()
+    })
+}
+
+fn check_cast<T: Num>(case: &Value, what: &str, got: &ArrayD<T>) {
+    let numpy = case["numpy"].as_array().unwrap();
+    let documented = case["documented"].as_array().unwrap();
+    assert_eq!(got.len(), numpy.len(), "{what} {case}");
+    for ((&ours, numpy), documented) in got.iter().zip(numpy).zip(documented) {
+        let want = documented
+            .as_str()
+            .unwrap_or_else(|| numpy.as_str().unwrap());
+        assert!(
+            same(ours, parse_repr::<T>(want)),
+            "{what}: {} -> {}: got {ours:?}, want {want} (numpy {numpy}) in {case}",
+            case["source"],
+            case["target"]
+        );
+    }
+}
+
+#[test]
+fn casting_results_follow_numpy_astype() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let answers = common::run_python_json(&python, &script("astype.py"), &json!(null));
+    let cases = answers["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), DataType::ALL.len() * DataType::ALL.len());
+    let mut undefined_in_numpy = 0;
+    for case in cases {
+        let source = data_type(case["source"].as_str().unwrap());
+        let target = data_type(case["target"].as_str().unwrap());
+        let values = case["values"].as_array().unwrap();
+        let x = lazy_from_reprs(source, values);
+        undefined_in_numpy += case["documented"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| !d.is_null())
+            .count();
+        let dynamic = x.to_dynamic().unwrap();
+        assert_eq!(dynamic.data_type(), source);
+        assert_eq!(dynamic.shape(), &[values.len()]);
+        with_element_type!(target, U => {
+            check_cast::<U>(case, "to_ndarray_as", &x.to_ndarray_as::<U>().unwrap());
+            check_cast::<U>(case, "to_dynamic().astype", &dynamic.astype::<U>());
+        });
+    }
+    // The saturating rule is exercised: NaN, infinities and out-of-range floats to every
+    // integer type.
+    assert!(undefined_in_numpy > 100, "{undefined_in_numpy}");
+}
+
+#[test]
+fn to_dynamic_gives_the_variant_of_the_result_type() {
+    let x = LazyArray::from_array(ndarray::arr2(&[[1i8, -2, 3], [4, 5, -6]]), &[1, 2]).unwrap();
+    let sum = x.sum(1).unwrap().to_dynamic().unwrap();
+    // numpy sums int8 in int64.
+    assert_eq!(sum, AnyArray::Int64(ndarray::arr1(&[2i64, 3]).into_dyn()));
+    assert_eq!(sum.data_type(), DataType::Int64);
+    let mean = x.mean(0).unwrap().to_dynamic().unwrap();
+    let AnyArray::Float64(m) = mean else {
+        panic!("the mean of int8 is float64, got {mean:?}")
+    };
+    assert_eq!(m, ndarray::arr1(&[2.5, 1.5, -1.5]).into_dyn());
+    let flags = x.gt(0).unwrap().to_dynamic().unwrap();
+    assert_eq!(
+        flags,
+        AnyArray::Bool(ndarray::arr2(&[[true, false, true], [true, true, false]]).into_dyn())
+    );
+    assert_eq!(flags.shape(), &[2, 3]);
+    assert_eq!(flags.len(), 6);
+    // The cast fuses into the pass: a float expression read back as int16 truncates.
+    let scaled = x.mul(2.75).unwrap().to_ndarray_as::<i16>().unwrap();
+    assert_eq!(
+        scaled,
+        ndarray::arr2(&[[2i16, -5, 8], [11, 13, -16]]).into_dyn()
+    );
 }
