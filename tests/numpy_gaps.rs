@@ -11,6 +11,9 @@
 //!   numpy's `astype`; where numpy leaves a float-to-integer cast undefined (NaN, infinities,
 //!   out of range), against outcore's documented rule (truncate, saturate, NaN to 0) computed
 //!   by the script from Python's own numbers.
+//! - `rechunk_irregular` with dask-style block lengths per axis: the blocks are exactly those
+//!   (dask's `chunks`: the blocks of axis `i` are consecutive runs of the listed lengths, in
+//!   C order over the axes), the values unchanged, bad lists refused.
 
 mod common;
 
@@ -361,4 +364,114 @@ fn to_dynamic_gives_the_variant_of_the_result_type() {
         scaled,
         ndarray::arr2(&[[2i16, -5, 8], [11, 13, -16]]).into_dyn()
     );
+}
+
+/// The block regions dask's `chunks` describe, in C order: the cartesian product of each
+/// axis's runs of the listed lengths.
+fn regions_of(chunks: &[Vec<u64>]) -> Vec<Vec<std::ops::Range<u64>>> {
+    let runs: Vec<Vec<std::ops::Range<u64>>> = chunks
+        .iter()
+        .map(|lengths| {
+            let mut start = 0;
+            lengths
+                .iter()
+                .map(|&n| {
+                    start += n;
+                    start - n..start
+                })
+                .collect()
+        })
+        .collect();
+    runs.iter().fold(vec![vec![]], |acc, axis| {
+        acc.iter()
+            .flat_map(|prefix| {
+                axis.iter().map(move |r| {
+                    let mut region = prefix.clone();
+                    region.push(r.clone());
+                    region
+                })
+            })
+            .collect()
+    })
+}
+
+/// Checks that `x` (holding `values`) rechunked to `chunks` has exactly those blocks, each
+/// holding the values under it.
+fn check_irregular(x: &LazyArray, values: &ArrayD<f64>, chunks: &[Vec<u64>]) {
+    let y = x.rechunk_irregular(chunks).unwrap();
+    let want = regions_of(chunks);
+    let grid = y.block_grid();
+    assert_eq!(grid.num_blocks(), want.len() as u64, "{chunks:?}");
+    for (axis, lengths) in chunks.iter().enumerate() {
+        let got: Vec<u64> = (0..grid.axis(axis).num_blocks())
+            .map(|i| grid.axis(axis).block(i).end - grid.axis(axis).block(i).start)
+            .collect();
+        assert_eq!(&got, lengths, "axis {axis}");
+    }
+    let mut seen = 0;
+    for (block, want) in y.blocks().zip(&want) {
+        let (region, block) = block.unwrap();
+        assert_eq!(&region, want);
+        let under = values.slice_each_axis(|ax| {
+            let r = &region[ax.axis.index()];
+            ndarray::Slice::from(r.start as usize..r.end as usize)
+        });
+        assert_eq!(block.view::<f64>().unwrap(), under);
+        seen += 1;
+    }
+    assert_eq!(seen, want.len());
+    assert_eq!(&y.to_ndarray::<f64>().unwrap(), values);
+    // Operations on the result keep its blocks.
+    let z = y.mul(2.0).unwrap();
+    assert_eq!(z.block_grid(), y.block_grid());
+    assert_eq!(z.to_ndarray::<f64>().unwrap(), values * 2.0);
+}
+
+#[test]
+fn rechunk_irregular_gives_exactly_the_listed_blocks() {
+    let values = ndarray::Array2::from_shape_fn((10, 7), |(i, j)| (i * 7 + j) as f64).into_dyn();
+    let stored_like = LazyArray::from_array(values.clone(), &[4, 3]).unwrap();
+    let random = outcore::random::uniform(7, &[10, 7], 0.0, 1.0).unwrap();
+    let random_values = random.to_ndarray::<f64>().unwrap();
+    for chunks in [
+        vec![vec![3, 5, 2], vec![7]],
+        vec![vec![1; 10], vec![2, 1, 4]],
+        vec![vec![4, 4, 2], vec![3, 3, 1]],
+        vec![vec![10], vec![1, 6]],
+        vec![vec![2, 8], vec![5, 2]],
+    ] {
+        check_irregular(&stored_like, &values, &chunks);
+        check_irregular(&random, &random_values, &chunks);
+    }
+    // A regular list is the same grid as `rechunk`.
+    assert_eq!(
+        stored_like
+            .rechunk_irregular(&[[4, 4, 2], [3, 3, 1]])
+            .unwrap()
+            .block_grid(),
+        stored_like.rechunk(&[4, 3]).unwrap().block_grid()
+    );
+    // An empty axis takes `[]` or `[0]`.
+    let empty = LazyArray::from_array(ArrayD::<f64>::zeros(IxDyn(&[0, 3])), &[1, 2]).unwrap();
+    for zero in [vec![], vec![0]] {
+        let y = empty.rechunk_irregular(&[zero, vec![1, 2]]).unwrap();
+        assert_eq!(y.shape(), &[0, 3]);
+        assert_eq!(y.to_ndarray::<f64>().unwrap().shape(), &[0, 3]);
+    }
+    // Bad lists, each a clear error.
+    let bad: [(&[Vec<u64>], &str); 6] = [
+        (&[vec![3, 5, 2]], "one list per axis"),
+        (&[vec![3, 5, 3], vec![7]], "more than the extent"),
+        (&[vec![3, 5], vec![7]], "less than the extent"),
+        (&[vec![3, 0, 5, 2], vec![7]], "positive"),
+        (&[vec![], vec![7]], "less than the extent"),
+        (&[vec![u64::MAX, 2], vec![7]], "more than the extent"),
+    ];
+    for (chunks, why) in bad {
+        let e = stored_like.rechunk_irregular(chunks).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{chunks:?}");
+        assert!(e.to_string().contains(why), "{chunks:?}: {e}");
+    }
+    let e = empty.rechunk_irregular(&[vec![1], vec![3]]).unwrap_err();
+    assert!(e.to_string().contains("empty axis"), "{e}");
 }

@@ -457,10 +457,47 @@ impl LazyArray {
     /// result read the input regions under them through the chunk cache. A generated source
     /// (random, constant, range), whose values depend on their indices alone, becomes the
     /// same source with the new blocks: nothing is assembled, and reductions still fold it
-    /// tile by tile.
+    /// tile by tile. [`LazyArray::rechunk_irregular`] takes explicit block lengths instead.
+    ///
+    /// # Errors
+    ///
+    /// `chunks` must have one positive extent per axis.
     pub fn rechunk(&self, chunks: &[u64]) -> Result<LazyArray> {
         check_chunks(self.shape(), chunks)?;
-        let grid = BlockGrid::regular(self.shape(), chunks);
+        Ok(self.with_grid(BlockGrid::regular(self.shape(), chunks)))
+    }
+
+    /// The same values cut into blocks of the listed lengths, one list per axis, as dask's
+    /// `rechunk(((3, 5, 2), (10,)))`: `x.rechunk_irregular(&[vec![3, 5, 2], vec![10]])` on a
+    /// `[10, 10]` array gives blocks of rows `0..3`, `3..8`, `8..10`, all columns, in that
+    /// order. A list of equal lengths (the last possibly shorter) is the same as
+    /// [`LazyArray::rechunk`] with that length; otherwise the boundaries are listed.
+    ///
+    /// # Errors
+    ///
+    /// One list per axis; each list's lengths must add up to the axis's extent and be
+    /// positive (an empty axis takes `[]` or `[0]`); an axis of more than
+    /// [`MAX_EXPLICIT_BLOCKS`] irregular blocks is refused.
+    pub fn rechunk_irregular<L: AsRef<[u64]>>(&self, chunks: &[L]) -> Result<LazyArray> {
+        if chunks.len() != self.ndim() {
+            return Err(invalid(format!(
+                "rechunk: {} lists of block lengths for an array of shape {:?}: one list per \
+                 axis",
+                chunks.len(),
+                self.shape()
+            )));
+        }
+        let axes = chunks
+            .iter()
+            .zip(self.shape())
+            .enumerate()
+            .map(|(axis, (lengths, &extent))| listed_axis(axis, lengths.as_ref(), extent))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.with_grid(BlockGrid::from_axes(axes)))
+    }
+
+    /// The same values in blocks of `grid` (of this array's shape).
+    fn with_grid(&self, grid: BlockGrid) -> LazyArray {
         let op = match &self.node.op {
             Op::Random { seed, dist } => Op::Random {
                 seed: *seed,
@@ -478,13 +515,49 @@ impl LazyArray {
             },
             _ => Op::Rechunk(self.clone()),
         };
-        Ok(LazyArray::new(
-            self.data_type(),
-            self.shape().to_vec(),
-            grid,
-            op,
-        ))
+        LazyArray::new(self.data_type(), self.shape().to_vec(), grid, op)
     }
+}
+
+/// The blocks of an axis of `extent` cut into `lengths` (dask's chunks of one axis), checked:
+/// computed when the lengths are regular, listed otherwise.
+fn listed_axis(axis: usize, lengths: &[u64], extent: u64) -> Result<AxisBlocks> {
+    let fail = |why: &str| {
+        Err(invalid(format!(
+            "rechunk: block lengths {lengths:?} for axis {axis} of extent {extent}: {why}"
+        )))
+    };
+    if extent == 0 {
+        if lengths.iter().any(|&n| n != 0) {
+            return fail("an empty axis takes [] or [0]");
+        }
+        return Ok(AxisBlocks::regular(0, 1));
+    }
+    if lengths.contains(&0) {
+        return fail("every length must be positive");
+    }
+    let mut bounds = Vec::with_capacity(lengths.len() + 1);
+    bounds.push(0u64);
+    for &n in lengths {
+        match bounds.last().and_then(|end| end.checked_add(n)) {
+            Some(end) if end <= extent => bounds.push(end),
+            _ => return fail("they add up to more than the extent"),
+        }
+    }
+    if bounds.last() != Some(&extent) {
+        return fail("they add up to less than the extent");
+    }
+    let step = lengths[0];
+    let (last, middle) = lengths.split_last().expect("a non-empty axis has lengths");
+    if middle.iter().all(|&n| n == step) && *last <= step {
+        return Ok(AxisBlocks::regular(extent, step));
+    }
+    if lengths.len() as u64 > MAX_EXPLICIT_BLOCKS {
+        return fail(&format!(
+            "more than {MAX_EXPLICIT_BLOCKS} irregular blocks; use fewer, larger blocks"
+        ));
+    }
+    Ok(AxisBlocks::explicit(bounds))
 }
 
 /// The common type of non-empty `arrays` and the arrays cast to it.
