@@ -14,6 +14,10 @@
 //! - `rechunk_irregular` with dask-style block lengths per axis: the blocks are exactly those
 //!   (dask's `chunks`: the blocks of axis `i` are consecutive runs of the listed lengths, in
 //!   C order over the axes), the values unchanged, bad lists refused.
+//! - `slice_np` over thousands of random numpy indices (starts and stops past both ends,
+//!   negative and zero steps, indices, `np.newaxis`, `...`) on 1-d and 2-d arrays: numpy's
+//!   values and shapes, and an error wherever numpy raises; the `s![]` to numpy table of the
+//!   `slice` docs.
 
 mod common;
 
@@ -22,7 +26,7 @@ use std::path::PathBuf;
 use ndarray::{ArrayD, IxDyn};
 use outcore::element::Num;
 use outcore::exec::AnyArray;
-use outcore::expr::{BinaryOp, WeakScalar};
+use outcore::expr::{BinaryOp, NumpyIndex, WeakScalar};
 use outcore::{with_element_type, DataType, ErrorKind, Kind, LazyArray, Operand};
 use serde_json::{json, Value};
 
@@ -474,4 +478,129 @@ fn rechunk_irregular_gives_exactly_the_listed_blocks() {
     }
     let e = empty.rechunk_irregular(&[vec![1], vec![3]]).unwrap_err();
     assert!(e.to_string().contains("empty axis"), "{e}");
+}
+
+fn numpy_index(entry: &Value) -> NumpyIndex {
+    match entry {
+        Value::String(s) if s == "newaxis" => NumpyIndex::NewAxis,
+        Value::String(s) if s == "ellipsis" => NumpyIndex::Ellipsis,
+        _ if entry.get("index").is_some() => NumpyIndex::Index(entry["index"].as_i64().unwrap()),
+        _ => {
+            let part = |i: usize| entry["slice"][i].as_i64();
+            NumpyIndex::slice(part(0), part(1), part(2))
+        }
+    }
+}
+
+#[test]
+fn slice_np_matches_numpy_indexing() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let answers = common::run_python_json(&python, &script("slices.py"), &json!(null));
+    let cases = answers["cases"].as_array().unwrap();
+    assert!(cases.len() >= 3000);
+    for case in cases {
+        let shape: Vec<i64> = case["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_i64().unwrap())
+            .collect();
+        let n: i64 = shape.iter().product();
+        let chunks: Vec<u64> = [3, 4][..shape.len()].to_vec();
+        let x = LazyArray::arange(0, n, 1)
+            .unwrap()
+            .reshape(&shape)
+            .unwrap()
+            .rechunk(&chunks)
+            .unwrap();
+        let index: Vec<NumpyIndex> = case["index"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(numpy_index)
+            .collect();
+        match (case["error"].as_str(), x.slice_np(&index)) {
+            (Some(error), Ok(r)) => panic!(
+                "{case}: numpy raises {error}, we give shape {:?}",
+                r.shape()
+            ),
+            (Some(error), Err(e)) => {
+                let kind = if error == "IndexError" {
+                    ErrorKind::OutOfBounds
+                } else {
+                    ErrorKind::InvalidArgument
+                };
+                assert_eq!(e.kind(), kind, "{case}: {e}");
+            }
+            (None, Err(e)) => panic!("{case}: we fail with {e}"),
+            (None, Ok(r)) => {
+                let want_shape: Vec<u64> = case["result_shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_u64().unwrap())
+                    .collect();
+                assert_eq!(r.shape(), want_shape, "{case}");
+                let got: Vec<i64> = r.to_ndarray::<i64>().unwrap().iter().copied().collect();
+                let want: Vec<i64> = case["result"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .collect();
+                assert_eq!(got, want, "{case}");
+            }
+        }
+    }
+}
+
+#[test]
+fn s_macro_and_numpy_notation_agree_as_the_slice_docs_say() {
+    use ndarray::s;
+    let x = LazyArray::arange(0, 10, 1).unwrap().rechunk(&[3]).unwrap();
+    let values = |a: LazyArray| {
+        a.to_ndarray::<i64>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let np = |start: Option<i64>, stop: Option<i64>, step: Option<i64>| {
+        values(x.slice_np(&[NumpyIndex::slice(start, stop, step)]).unwrap())
+    };
+    let nd = |info: &[ndarray::SliceInfoElem]| values(x.slice(info).unwrap());
+    // The rows of the table in `LazyArray::slice`'s docs.
+    assert_eq!(np(Some(2), Some(8), None), nd(s![2..8].as_ref()));
+    assert_eq!(np(Some(-3), None, None), nd(s![-3..].as_ref()));
+    assert_eq!(np(Some(2), Some(8), Some(3)), nd(s![2..8;3].as_ref()));
+    assert_eq!(np(None, None, Some(-1)), nd(s![..;-1].as_ref()));
+    assert_eq!(np(Some(5), Some(1), Some(-1)), nd(s![2..6;-1].as_ref()));
+    assert_eq!(np(Some(5), Some(1), Some(-1)), vec![5, 4, 3, 2]);
+    assert_eq!(nd(s![2..8;-2].as_ref()), vec![7, 5, 3]); // x[2:8][::-2]
+    assert_eq!(np(Some(8), Some(2), Some(-2)), nd(s![3..9;-2].as_ref()));
+    assert_eq!(np(Some(8), Some(2), Some(-2)), vec![8, 6, 4]);
+    // `s![5..1;-1]` is an empty range walked backwards: nothing, where numpy's x[5:1:-1] is not.
+    assert_eq!(nd(s![5..1;-1].as_ref()), Vec::<i64>::new());
+    let idx = |i: i64| values(x.slice_np(&[NumpyIndex::Index(i)]).unwrap());
+    assert_eq!(idx(-1), nd(s![-1].as_ref()));
+    assert_eq!(
+        x.slice_np(&[NumpyIndex::NewAxis, NumpyIndex::ALL])
+            .unwrap()
+            .shape(),
+        x.slice(s![ndarray::NewAxis, ..]).unwrap().shape()
+    );
+    assert_eq!(
+        x.slice_np(&[NumpyIndex::Ellipsis, NumpyIndex::Ellipsis])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        x.slice_np(&[NumpyIndex::ALL, NumpyIndex::Index(0)])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::OutOfBounds
+    );
 }

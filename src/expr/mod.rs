@@ -33,6 +33,7 @@ pub(crate) use grid::element_count;
 pub use grid::{AxisBlocks, BlockGrid, MAX_EXPLICIT_BLOCKS};
 pub use reduce::ReduceOp;
 pub(crate) use shape::unit_axes_map;
+pub use shape::NumpyIndex;
 pub use source::{InMemoryArray, RangeNumber, RangeValue, RegionSource};
 
 use crate::element::{DataType, FillValue};
