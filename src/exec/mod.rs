@@ -16,11 +16,14 @@ use std::sync::Mutex;
 use ndarray::{ArrayD, IxDyn, Slice};
 use rayon::prelude::*;
 
+mod any_array;
 mod eval;
 mod fused;
 mod kernels;
 mod reduce;
 pub mod summary;
+
+pub use any_array::AnyArray;
 
 use crate::element::{DataType, Element};
 use crate::error::{shape_mismatch, too_large, type_mismatch, Error, Result};
@@ -253,6 +256,10 @@ impl LazyArray {
     }
 
     /// Evaluates into an in-memory array (`T` must be the array's data type).
+    ///
+    /// # Errors
+    ///
+    /// As [`Compute::to_ndarray`].
     pub fn to_ndarray<T: Element>(&self) -> Result<ArrayD<T>> {
         self.compute().to_ndarray()
     }
@@ -260,6 +267,27 @@ impl LazyArray {
     /// Evaluates an array of one element (a full reduction) into that element.
     pub fn to_scalar<T: Element>(&self) -> Result<T> {
         self.compute().to_scalar()
+    }
+
+    /// Evaluates into an in-memory array of `T`, converting with [`LazyArray::astype`]
+    /// (numpy's `astype` rules) as part of the same pass, so the conversion fuses with the
+    /// rest of the expression. See [`Compute::to_ndarray_as`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Compute::to_ndarray`].
+    pub fn to_ndarray_as<T: Element>(&self) -> Result<ArrayD<T>> {
+        self.compute().to_ndarray_as()
+    }
+
+    /// Evaluates into an in-memory array of the array's own element type, whichever it is.
+    /// See [`Compute::to_dynamic`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Compute::to_ndarray`].
+    pub fn to_dynamic(&self) -> Result<AnyArray> {
+        self.compute().to_dynamic()
     }
 
     /// Evaluates into a new stored array `name` of `store`, chunk by chunk (results larger
@@ -319,6 +347,11 @@ impl<'a> Compute<'a> {
     }
 
     /// Evaluates into an in-memory array (`T` must be the array's data type).
+    ///
+    /// # Errors
+    ///
+    /// A `T` other than the array's data type; a result or block too large for memory;
+    /// any error reading a stored source; cancellation (see [`Compute::cancel_with`]).
     pub fn to_ndarray<T: Element>(self) -> Result<ArrayD<T>> {
         self.check_type::<T>()?;
         let shape = result_shape("to_ndarray", self.array)?;
@@ -332,6 +365,33 @@ impl<'a> Compute<'a> {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// Evaluates into an in-memory array of `T` whatever the array's type: the lazy array is
+    /// converted with [`LazyArray::astype`] (numpy's `astype`: floats to integers truncate
+    /// toward zero and saturate, NaN becomes 0, non-zero becomes `true`), so the conversion
+    /// is one more operation of the pass, applied block by block.
+    ///
+    /// # Errors
+    ///
+    /// As [`Compute::to_ndarray`], except that the type always matches.
+    pub fn to_ndarray_as<T: Element>(self) -> Result<ArrayD<T>> {
+        let cast = self.array.astype(T::DATA_TYPE);
+        Compute {
+            array: &cast,
+            opts: self.opts,
+        }
+        .to_ndarray()
+    }
+
+    /// Evaluates into an in-memory array of the array's own element type, as the
+    /// [`AnyArray`] variant of that type.
+    ///
+    /// # Errors
+    ///
+    /// As [`Compute::to_ndarray`].
+    pub fn to_dynamic(self) -> Result<AnyArray> {
+        with_element_type!(self.array.data_type(), T => self.to_ndarray::<T>().map(AnyArray::from))
     }
 
     /// Evaluates an array of one element into that element.

@@ -89,8 +89,11 @@ pub fn mean_type(t: DataType) -> DataType {
 pub enum WeakScalar {
     /// `true` / `false`.
     Bool(bool),
-    /// An integer literal.
-    Int(i64),
+    /// An integer literal, like a Python `int`: every Rust integer type up to `u64` converts
+    /// exactly. Its value decides only whether it fits the array's type (numpy 2 refuses one
+    /// that does not, except in comparisons, which it makes exactly); `i128` leaves room for
+    /// values no array type holds, which still compare correctly with every integer array.
+    Int(i128),
     /// A float literal.
     Float(f64),
 }

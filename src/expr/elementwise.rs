@@ -200,8 +200,9 @@ pub(crate) fn elementwise_grid(
 /// numpy 2 compares integers exactly, where arithmetic would promote to `float64` or refuse an
 /// out-of-range scalar: a signed array against `uint64`, and an integer array against an
 /// integer scalar its type cannot hold. Such comparisons keep both sides' values (signed as
-/// `int64`, unsigned as `uint64`) and compare them as wide integers. `None` for every other
-/// comparison.
+/// `int64`, unsigned as `uint64`) and compare them as wide integers; a scalar outside even
+/// those (below `i64::MIN` or above `u64::MAX`) lies beyond every element, so the answer is
+/// the same everywhere. `None` for every other comparison.
 fn exact_integer_comparison(
     op: BinaryOp,
     lhs: &Operand,
@@ -211,20 +212,6 @@ fn exact_integer_comparison(
     let wide = |t: DataType| match t.kind() {
         Kind::Unsigned => DataType::UInt64,
         _ => DataType::Int64,
-    };
-    let side = |o: &Operand, other: &Operand| -> Result<Option<LazyArray>> {
-        Ok(match (o, other) {
-            (Operand::Array(a), _) => Some(a.astype(wide(a.data_type()))),
-            (Operand::Scalar(WeakScalar::Int(v)), Operand::Array(b))
-                if *v < 0 || b.data_type() != DataType::UInt64 =>
-            {
-                Some(scalar_array(WeakScalar::Int(*v), DataType::Int64)?)
-            }
-            (Operand::Scalar(WeakScalar::Int(v)), _) => {
-                Some(scalar_array(WeakScalar::Int(*v), DataType::UInt64)?)
-            }
-            _ => None,
-        })
     };
     let needed = match (lhs, rhs) {
         (Operand::Array(a), Operand::Array(b)) => {
@@ -240,8 +227,24 @@ fn exact_integer_comparison(
     if !needed {
         return Ok(None);
     }
-    let (Some(a), Some(b)) = (side(lhs, rhs)?, side(rhs, lhs)?) else {
-        return Ok(None);
+    let side = |o: &Operand, other: &Operand| -> Result<LazyArray> {
+        match (o, other) {
+            (Operand::Array(a), _) => Ok(a.astype(wide(a.data_type()))),
+            // Against a `uint64` array a non-negative scalar stays unsigned, so both sides
+            // share one type; otherwise `int64` holds it unless it is above `i64::MAX`.
+            (Operand::Scalar(s @ WeakScalar::Int(v)), Operand::Array(b))
+                if *v < 0 || (b.data_type() != DataType::UInt64 && *v <= i128::from(i64::MAX)) =>
+            {
+                scalar_array(*s, DataType::Int64)
+            }
+            (Operand::Scalar(s), _) => scalar_array(*s, DataType::UInt64),
+        }
+    };
+    let (a, b) = match (side(lhs, rhs), side(rhs, lhs)) {
+        (Ok(a), Ok(b)) => (a, b),
+        // Only a scalar beyond 64 bits fails to convert: it is larger (or smaller) than
+        // every element of the array.
+        _ => return Ok(Some(beyond_every_element(op, lhs, rhs))),
     };
     let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
     let grid = elementwise_grid(&shape, &[&a, &b], DataType::Bool);
@@ -253,26 +256,57 @@ fn exact_integer_comparison(
     )))
 }
 
+/// The comparison of an integer array with an integer scalar outside `[i64::MIN, u64::MAX]`:
+/// the same answer for every element, in the array's shape and blocks.
+fn beyond_every_element(op: BinaryOp, lhs: &Operand, rhs: &Operand) -> LazyArray {
+    // Whether the left side is the greater one; the scalar is beyond every element.
+    let (array, left_greater) = match (lhs, rhs) {
+        (Operand::Array(a), Operand::Scalar(WeakScalar::Int(v))) => (a, *v < 0),
+        (Operand::Scalar(WeakScalar::Int(v)), Operand::Array(a)) => (a, *v > 0),
+        _ => unreachable!("called only for an integer array and an integer scalar"),
+    };
+    let answer = match op {
+        BinaryOp::Eq => false,
+        BinaryOp::Ne => true,
+        BinaryOp::Gt | BinaryOp::Ge => left_greater,
+        _ => !left_greater,
+    };
+    let grid = elementwise_grid(array.shape(), &[array], DataType::Bool);
+    LazyArray::new(
+        DataType::Bool,
+        array.shape().to_vec(),
+        grid,
+        Op::Fill(FillValue::of(answer)),
+    )
+}
+
 /// A 0-d array holding a weak scalar converted to `data_type`, or an error if it does not fit.
 fn scalar_array(value: WeakScalar, data_type: DataType) -> Result<LazyArray> {
+    use crate::element::Num;
     let fill = match (value, data_type.kind()) {
         (WeakScalar::Bool(b), _) => {
-            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_bool(b)))
+            crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::from_bool(b)))
         }
-        (WeakScalar::Int(v), Kind::Float) => {
-            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_i64(v)))
-        }
+        (WeakScalar::Int(v), Kind::Float) => match i64::try_from(v) {
+            Ok(v) => {
+                crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::from_i64(v)))
+            }
+            // Python converts a larger int to the nearest double first, as `as f64` does.
+            Err(_) => {
+                crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::from_f64(v as f64)))
+            }
+        },
         (WeakScalar::Int(v), _) => {
             let fits = match data_type {
                 DataType::Bool => v == 0 || v == 1,
                 DataType::Int8 => i8::try_from(v).is_ok(),
                 DataType::Int16 => i16::try_from(v).is_ok(),
                 DataType::Int32 => i32::try_from(v).is_ok(),
-                DataType::Int64 => true,
+                DataType::Int64 => i64::try_from(v).is_ok(),
                 DataType::UInt8 => u8::try_from(v).is_ok(),
                 DataType::UInt16 => u16::try_from(v).is_ok(),
                 DataType::UInt32 => u32::try_from(v).is_ok(),
-                DataType::UInt64 => v >= 0,
+                DataType::UInt64 => u64::try_from(v).is_ok(),
                 DataType::Float32 | DataType::Float64 => true,
             };
             if !fits {
@@ -280,10 +314,19 @@ fn scalar_array(value: WeakScalar, data_type: DataType) -> Result<LazyArray> {
                     "the integer {v} is out of bounds for {data_type}"
                 )));
             }
-            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_i64(v)))
+            // It fits the type, so it fits `i64` or (only for `uint64`) `u64`.
+            match (i64::try_from(v), u64::try_from(v)) {
+                (Ok(v), _) => {
+                    crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::from_i64(v)))
+                }
+                (_, Ok(v)) => {
+                    crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::from_u64(v)))
+                }
+                _ => unreachable!("a value that fits an integer type fits i64 or u64"),
+            }
         }
         (WeakScalar::Float(v), _) => {
-            crate::with_element_type!(data_type, T => FillValue::of(<T as crate::element::Num>::from_f64(v)))
+            crate::with_element_type!(data_type, T => FillValue::of(<T as Num>::from_f64(v)))
         }
     };
     Ok(LazyArray::new(
@@ -294,9 +337,14 @@ fn scalar_array(value: WeakScalar, data_type: DataType) -> Result<LazyArray> {
     ))
 }
 
+/// The type numpy gives a lone Python scalar: an int beyond `int64` that fits `uint64` is
+/// `uint64`; one beyond that fits nothing and is refused when converted.
 fn strong_type(s: WeakScalar) -> DataType {
     match s {
         WeakScalar::Bool(_) => DataType::Bool,
+        WeakScalar::Int(v) if v > i128::from(i64::MAX) && v <= i128::from(u64::MAX) => {
+            DataType::UInt64
+        }
         WeakScalar::Int(_) => DataType::Int64,
         WeakScalar::Float(_) => DataType::Float64,
     }

@@ -34,7 +34,8 @@ pub(crate) use grid::element_count;
 pub use grid::{AxisBlocks, BlockGrid, MAX_EXPLICIT_BLOCKS};
 pub use reduce::ReduceOp;
 pub(crate) use shape::unit_axes_map;
-pub use source::{RangeNumber, RangeValue, RegionSource};
+pub use shape::NumpyIndex;
+pub use source::{InMemoryArray, RangeNumber, RangeValue, RegionSource};
 
 use crate::element::{DataType, FillValue};
 use crate::error::{out_of_bounds, Error, ErrorKind, Result};
@@ -349,16 +350,19 @@ impl From<f32> for Operand {
         Operand::Scalar(WeakScalar::Float(f64::from(v)))
     }
 }
-impl From<i64> for Operand {
-    fn from(v: i64) -> Self {
-        Operand::Scalar(WeakScalar::Int(v))
-    }
+
+/// Every Rust integer type up to 64 bits is a weak integer scalar, held exactly.
+macro_rules! operand_from_integer {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Operand {
+            fn from(v: $t) -> Self {
+                Operand::Scalar(WeakScalar::Int(v as i128))
+            }
+        }
+    )*};
 }
-impl From<i32> for Operand {
-    fn from(v: i32) -> Self {
-        Operand::Scalar(WeakScalar::Int(i64::from(v)))
-    }
-}
+operand_from_integer!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
 impl From<bool> for Operand {
     fn from(v: bool) -> Self {
         Operand::Scalar(WeakScalar::Bool(v))

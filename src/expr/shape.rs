@@ -18,6 +18,24 @@ impl LazyArray {
     /// single indices (the axis is dropped; negative counts from the end), and `NewAxis`.
     /// Axes not mentioned are taken whole. Chunks outside the selection are never read.
     ///
+    /// # `s![]` and numpy
+    ///
+    /// With a positive step, `s![]` means what numpy's slice does; with a negative step it
+    /// does **not**: ndarray first takes the range `a..b`, then walks it from its end, while
+    /// numpy starts at `a` and walks down towards `b`. [`LazyArray::slice_np`] takes numpy's
+    /// notation as it is.
+    ///
+    /// | numpy                | `s![]`                       | elements of a length-10 axis |
+    /// |----------------------|------------------------------|------------------------------|
+    /// | `x[2:8]`, `x[-3:]`   | `s![2..8]`, `s![-3..]`       | 2..=7, 7..=9                 |
+    /// | `x[2:8:3]`           | `s![2..8;3]`                 | 2, 5                         |
+    /// | `x[::-1]`            | `s![..;-1]`                  | 9, 8, …, 0                   |
+    /// | `x[5:1:-1]`          | `s![2..6;-1]` (not `5..1`)   | 5, 4, 3, 2                   |
+    /// | `x[2:8][::-2]`       | `s![2..8;-2]`                | 7, 5, 3                      |
+    /// | `x[8:2:-2]`          | `s![3..9;-2]`                | 8, 6, 4                      |
+    /// | `x[3]`, `x[-1]`      | `s![3]`, `s![-1]`            | the axis dropped             |
+    /// | `x[np.newaxis]`      | `s![NewAxis]`                | a new axis of length 1       |
+    ///
     /// ```
     /// use outcore::{ndarray::s, LazyArray};
     /// # fn main() -> outcore::Result<()> {
@@ -27,6 +45,10 @@ impl LazyArray {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// More indices than axes, an index outside its axis, a step of zero.
     pub fn slice(&self, info: impl AsRef<[SliceInfoElem]>) -> Result<LazyArray> {
         self.built()?;
         let info = info.as_ref();
@@ -34,12 +56,7 @@ impl LazyArray {
             .iter()
             .filter(|e| !matches!(e, SliceInfoElem::NewAxis))
             .count();
-        if indexed > self.ndim() {
-            return Err(out_of_bounds(format!(
-                "{indexed} indices for an array of {} dimensions",
-                self.ndim()
-            )));
-        }
+        self.check_index_count(indexed)?;
         let mut picks = Vec::with_capacity(self.ndim());
         let mut new_axes = Vec::new(); // output positions of NewAxis
         let mut out_pos = 0;
@@ -51,15 +68,7 @@ impl LazyArray {
                     out_pos += 1;
                 }
                 SliceInfoElem::Index(i) => {
-                    // i128: extents go up to 2^64 - 1, indices down to -2^63.
-                    let n = i128::from(self.shape()[axis]);
-                    let idx = if i < 0 { i as i128 + n } else { i as i128 };
-                    if idx < 0 || idx >= n {
-                        return Err(out_of_bounds(format!(
-                            "index {i} is out of bounds for axis {axis} with size {n}"
-                        )));
-                    }
-                    picks.push(AxisPick::Index(idx as u64));
+                    picks.push(self.index_pick(axis, i as i64)?);
                 }
                 SliceInfoElem::Slice { start, end, step } => {
                     if step == 0 {
@@ -80,19 +89,107 @@ impl LazyArray {
                 }
             }
         }
+        self.apply_picks(picks, &new_axes)
+    }
+
+    /// Basic indexing with numpy's notation, resolved exactly as numpy resolves it:
+    /// `x[5:1:-1]` is `slice_np(&[NumpyIndex::slice(5, 1, -1)])` (5, 4, 3, 2), a negative
+    /// start or stop counts from the end, out-of-range ones are clamped, and a missing start
+    /// or stop means the end the step walks from or towards. One [`NumpyIndex::Ellipsis`]
+    /// stands for every axis not indexed; axes not mentioned are taken whole. See
+    /// [`LazyArray::slice`] for how this maps to ndarray's `s![]`.
+    ///
+    /// ```
+    /// use outcore::expr::NumpyIndex;
+    /// use outcore::LazyArray;
+    /// # fn main() -> outcore::Result<()> {
+    /// let x = LazyArray::arange(0, 10, 1)?;
+    /// let down = x.slice_np(&[NumpyIndex::slice(5, 1, -1)])?; // x[5:1:-1]
+    /// assert_eq!(down.to_ndarray::<i64>()?.into_raw_vec_and_offset().0, vec![5, 4, 3, 2]);
+    /// let tail = x.slice_np(&[NumpyIndex::slice(None, -4, -2)])?; // x[:-4:-2]
+    /// assert_eq!(tail.to_ndarray::<i64>()?.into_raw_vec_and_offset().0, vec![9, 7]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// More indices than axes, more than one ellipsis, an index outside its axis (numpy's
+    /// `IndexError`), a step of zero (numpy's `ValueError`).
+    pub fn slice_np(&self, index: &[NumpyIndex]) -> Result<LazyArray> {
+        let indexed = index
+            .iter()
+            .filter(|e| !matches!(e, NumpyIndex::NewAxis | NumpyIndex::Ellipsis))
+            .count();
+        self.check_index_count(indexed)?;
+        if index.iter().filter(|e| **e == NumpyIndex::Ellipsis).count() > 1 {
+            return Err(invalid("an index can only have a single ellipsis"));
+        }
+        let mut picks = Vec::with_capacity(self.ndim());
+        let mut new_axes = Vec::new();
+        let mut out_pos = 0;
+        for elem in index {
+            let axis = picks.len();
+            match *elem {
+                NumpyIndex::NewAxis => {
+                    new_axes.push(out_pos);
+                    out_pos += 1;
+                }
+                NumpyIndex::Ellipsis => {
+                    for axis in axis..axis + (self.ndim() - indexed) {
+                        picks.push(whole_axis(self.shape()[axis]));
+                        out_pos += 1;
+                    }
+                }
+                NumpyIndex::Index(i) => picks.push(self.index_pick(axis, i)?),
+                NumpyIndex::Slice { start, stop, step } => {
+                    picks.push(numpy_range(self.shape()[axis], start, stop, step)?);
+                    out_pos += 1;
+                }
+            }
+        }
+        self.apply_picks(picks, &new_axes)
+    }
+
+    fn check_index_count(&self, indexed: usize) -> Result<()> {
+        if indexed > self.ndim() {
+            return Err(out_of_bounds(format!(
+                "{indexed} indices for an array of {} dimensions",
+                self.ndim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The pick of index `i` of `axis` (negative counts from the end).
+    fn index_pick(&self, axis: usize, i: i64) -> Result<AxisPick> {
+        // i128: extents go up to 2^64 - 1, indices down to -2^63.
+        let n = i128::from(self.shape()[axis]);
+        let idx = if i < 0 {
+            i128::from(i) + n
+        } else {
+            i128::from(i)
+        };
+        if idx < 0 || idx >= n {
+            return Err(out_of_bounds(format!(
+                "index {i} is out of bounds for axis {axis} with size {n}"
+            )));
+        }
+        Ok(AxisPick::Index(idx as u64))
+    }
+
+    /// Selects `picks` (the axes after them whole) and inserts axes of length 1 at the
+    /// output positions `new_axes`.
+    fn apply_picks(&self, mut picks: Vec<AxisPick>, new_axes: &[usize]) -> Result<LazyArray> {
         for axis in picks.len()..self.ndim() {
-            picks.push(AxisPick::Range {
-                first: 0,
-                step: 1,
-                len: self.shape()[axis],
-            });
+            picks.push(whole_axis(self.shape()[axis]));
         }
         let selected = self.select(&picks)?;
         if new_axes.is_empty() {
             return Ok(selected);
         }
         let mut shape = selected.shape().to_vec();
-        for &pos in &new_axes {
+        for &pos in new_axes {
             shape.insert(pos, 1);
         }
         selected.reshape_to(shape)
@@ -465,11 +562,48 @@ impl LazyArray {
     /// result read the input regions under them through the chunk cache. A generated source
     /// (random, constant, range), whose values depend on their indices alone, becomes the
     /// same source with the new blocks: nothing is assembled, and reductions still fold it
-    /// tile by tile.
+    /// tile by tile. [`LazyArray::rechunk_irregular`] takes explicit block lengths instead.
+    ///
+    /// # Errors
+    ///
+    /// `chunks` must have one positive extent per axis.
     pub fn rechunk(&self, chunks: &[u64]) -> Result<LazyArray> {
         self.built()?;
         check_chunks(self.shape(), chunks)?;
-        let grid = BlockGrid::regular(self.shape(), chunks);
+        Ok(self.with_grid(BlockGrid::regular(self.shape(), chunks)))
+    }
+
+    /// The same values cut into blocks of the listed lengths, one list per axis, as dask's
+    /// `rechunk(((3, 5, 2), (10,)))`: `x.rechunk_irregular(&[vec![3, 5, 2], vec![10]])` on a
+    /// `[10, 10]` array gives blocks of rows `0..3`, `3..8`, `8..10`, all columns, in that
+    /// order. A list of equal lengths (the last possibly shorter) is the same as
+    /// [`LazyArray::rechunk`] with that length; otherwise the boundaries are listed.
+    ///
+    /// # Errors
+    ///
+    /// One list per axis; each list's lengths must add up to the axis's extent and be
+    /// positive (an empty axis takes `[]` or `[0]`); an axis of more than
+    /// [`MAX_EXPLICIT_BLOCKS`] irregular blocks is refused.
+    pub fn rechunk_irregular<L: AsRef<[u64]>>(&self, chunks: &[L]) -> Result<LazyArray> {
+        if chunks.len() != self.ndim() {
+            return Err(invalid(format!(
+                "rechunk: {} lists of block lengths for an array of shape {:?}: one list per \
+                 axis",
+                chunks.len(),
+                self.shape()
+            )));
+        }
+        let axes = chunks
+            .iter()
+            .zip(self.shape())
+            .enumerate()
+            .map(|(axis, (lengths, &extent))| listed_axis(axis, lengths.as_ref(), extent))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.with_grid(BlockGrid::from_axes(axes)))
+    }
+
+    /// The same values in blocks of `grid` (of this array's shape).
+    fn with_grid(&self, grid: BlockGrid) -> LazyArray {
         let op = match &self.node.op {
             Op::Random { seed, dist } => Op::Random {
                 seed: *seed,
@@ -487,13 +621,152 @@ impl LazyArray {
             },
             _ => Op::Rechunk(self.clone()),
         };
-        Ok(LazyArray::new(
-            self.data_type(),
-            self.shape().to_vec(),
-            grid,
-            op,
-        ))
+        LazyArray::new(self.data_type(), self.shape().to_vec(), grid, op)
     }
+}
+
+/// The blocks of an axis of `extent` cut into `lengths` (dask's chunks of one axis), checked:
+/// computed when the lengths are regular, listed otherwise.
+fn listed_axis(axis: usize, lengths: &[u64], extent: u64) -> Result<AxisBlocks> {
+    let fail = |why: &str| {
+        Err(invalid(format!(
+            "rechunk: block lengths {lengths:?} for axis {axis} of extent {extent}: {why}"
+        )))
+    };
+    if extent == 0 {
+        if lengths.iter().any(|&n| n != 0) {
+            return fail("an empty axis takes [] or [0]");
+        }
+        return Ok(AxisBlocks::regular(0, 1));
+    }
+    if lengths.contains(&0) {
+        return fail("every length must be positive");
+    }
+    let mut bounds = Vec::with_capacity(lengths.len() + 1);
+    bounds.push(0u64);
+    for &n in lengths {
+        match bounds.last().and_then(|end| end.checked_add(n)) {
+            Some(end) if end <= extent => bounds.push(end),
+            _ => return fail("they add up to more than the extent"),
+        }
+    }
+    if bounds.last() != Some(&extent) {
+        return fail("they add up to less than the extent");
+    }
+    let step = lengths[0];
+    let (last, middle) = lengths.split_last().expect("a non-empty axis has lengths");
+    if middle.iter().all(|&n| n == step) && *last <= step {
+        return Ok(AxisBlocks::regular(extent, step));
+    }
+    if lengths.len() as u64 > MAX_EXPLICIT_BLOCKS {
+        return fail(&format!(
+            "more than {MAX_EXPLICIT_BLOCKS} irregular blocks; use fewer, larger blocks"
+        ));
+    }
+    Ok(AxisBlocks::explicit(bounds))
+}
+
+/// One entry of a numpy index, for [`LazyArray::slice_np`]: `x[5:1:-1, 3, np.newaxis, ...]`
+/// is `[NumpyIndex::slice(5, 1, -1), NumpyIndex::Index(3), NumpyIndex::NewAxis,
+/// NumpyIndex::Ellipsis]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumpyIndex {
+    /// `start:stop:step`, as numpy resolves it (see [`NumpyIndex::slice`]).
+    Slice {
+        /// The first index taken (negative counts from the end); `None`: the first element
+        /// for a positive step, the last for a negative one.
+        start: Option<i64>,
+        /// The index the walk stops before (negative counts from the end); `None`: past the
+        /// last element for a positive step, before the first for a negative one.
+        stop: Option<i64>,
+        /// The step (never zero); `None` is 1.
+        step: Option<i64>,
+    },
+    /// A single index (negative counts from the end): the axis is dropped.
+    Index(i64),
+    /// `np.newaxis`: a new axis of length 1.
+    NewAxis,
+    /// `...`: every axis not otherwise indexed, whole.
+    Ellipsis,
+}
+
+impl NumpyIndex {
+    /// `:`, the whole axis.
+    pub const ALL: NumpyIndex = NumpyIndex::Slice {
+        start: None,
+        stop: None,
+        step: None,
+    };
+
+    /// `start:stop:step`; each part is an `i64` or `None` (numpy's omitted part), so
+    /// `x[::-1]` is `NumpyIndex::slice(None, None, -1)` and `x[2:]` is
+    /// `NumpyIndex::slice(2, None, None)`.
+    pub fn slice(
+        start: impl Into<Option<i64>>,
+        stop: impl Into<Option<i64>>,
+        step: impl Into<Option<i64>>,
+    ) -> NumpyIndex {
+        NumpyIndex::Slice {
+            start: start.into(),
+            stop: stop.into(),
+            step: step.into(),
+        }
+    }
+}
+
+fn whole_axis(n: u64) -> AxisPick {
+    AxisPick::Range {
+        first: 0,
+        step: 1,
+        len: n,
+    }
+}
+
+/// numpy's `slice.indices(n)` and the length it gives (CPython's `PySlice_AdjustIndices`),
+/// as a pick: bounds count from the end when negative and are clamped to `0..=n` for a
+/// positive step, to `-1..=n-1` for a negative one (-1: before the first element).
+fn numpy_range(
+    n: u64,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+) -> Result<AxisPick> {
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(invalid("slice step cannot be zero"));
+    }
+    // i128: extents go up to 2^64 - 1, bounds down to -2^63.
+    let n_wide = i128::from(n);
+    let (low, high) = if step > 0 {
+        (0, n_wide)
+    } else {
+        (-1, n_wide - 1)
+    };
+    let resolve = |v: Option<i64>, default: i128| match v {
+        None => default,
+        Some(v) => {
+            let v = i128::from(v);
+            (if v < 0 { v + n_wide } else { v }).clamp(low, high)
+        }
+    };
+    let (start, stop) = if step > 0 {
+        (resolve(start, 0), resolve(stop, n_wide))
+    } else {
+        (resolve(start, n_wide - 1), resolve(stop, -1))
+    };
+    let step_wide = i128::from(step);
+    let len = if step > 0 && stop > start {
+        (stop - start - 1) / step_wide + 1
+    } else if step < 0 && start > stop {
+        (start - stop - 1) / -step_wide + 1
+    } else {
+        0
+    };
+    Ok(AxisPick::Range {
+        first: if len == 0 { 0 } else { start as u64 },
+        step,
+        len: len as u64,
+    })
 }
 
 /// The common type of non-empty `arrays` and the arrays cast to it.

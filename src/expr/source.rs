@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use ndarray::ArrayD;
+use ndarray::{ArrayBase, ArrayD, ArrayView, Data, Dimension};
 
 use super::{Block, BlockGrid, LazyArray, Op};
 use crate::element::{DataType, Element, FillValue, Num};
@@ -13,6 +13,37 @@ use crate::store::Array;
 
 fn default_grid(shape: &[u64], data_type: DataType) -> BlockGrid {
     BlockGrid::regular(shape, &default_chunk_shape(shape, data_type.size()))
+}
+
+/// An ndarray array [`LazyArray::from_array`] takes: an owned [`ndarray::Array`] of any dimension
+/// (kept as is when in C order, the zero-copy path), an [`ArrayView`], or a reference to any
+/// array (`&ArrayBase<S, D>`: owned, view or shared), the last two copied.
+pub trait InMemoryArray<T: Element> {
+    /// The elements as an owned C-order array, copying only when the layout or ownership
+    /// requires it.
+    fn into_c_order(self) -> ArrayD<T>;
+}
+
+impl<T: Element, D: Dimension> InMemoryArray<T> for ndarray::Array<T, D> {
+    fn into_c_order(self) -> ArrayD<T> {
+        if self.is_standard_layout() {
+            self.into_dyn()
+        } else {
+            self.as_standard_layout().into_owned().into_dyn()
+        }
+    }
+}
+
+impl<T: Element, D: Dimension> InMemoryArray<T> for ArrayView<'_, T, D> {
+    fn into_c_order(self) -> ArrayD<T> {
+        self.as_standard_layout().into_owned().into_dyn()
+    }
+}
+
+impl<T: Element, S: Data<Elem = T>, D: Dimension> InMemoryArray<T> for &ArrayBase<S, D> {
+    fn into_c_order(self) -> ArrayD<T> {
+        self.as_standard_layout().into_owned().into_dyn()
+    }
 }
 
 /// A number `arange` accepts: integers give `int64` ranges, floats `float64` ones.
@@ -86,15 +117,18 @@ impl LazyArray {
         )
     }
 
-    /// An in-memory array cut into blocks of `chunks` (dask's `from_array`).
-    pub fn from_array<T: Element>(array: ArrayD<T>, chunks: &[u64]) -> Result<Self> {
+    /// An in-memory array cut into blocks of `chunks` (dask's `from_array`). Any ndarray
+    /// array of any dimension is accepted: an owned array in C order moves in without a copy;
+    /// one in another order, a view (`a.view()`, `a.slice(s![..;2])`) or a reference (`&a`)
+    /// is copied into C order (see [`InMemoryArray`]).
+    ///
+    /// # Errors
+    ///
+    /// `chunks` must have one positive extent per axis.
+    pub fn from_array<T: Element>(array: impl InMemoryArray<T>, chunks: &[u64]) -> Result<Self> {
+        let array = array.into_c_order();
         let shape: Vec<u64> = array.shape().iter().map(|&n| n as u64).collect();
         check_chunks(&shape, chunks)?;
-        let array = if array.is_standard_layout() {
-            array
-        } else {
-            array.as_standard_layout().into_owned()
-        };
         Ok(Self::new(
             T::DATA_TYPE,
             shape.clone(),

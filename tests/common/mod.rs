@@ -35,3 +35,48 @@ pub fn same_bits<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>) -> bool {
     let b: Vec<T> = b.iter().copied().collect();
     a.len() == b.len() && bytemuck::cast_slice::<T, u8>(&a) == bytemuck::cast_slice::<T, u8>(&b)
 }
+
+/// The Python named by `OUTCORE_PYTHON` (one with numpy), or `None` with a note that the
+/// test is skipped; under `CI` it must be set.
+pub fn python() -> Option<std::ffi::OsString> {
+    let python = std::env::var_os("OUTCORE_PYTHON");
+    if python.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set OUTCORE_PYTHON (see .ci/run)"
+        );
+        eprintln!("skipped: set OUTCORE_PYTHON to a Python with numpy");
+    }
+    python
+}
+
+/// Runs `script` with `python`, `input` on its standard input, and parses the JSON it prints.
+pub fn run_python_json(
+    python: &std::ffi::OsStr,
+    script: &std::path::Path,
+    input: &serde_json::Value,
+) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write to python");
+    let out = child.wait_with_output().expect("run python");
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("python prints JSON")
+}
