@@ -95,11 +95,12 @@ pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "engine")]
 pub use exec::summary::{summarize, Summaries, Summary};
 #[cfg(feature = "engine")]
-pub use exec::{Blocks, Compute, Progress, ProgressFn};
+pub use exec::{AnyArray, Blocks, Compute, Progress, ProgressFn};
 #[cfg(feature = "engine")]
 pub use expr::{
-    random, Axes, AxisBlocks, BinaryOp, Block, BlockGrid, LazyArray, Operand, RangeNumber,
-    RangeValue, ReduceOp, RegionSource, UnaryOp, WeakScalar, MAX_EXPLICIT_BLOCKS,
+    random, Axes, AxisBlocks, BinaryOp, Block, BlockGrid, InMemoryArray, LazyArray, NumpyIndex,
+    Operand, RangeNumber, RangeValue, ReduceOp, RegionSource, UnaryOp, WeakScalar,
+    MAX_EXPLICIT_BLOCKS,
 };
 pub use format::FormatError;
 pub use storage::StorageError;
