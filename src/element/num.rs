@@ -75,6 +75,92 @@ pub trait Num: Element {
     fn is_finite(self) -> bool;
     /// Whether the value is infinite (never for integers).
     fn is_infinite(self) -> bool;
+
+    // numpy computes the functions below in floating point: the builders cast integer and
+    // `bool` operands to a float type first, so only the float implementations run. The
+    // other types compute in `f64` and convert back with `astype` rules, which keeps every
+    // operation defined for every element type (one table maps each operation to one of
+    // these methods, see `exec/functions.rs`).
+    /// Square root.
+    #[inline]
+    fn sqrt(self) -> Self {
+        Self::from_f64(self.to_f64().sqrt())
+    }
+    /// `e^x`.
+    #[inline]
+    fn exp(self) -> Self {
+        Self::from_f64(self.to_f64().exp())
+    }
+    /// `e^x - 1`.
+    #[inline]
+    fn exp_m1(self) -> Self {
+        Self::from_f64(self.to_f64().exp_m1())
+    }
+    /// Natural logarithm.
+    #[inline]
+    fn ln(self) -> Self {
+        Self::from_f64(self.to_f64().ln())
+    }
+    /// Base-2 logarithm.
+    #[inline]
+    fn log2(self) -> Self {
+        Self::from_f64(self.to_f64().log2())
+    }
+    /// Base-10 logarithm.
+    #[inline]
+    fn log10(self) -> Self {
+        Self::from_f64(self.to_f64().log10())
+    }
+    /// `ln(1 + x)`.
+    #[inline]
+    fn ln_1p(self) -> Self {
+        Self::from_f64(self.to_f64().ln_1p())
+    }
+    /// Sine.
+    #[inline]
+    fn sin(self) -> Self {
+        Self::from_f64(self.to_f64().sin())
+    }
+    /// Cosine.
+    #[inline]
+    fn cos(self) -> Self {
+        Self::from_f64(self.to_f64().cos())
+    }
+    /// Tangent.
+    #[inline]
+    fn tan(self) -> Self {
+        Self::from_f64(self.to_f64().tan())
+    }
+    /// Inverse sine.
+    #[inline]
+    fn asin(self) -> Self {
+        Self::from_f64(self.to_f64().asin())
+    }
+    /// Inverse cosine.
+    #[inline]
+    fn acos(self) -> Self {
+        Self::from_f64(self.to_f64().acos())
+    }
+    /// Inverse tangent.
+    #[inline]
+    fn atan(self) -> Self {
+        Self::from_f64(self.to_f64().atan())
+    }
+    /// Hyperbolic sine.
+    #[inline]
+    fn sinh(self) -> Self {
+        Self::from_f64(self.to_f64().sinh())
+    }
+    /// Hyperbolic cosine.
+    #[inline]
+    fn cosh(self) -> Self {
+        Self::from_f64(self.to_f64().cosh())
+    }
+    /// Hyperbolic tangent.
+    #[inline]
+    fn tanh(self) -> Self {
+        Self::from_f64(self.to_f64().tanh())
+    }
 }
 
 /// The float element types, with the functions numpy computes in floating point.
@@ -201,6 +287,22 @@ macro_rules! float_num {
             #[inline] fn trunc(self) -> Self { <$t>::trunc(self) }
             #[inline] fn is_finite(self) -> bool { <$t>::is_finite(self) }
             #[inline] fn is_infinite(self) -> bool { <$t>::is_infinite(self) }
+            #[inline] fn sqrt(self) -> Self { <$t>::sqrt(self) }
+            #[inline] fn exp(self) -> Self { <$t>::exp(self) }
+            #[inline] fn exp_m1(self) -> Self { <$t>::exp_m1(self) }
+            #[inline] fn ln(self) -> Self { <$t>::ln(self) }
+            #[inline] fn log2(self) -> Self { <$t>::log2(self) }
+            #[inline] fn log10(self) -> Self { <$t>::log10(self) }
+            #[inline] fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
+            #[inline] fn sin(self) -> Self { <$t>::sin(self) }
+            #[inline] fn cos(self) -> Self { <$t>::cos(self) }
+            #[inline] fn tan(self) -> Self { <$t>::tan(self) }
+            #[inline] fn asin(self) -> Self { <$t>::asin(self) }
+            #[inline] fn acos(self) -> Self { <$t>::acos(self) }
+            #[inline] fn atan(self) -> Self { <$t>::atan(self) }
+            #[inline] fn sinh(self) -> Self { <$t>::sinh(self) }
+            #[inline] fn cosh(self) -> Self { <$t>::cosh(self) }
+            #[inline] fn tanh(self) -> Self { <$t>::tanh(self) }
         }
     )*};
 }

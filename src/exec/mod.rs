@@ -17,6 +17,7 @@ use ndarray::{ArrayD, IxDyn, Slice};
 use rayon::prelude::*;
 
 mod eval;
+mod functions;
 mod fused;
 mod kernels;
 mod reduce;
