@@ -51,7 +51,8 @@ pub trait Num: Element {
     fn floor_div(self, o: Self) -> Self;
     /// `a % b` (sign of the divisor).
     fn rem(self, o: Self) -> Self;
-    /// `a ** b` (for integers, negative exponents give 0 unless the base is 1 or -1).
+    /// `a ** b` (for integers, negative exponents give 0 unless the base is 1 or -1; numpy
+    /// refuses them, and so do the engine's builders and kernels before this runs).
     fn pow(self, o: Self) -> Self;
     /// `numpy.maximum` (NaN wins).
     fn maximum(self, o: Self) -> Self;

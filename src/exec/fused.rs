@@ -140,11 +140,22 @@ fn compile_node<'a, T: Num>(
         Op::Unary(op, x) if unary_keeps_type::<T>(*op) => {
             Some(Node::Unary(*op, Box::new(compile_node(x, region, leaves)?)))
         }
-        Op::Binary(op, a, b) if binary_keeps_type::<T>(*op) => Some(Node::Binary(
-            *op,
-            Box::new(operand(a, region, leaves)?),
-            Box::new(operand(b, region, leaves)?),
-        )),
+        Op::Binary(op, a, b) if binary_keeps_type::<T>(*op) => {
+            let rhs = operand(b, region, leaves)?;
+            // Signed integers to powers that are not one known non-negative value run node
+            // by node, where the kernel refuses negative exponents (numpy's error).
+            if *op == BinaryOp::Pow
+                && T::DATA_TYPE.kind() == Kind::Signed
+                && !matches!(rhs, Node::Leaf(Src::Scalar(e)) if e >= T::ZERO)
+            {
+                return None;
+            }
+            Some(Node::Binary(
+                *op,
+                Box::new(operand(a, region, leaves)?),
+                Box::new(rhs),
+            ))
+        }
         op if super::eval::is_elementwise(op) || super::eval::is_generated(op) => None,
         _ => Some(Node::Leaf(Src::Slice(
             leaves.contiguous::<T>(array, region)?,

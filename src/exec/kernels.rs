@@ -6,9 +6,9 @@
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 use super::functions::{self, BinaryLoop, UnaryLoop};
-use crate::element::{DataType, Element, Num};
+use crate::element::{DataType, Element, Kind, Num};
 use crate::error::{invalid, Result};
-use crate::expr::{BinaryOp, Block, UnaryOp};
+use crate::expr::{negative_integer_power, BinaryOp, Block, UnaryOp};
 use crate::with_element_type;
 
 /// `f` applied to every element, in place when the block owns its buffer.
@@ -173,6 +173,13 @@ impl<T: Num> BinaryLoop<T> for BlockBinary<'_> {
 pub(crate) fn binary(op: BinaryOp, a: Block, b: Block, shape: &[usize]) -> Result<Block> {
     if a.data_type() != b.data_type() {
         return exact_integer_comparison(op, &a, &b, shape);
+    }
+    if op == BinaryOp::Pow && b.data_type().kind() == Kind::Signed {
+        with_element_type!(b.data_type(), T => {
+            if b.view::<T>()?.iter().any(|&e| e < T::ZERO) {
+                return Err(negative_integer_power());
+            }
+        });
     }
     let l = BlockBinary { a, b: &b, shape };
     with_element_type!(l.a.data_type(), T => functions::binary::<T, _>(op, l))

@@ -157,6 +157,12 @@ impl BinaryOp {
     }
 }
 
+/// numpy's refusal of an integer raised to a negative integer power: at build time for a
+/// scalar exponent, at compute time (by the kernel) for an array of exponents.
+pub(crate) fn negative_integer_power() -> crate::Error {
+    invalid("integers to negative integer powers are not allowed")
+}
+
 /// numpy's broadcast of several shapes, or an error naming them.
 pub(crate) fn broadcast_shapes(shapes: &[&[u64]]) -> Result<Vec<u64>> {
     let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
@@ -367,7 +373,12 @@ impl LazyArray {
                         "negative of a bool array is not defined (numpy refuses it); use not",
                     ))
                 }
-                UnaryOp::Square | UnaryOp::Sign => (DataType::Int8, DataType::Int8),
+                UnaryOp::Sign => {
+                    return Err(invalid(
+                        "sign of a bool array is not defined (numpy has no bool loop for it)",
+                    ))
+                }
+                UnaryOp::Square => (DataType::Int8, DataType::Int8),
                 _ => (t, t),
             }
         } else {
@@ -424,6 +435,13 @@ impl LazyArray {
                 (_, t) => t,
             }
         };
+        if op == BinaryOp::Pow && compute.kind() == Kind::Signed {
+            if let Operand::Scalar(WeakScalar::Int(e)) = rhs {
+                if e < 0 {
+                    return Err(negative_integer_power());
+                }
+            }
+        }
         let a = materialize(&lhs, compute)?;
         let b = materialize(&rhs, compute)?;
         let shape = broadcast_shapes(&[a.shape(), b.shape()])?;

@@ -28,6 +28,7 @@ mod source;
 pub use block::Block;
 pub(crate) use block::Data;
 pub use dtype::WeakScalar;
+pub(crate) use elementwise::negative_integer_power;
 pub use elementwise::{BinaryOp, UnaryOp};
 pub(crate) use grid::element_count;
 pub use grid::{AxisBlocks, BlockGrid, MAX_EXPLICIT_BLOCKS};
