@@ -91,6 +91,18 @@ fn f64_param(case: &Case, key: &str) -> f64 {
     case.params[key].as_f64().unwrap()
 }
 
+fn int_param(case: &Case, key: &str) -> i64 {
+    case.params[key].as_i64().unwrap()
+}
+
+fn tolerances(case: &Case) -> (f64, f64, bool) {
+    (
+        f64_param(case, "rtol"),
+        f64_param(case, "atol"),
+        case.params["equal_nan"].as_bool().unwrap(),
+    )
+}
+
 fn axes_param(case: &Case) -> Axes {
     match case.params.get("axes") {
         Some(Value::Array(v)) => {
@@ -123,6 +135,37 @@ fn build(case: &Case, dir: &Path, x: &[LazyArray]) -> outcore::Result<Vec<(LazyA
                 .sum(Axes::all())?,
         ),
         "sign" => plain(x[0].sign()?),
+        "arctan2" => plain(x[0].arctan2(&x[1])?),
+        "hypot" => plain(x[0].hypot(&x[1])?),
+        "fmod" => plain(x[0].fmod(&x[1])?),
+        "fmod_scalar" => plain(x[0].fmod(f64_param(case, "value"))?),
+        "fmod_scalar_sum" => plain(x[0].fmod(f64_param(case, "value"))?.sum(Axes::all())?),
+        "bitwise_and" => plain(x[0].bitwise_and(&x[1])?),
+        "bitwise_or" => plain(x[0].bitwise_or(&x[1])?),
+        "bitwise_xor" => plain(x[0].bitwise_xor(&x[1])?),
+        "bitwise_and_scalar" => plain(x[0].bitwise_and(int_param(case, "value"))?),
+        "bitwise_or_scalar" => plain(x[0].bitwise_or(int_param(case, "value"))?),
+        "bitwise_xor_scalar" => plain(x[0].bitwise_xor(int_param(case, "value"))?),
+        "invert" => plain(x[0].invert()?),
+        "isclose" => {
+            let (rtol, atol, equal_nan) = tolerances(case);
+            plain(x[0].isclose(&x[1], rtol, atol, equal_nan)?)
+        }
+        "isclose_scalar" => {
+            let (rtol, atol, equal_nan) = tolerances(case);
+            // Python's text for the number: an integer stays one (a weak int).
+            let text = case.params["value"].as_str().unwrap();
+            let e = match text.parse::<i64>() {
+                Ok(v) => x[0].isclose(v, rtol, atol, equal_nan)?,
+                Err(_) => x[0].isclose(text.parse::<f64>().unwrap(), rtol, atol, equal_nan)?,
+            };
+            plain(e)
+        }
+        "allclose" => {
+            let (rtol, atol, equal_nan) = tolerances(case);
+            let all = x[0].allclose(&x[1], rtol, atol, equal_nan)?;
+            plain(LazyArray::full(&[], all))
+        }
         op @ ("var" | "std" | "nanvar" | "nanstd") => plain(moment(op, &x[0])?),
         op if op.ends_with("_stored") => {
             let array = stored(dir, &x[0], &case.name);

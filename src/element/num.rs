@@ -162,6 +162,27 @@ pub trait Num: Element {
     fn tanh(self) -> Self {
         Self::from_f64(self.to_f64().tanh())
     }
+    /// `atan2(self, o)`: the angle of the point `(o, self)`.
+    #[inline]
+    fn atan2(self, o: Self) -> Self {
+        Self::from_f64(self.to_f64().atan2(o.to_f64()))
+    }
+    /// `sqrt(self² + o²)` without undue overflow.
+    #[inline]
+    fn hypot(self, o: Self) -> Self {
+        Self::from_f64(self.to_f64().hypot(o.to_f64()))
+    }
+    /// `numpy.fmod`: the remainder of truncated division, with the sign of the dividend
+    /// (integers: 0 for a zero divisor, as numpy gives).
+    fn fmod(self, o: Self) -> Self;
+    /// Bitwise and (floats: of their bit patterns; numpy refuses floats, so do the builders).
+    fn bit_and(self, o: Self) -> Self;
+    /// Bitwise or (floats: as [`Num::bit_and`]).
+    fn bit_or(self, o: Self) -> Self;
+    /// Bitwise exclusive or (floats: as [`Num::bit_and`]).
+    fn bit_xor(self, o: Self) -> Self;
+    /// Bitwise not; logical not for `bool` (floats: as [`Num::bit_and`]).
+    fn invert(self) -> Self;
 }
 
 /// The float element types, with the functions numpy computes in floating point.
@@ -243,6 +264,12 @@ macro_rules! int_num {
             #[inline] fn trunc(self) -> Self { self }
             #[inline] fn is_finite(self) -> bool { true }
             #[inline] fn is_infinite(self) -> bool { false }
+            #[inline]
+            fn fmod(self, o: Self) -> Self { if o == 0 { 0 } else { self.wrapping_rem(o) } }
+            #[inline] fn bit_and(self, o: Self) -> Self { self & o }
+            #[inline] fn bit_or(self, o: Self) -> Self { self | o }
+            #[inline] fn bit_xor(self, o: Self) -> Self { self ^ o }
+            #[inline] fn invert(self) -> Self { !self }
         }
     )*};
 }
@@ -304,6 +331,13 @@ macro_rules! float_num {
             #[inline] fn sinh(self) -> Self { <$t>::sinh(self) }
             #[inline] fn cosh(self) -> Self { <$t>::cosh(self) }
             #[inline] fn tanh(self) -> Self { <$t>::tanh(self) }
+            #[inline] fn atan2(self, o: Self) -> Self { <$t>::atan2(self, o) }
+            #[inline] fn hypot(self, o: Self) -> Self { <$t>::hypot(self, o) }
+            #[inline] fn fmod(self, o: Self) -> Self { self % o }
+            #[inline] fn bit_and(self, o: Self) -> Self { <$t>::from_bits(self.to_bits() & o.to_bits()) }
+            #[inline] fn bit_or(self, o: Self) -> Self { <$t>::from_bits(self.to_bits() | o.to_bits()) }
+            #[inline] fn bit_xor(self, o: Self) -> Self { <$t>::from_bits(self.to_bits() ^ o.to_bits()) }
+            #[inline] fn invert(self) -> Self { <$t>::from_bits(!self.to_bits()) }
         }
     )*};
 }
@@ -444,6 +478,26 @@ impl Num for bool {
     #[inline]
     fn is_infinite(self) -> bool {
         false
+    }
+    #[inline]
+    fn fmod(self, _o: Self) -> Self {
+        false
+    }
+    #[inline]
+    fn bit_and(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline]
+    fn bit_or(self, o: Self) -> Self {
+        self | o
+    }
+    #[inline]
+    fn bit_xor(self, o: Self) -> Self {
+        self ^ o
+    }
+    #[inline]
+    fn invert(self) -> Self {
+        !self
     }
 }
 

@@ -64,6 +64,7 @@ pub(crate) fn unary<T: Num, L: UnaryLoop<T>>(op: UnaryOp, l: L) -> L::Output {
         UnaryOp::IsNan => l.test(T::is_nan),
         UnaryOp::IsFinite => l.test(T::is_finite),
         UnaryOp::IsInf => l.test(T::is_infinite),
+        UnaryOp::Invert => l.map(T::invert),
     }
 }
 
@@ -89,6 +90,12 @@ pub(crate) fn binary<T: Num, L: BinaryLoop<T>>(op: BinaryOp, l: L) -> L::Output 
         BinaryOp::And => l.test(|x: T, y: T| x.truthy() && y.truthy()),
         BinaryOp::Or => l.test(|x: T, y: T| x.truthy() || y.truthy()),
         BinaryOp::Xor => l.test(|x: T, y: T| x.truthy() != y.truthy()),
+        BinaryOp::Arctan2 => l.map(T::atan2),
+        BinaryOp::Hypot => l.map(T::hypot),
+        BinaryOp::Fmod => l.map(T::fmod),
+        BinaryOp::BitAnd => l.map(T::bit_and),
+        BinaryOp::BitOr => l.map(T::bit_or),
+        BinaryOp::BitXor => l.map(T::bit_xor),
     }
 }
 

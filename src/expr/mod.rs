@@ -19,6 +19,7 @@ pub mod dtype;
 mod elementwise;
 mod grid;
 mod map;
+mod math;
 pub(crate) mod plan;
 pub mod random;
 mod reduce;

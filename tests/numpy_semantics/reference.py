@@ -95,4 +95,71 @@ case("sign_bool", "sign", [np.array([True, False, True])], np.sign,
 case("sign_int8", "sign", [ints((11,), np.int8)], np.sign)
 case("sign_float", "sign", [np.array([-2.0, -0.0, 0.0, 3.0, np.nan, -np.inf])], np.sign)
 
+# --- arctan2, hypot, fmod: types, NaN, infinities, broadcasting -----------------------------
+specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e308, -1e-310, 3.0])
+for dt in [np.float64, np.float32]:
+    a = np.concatenate([floats((40,), dt), specials.astype(dt)]).reshape(6, 8)
+    b = np.concatenate([specials.astype(dt), floats((40,), dt)]).reshape(6, 8)
+    name = np.dtype(dt).name
+    case(f"arctan2_{name}", "arctan2", [a, b], np.arctan2, ulps=2)
+    case(f"hypot_{name}", "hypot", [a, b], np.hypot, ulps=1)
+    case(f"fmod_{name}", "fmod", [a, b], np.fmod)
+    case(f"arctan2_{name}_row", "arctan2", [a, b[:1]], np.arctan2, ulps=2)
+    case(f"fmod_{name}_scalar", "fmod_scalar", [a], lambda x: np.fmod(x, 2.5), {"value": 2.5})
+    case(f"fmod_{name}_scalar_sum", "fmod_scalar_sum", [a[:, :4]],
+         lambda x: np.fmod(x, 2.5).sum(), {"value": 2.5}, ulps=4)
+for dt in [np.int8, np.int32, np.int64, np.uint16]:
+    a, b = ints((5, 7), dt, 0 if dt == np.uint16 else -50, 50), ints((5, 7), dt, 0 if dt == np.uint16 else -9, 9)
+    name = np.dtype(dt).name
+    case(f"fmod_{name}", "fmod", [a, b], np.fmod)
+    case(f"fmod_{name}_col", "fmod", [a, b[:, :1]], np.fmod)
+    for f in ["bitwise_and", "bitwise_or", "bitwise_xor"]:
+        case(f"{f}_{name}", f, [a, b], getattr(np, f))
+        case(f"{f}_{name}_scalar", f"{f}_scalar", [a], lambda x, f=f: getattr(np, f)(x, 6), {"value": 6})
+    case(f"invert_{name}", "invert", [a], np.invert)
+    if dt in (np.int32, np.int64):
+        case(f"arctan2_{name}", "arctan2", [a, b], np.arctan2, ulps=2)
+        case(f"hypot_{name}", "hypot", [a, b], np.hypot, ulps=1)
+case("fmod_int8_int32", "fmod", [ints((9,), np.int8), ints((9,), np.int32, 1, 5)], np.fmod)
+case("fmod_bool", "fmod", [np.array([True, False, True]), np.array([True, True, True])], np.fmod)
+bools = [rng.random((4, 6)) < 0.5, rng.random((4, 6)) < 0.5]
+for f in ["bitwise_and", "bitwise_or", "bitwise_xor"]:
+    case(f"{f}_bool", f, bools, getattr(np, f))
+    case(f"{f}_bool_int16", f, [bools[0], ints((4, 6), np.int16)], getattr(np, f))
+    case(f"{f}_float", f, [floats((3,)), floats((3,))], getattr(np, f))
+    case(f"{f}_int_float", f, [ints((3,), np.int32), floats((3,), np.float32)], getattr(np, f))
+case("invert_bool", "invert", [bools[0]], np.invert)
+case("invert_float", "invert", [floats((3,))], np.invert)
+
+# --- isclose / allclose ------------------------------------------------------------------
+x = np.concatenate([floats((30,)), [np.nan, np.nan, np.inf, -np.inf, np.inf, 0.0, 1e-9, 5.0]])
+y = x.copy()
+y[:30] += rng.standard_normal(30) * np.logspace(-12, 0, 30)
+y[30] = 1.0
+y[34] = -np.inf
+y[36] = 0.0
+y[37] = 5.0 + 5e-5
+for equal_nan in [False, True]:
+    for (rtol, atol) in [(1e-5, 1e-8), (1e-9, 0.0), (0.0, 1e-3)]:
+        p = {"rtol": rtol, "atol": atol, "equal_nan": equal_nan}
+        tag = f"{rtol}_{atol}_{equal_nan}"
+        case(f"isclose_{tag}", "isclose", [x, y], lambda a, b, p=p: np.isclose(a, b, **p), p)
+        case(f"allclose_{tag}", "allclose", [x, y], lambda a, b, p=p: np.allclose(a, b, **p), p)
+        case(f"allclose_self_{tag}", "allclose", [x, x], lambda a, b, p=p: np.allclose(a, b, **p), p)
+    p = {"rtol": 1e-5, "atol": 1e-8, "equal_nan": equal_nan}
+    case(f"isclose_f32_f64_{equal_nan}", "isclose", [x.astype(np.float32), y],
+         lambda a, b, p=p: np.isclose(a, b, **p), p)
+    case(f"isclose_f64_f32_{equal_nan}", "isclose", [x, y.astype(np.float32)],
+         lambda a, b, p=p: np.isclose(a, b, **p), p)
+    case(f"isclose_f32_{equal_nan}", "isclose", [x.astype(np.float32), y.astype(np.float32)],
+         lambda a, b, p=p: np.isclose(a, b, **p), p)
+    case(f"isclose_int_{equal_nan}", "isclose", [ints((4, 5), np.int64), ints((5,), np.int8)],
+         lambda a, b, p=p: np.isclose(a, b, **p), p)
+    for value in [5.0, np.nan, np.inf, 3]:
+        # The value as text: JSON has no NaN or infinities.
+        q = dict(p, value=str(value))
+        case(f"isclose_scalar_{value}_{equal_nan}", "isclose_scalar", [x.astype(np.float32)],
+             lambda a, v=value: np.isclose(a, v, rtol=p["rtol"], atol=p["atol"],
+                                           equal_nan=p["equal_nan"]), q)
+
 json.dump(cases, open(f"{out}/manifest.json", "w"), indent=1)
