@@ -161,6 +161,9 @@ fn build(case: &Case, dir: &Path, x: &[LazyArray]) -> outcore::Result<Vec<(LazyA
             };
             plain(e)
         }
+        "ptp" => plain(x[0].ptp(axes_param(case))?),
+        "average" => plain(x[0].average(axes_param(case), None)?),
+        "average_weighted" => plain(x[0].average(axes_param(case), Some(&x[1]))?),
         "allclose" => {
             let (rtol, atol, equal_nan) = tolerances(case);
             let all = x[0].allclose(&x[1], rtol, atol, equal_nan)?;

@@ -162,4 +162,36 @@ for equal_nan in [False, True]:
              lambda a, v=value: np.isclose(a, v, rtol=p["rtol"], atol=p["atol"],
                                            equal_nan=p["equal_nan"]), q)
 
+# --- ptp and average -----------------------------------------------------------------------
+for name, a in [("float64", floats((6, 7, 5))), ("float32", floats((6, 7, 5), np.float32)),
+                ("int8", ints((6, 7, 5), np.int8, -128, 128)), ("uint8", ints((6, 7, 5), np.uint8, 0, 256)),
+                ("nan", floats((6, 7, 5), nan=0.05))]:
+    for axes in [None, [0], [1, 2], [-1]]:
+        case(f"ptp_{name}_{axes}", "ptp", [a], lambda x, ax=axes: np.ptp(x, axis=None if ax is None else tuple(ax)),
+             {"axes": axes})
+case("ptp_bool", "ptp", [rng.random(5) < 0.5], np.ptp, {"axes": None})
+# Positive values: a sum that cancels would make the engine's summation order (pairwise, not
+# numpy's row by row) show as many ulps of a small result.
+a = rng.random((6, 7, 5)) * 10 + 1
+w_full = rng.random((6, 7, 5))
+for axes in [None, [0], [1, 2], [2, 0]]:
+    ax = None if axes is None else tuple(axes)
+    case(f"average_{axes}", "average", [a], lambda x, ax=ax: np.average(x, axis=ax), {"axes": axes}, ulps=4)
+    case(f"average_full_{axes}", "average_weighted", [a, w_full],
+         lambda x, w, ax=ax: np.average(x, axis=ax, weights=w), {"axes": axes}, ulps=4)
+    if axes is not None:
+        w = rng.random(tuple(a.shape[i] for i in axes))
+        case(f"average_along_{axes}", "average_weighted", [a, w],
+             lambda x, w, ax=ax: np.average(x, axis=ax, weights=w), {"axes": axes}, ulps=4)
+ia = ints((6, 7), np.int32)
+case("average_int_int_weights", "average_weighted", [ia, ints((7,), np.int16, 1, 5)],
+     lambda x, w: np.average(x, axis=1, weights=w), {"axes": [1]}, ulps=4)
+case("average_f32_f32_weights", "average_weighted", [ia.astype(np.float32), rng.random(6).astype(np.float32)],
+     lambda x, w: np.average(x, axis=0, weights=w), {"axes": [0]}, ulps=4)
+case("average_int", "average", [ia], lambda x: np.average(x, axis=0), {"axes": [0]}, ulps=4)
+case("average_bad_weights", "average_weighted", [a, rng.random(4)],
+     lambda x, w: np.average(x, axis=1, weights=w), {"axes": [1]})
+case("average_weights_need_axes", "average_weighted", [a, rng.random(5)],
+     lambda x, w: np.average(x, weights=w), {"axes": None})
+
 json.dump(cases, open(f"{out}/manifest.json", "w"), indent=1)
