@@ -520,12 +520,17 @@ fn reduce_slice<T: Val>(op: Op, s: &[T], out: DataType) -> Result<Expected, Stri
         All => (V::B(s.iter().all(|v| v.nonzero())), 0.0),
         CountNonzero => (V::I(s.iter().filter(|v| v.nonzero()).count() as i64), 0.0),
         Var(ddof) | Std(ddof) | NanVar(ddof) | NanStd(ddof) => {
-            // Two passes: the mean, then squared deviations; divisor max(n - ddof, 0).
+            // Two passes: the mean, then squared deviations; divisor max(n - ddof, 0), except
+            // that numpy's nanvar gives NaN wherever n - ddof <= 0.
             let n = vals.len() as f64;
             let mean = vals.iter().sum::<f64>() / n;
             let m2: f64 = vals.iter().map(|x| (x - mean) * (x - mean)).sum();
             let divisor = (n - ddof).max(0.0);
-            let var = m2 / divisor;
+            let var = if matches!(op, NanVar(_) | NanStd(_)) && divisor == 0.0 {
+                f64::NAN
+            } else {
+                m2 / divisor
+            };
             let sq: f64 = vals.iter().map(|x| x * x).sum();
             let scale = if divisor > 0.0 { sq / divisor } else { 0.0 };
             if matches!(op, Std(_) | NanStd(_)) {

@@ -12,7 +12,7 @@ mod num;
 mod prefetch;
 mod sum;
 pub use extremes::extremes;
-pub use num::{Float, Num};
+pub use num::Num;
 pub(crate) use prefetch::prefetch_ahead;
 pub use sum::{pairwise_nansum, pairwise_sum_by, Moments};
 

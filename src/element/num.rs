@@ -51,7 +51,8 @@ pub trait Num: Element {
     fn floor_div(self, o: Self) -> Self;
     /// `a % b` (sign of the divisor).
     fn rem(self, o: Self) -> Self;
-    /// `a ** b` (for integers, negative exponents give 0 unless the base is 1 or -1).
+    /// `a ** b` (for integers, negative exponents give 0 unless the base is 1 or -1; numpy
+    /// refuses them, and so do the engine's builders and kernels before this runs).
     fn pow(self, o: Self) -> Self;
     /// `numpy.maximum` (NaN wins).
     fn maximum(self, o: Self) -> Self;
@@ -75,13 +76,114 @@ pub trait Num: Element {
     fn is_finite(self) -> bool;
     /// Whether the value is infinite (never for integers).
     fn is_infinite(self) -> bool;
-}
 
-/// The float element types, with the functions numpy computes in floating point.
-#[cfg_attr(not(feature = "engine"), allow(dead_code))]
-pub trait Float: Num + num_traits::Float {}
-impl Float for f32 {}
-impl Float for f64 {}
+    // numpy computes the functions below in floating point: the builders cast integer and
+    // `bool` operands to a float type first, so only the float implementations run. The
+    // other types compute in `f64` and convert back with `astype` rules, which keeps every
+    // operation defined for every element type (one table maps each operation to one of
+    // these methods, see `exec/functions.rs`).
+    /// Square root.
+    #[inline]
+    fn sqrt(self) -> Self {
+        Self::from_f64(self.to_f64().sqrt())
+    }
+    /// `e^x`.
+    #[inline]
+    fn exp(self) -> Self {
+        Self::from_f64(self.to_f64().exp())
+    }
+    /// `e^x - 1`.
+    #[inline]
+    fn exp_m1(self) -> Self {
+        Self::from_f64(self.to_f64().exp_m1())
+    }
+    /// Natural logarithm.
+    #[inline]
+    fn ln(self) -> Self {
+        Self::from_f64(self.to_f64().ln())
+    }
+    /// Base-2 logarithm.
+    #[inline]
+    fn log2(self) -> Self {
+        Self::from_f64(self.to_f64().log2())
+    }
+    /// Base-10 logarithm.
+    #[inline]
+    fn log10(self) -> Self {
+        Self::from_f64(self.to_f64().log10())
+    }
+    /// `ln(1 + x)`.
+    #[inline]
+    fn ln_1p(self) -> Self {
+        Self::from_f64(self.to_f64().ln_1p())
+    }
+    /// Sine.
+    #[inline]
+    fn sin(self) -> Self {
+        Self::from_f64(self.to_f64().sin())
+    }
+    /// Cosine.
+    #[inline]
+    fn cos(self) -> Self {
+        Self::from_f64(self.to_f64().cos())
+    }
+    /// Tangent.
+    #[inline]
+    fn tan(self) -> Self {
+        Self::from_f64(self.to_f64().tan())
+    }
+    /// Inverse sine.
+    #[inline]
+    fn asin(self) -> Self {
+        Self::from_f64(self.to_f64().asin())
+    }
+    /// Inverse cosine.
+    #[inline]
+    fn acos(self) -> Self {
+        Self::from_f64(self.to_f64().acos())
+    }
+    /// Inverse tangent.
+    #[inline]
+    fn atan(self) -> Self {
+        Self::from_f64(self.to_f64().atan())
+    }
+    /// Hyperbolic sine.
+    #[inline]
+    fn sinh(self) -> Self {
+        Self::from_f64(self.to_f64().sinh())
+    }
+    /// Hyperbolic cosine.
+    #[inline]
+    fn cosh(self) -> Self {
+        Self::from_f64(self.to_f64().cosh())
+    }
+    /// Hyperbolic tangent.
+    #[inline]
+    fn tanh(self) -> Self {
+        Self::from_f64(self.to_f64().tanh())
+    }
+    /// `atan2(self, o)`: the angle of the point `(o, self)`.
+    #[inline]
+    fn atan2(self, o: Self) -> Self {
+        Self::from_f64(self.to_f64().atan2(o.to_f64()))
+    }
+    /// `sqrt(self² + o²)` without undue overflow.
+    #[inline]
+    fn hypot(self, o: Self) -> Self {
+        Self::from_f64(self.to_f64().hypot(o.to_f64()))
+    }
+    /// `numpy.fmod`: the remainder of truncated division, with the sign of the dividend
+    /// (integers: 0 for a zero divisor, as numpy gives).
+    fn fmod(self, o: Self) -> Self;
+    /// Bitwise and (floats: of their bit patterns; numpy refuses floats, so do the builders).
+    fn bit_and(self, o: Self) -> Self;
+    /// Bitwise or (floats: as [`Num::bit_and`]).
+    fn bit_or(self, o: Self) -> Self;
+    /// Bitwise exclusive or (floats: as [`Num::bit_and`]).
+    fn bit_xor(self, o: Self) -> Self;
+    /// Bitwise not; logical not for `bool` (floats: as [`Num::bit_and`]).
+    fn invert(self) -> Self;
+}
 
 macro_rules! int_num {
     ($($t:ty, $signed:expr);*) => {$(
@@ -157,6 +259,12 @@ macro_rules! int_num {
             #[inline] fn trunc(self) -> Self { self }
             #[inline] fn is_finite(self) -> bool { true }
             #[inline] fn is_infinite(self) -> bool { false }
+            #[inline]
+            fn fmod(self, o: Self) -> Self { if o == 0 { 0 } else { self.wrapping_rem(o) } }
+            #[inline] fn bit_and(self, o: Self) -> Self { self & o }
+            #[inline] fn bit_or(self, o: Self) -> Self { self | o }
+            #[inline] fn bit_xor(self, o: Self) -> Self { self ^ o }
+            #[inline] fn invert(self) -> Self { !self }
         }
     )*};
 }
@@ -202,6 +310,29 @@ macro_rules! float_num {
             #[inline] fn trunc(self) -> Self { <$t>::trunc(self) }
             #[inline] fn is_finite(self) -> bool { <$t>::is_finite(self) }
             #[inline] fn is_infinite(self) -> bool { <$t>::is_infinite(self) }
+            #[inline] fn sqrt(self) -> Self { <$t>::sqrt(self) }
+            #[inline] fn exp(self) -> Self { <$t>::exp(self) }
+            #[inline] fn exp_m1(self) -> Self { <$t>::exp_m1(self) }
+            #[inline] fn ln(self) -> Self { <$t>::ln(self) }
+            #[inline] fn log2(self) -> Self { <$t>::log2(self) }
+            #[inline] fn log10(self) -> Self { <$t>::log10(self) }
+            #[inline] fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
+            #[inline] fn sin(self) -> Self { <$t>::sin(self) }
+            #[inline] fn cos(self) -> Self { <$t>::cos(self) }
+            #[inline] fn tan(self) -> Self { <$t>::tan(self) }
+            #[inline] fn asin(self) -> Self { <$t>::asin(self) }
+            #[inline] fn acos(self) -> Self { <$t>::acos(self) }
+            #[inline] fn atan(self) -> Self { <$t>::atan(self) }
+            #[inline] fn sinh(self) -> Self { <$t>::sinh(self) }
+            #[inline] fn cosh(self) -> Self { <$t>::cosh(self) }
+            #[inline] fn tanh(self) -> Self { <$t>::tanh(self) }
+            #[inline] fn atan2(self, o: Self) -> Self { <$t>::atan2(self, o) }
+            #[inline] fn hypot(self, o: Self) -> Self { <$t>::hypot(self, o) }
+            #[inline] fn fmod(self, o: Self) -> Self { self % o }
+            #[inline] fn bit_and(self, o: Self) -> Self { <$t>::from_bits(self.to_bits() & o.to_bits()) }
+            #[inline] fn bit_or(self, o: Self) -> Self { <$t>::from_bits(self.to_bits() | o.to_bits()) }
+            #[inline] fn bit_xor(self, o: Self) -> Self { <$t>::from_bits(self.to_bits() ^ o.to_bits()) }
+            #[inline] fn invert(self) -> Self { <$t>::from_bits(!self.to_bits()) }
         }
     )*};
 }
@@ -342,6 +473,26 @@ impl Num for bool {
     #[inline]
     fn is_infinite(self) -> bool {
         false
+    }
+    #[inline]
+    fn fmod(self, _o: Self) -> Self {
+        false
+    }
+    #[inline]
+    fn bit_and(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline]
+    fn bit_or(self, o: Self) -> Self {
+        self | o
+    }
+    #[inline]
+    fn bit_xor(self, o: Self) -> Self {
+        self ^ o
+    }
+    #[inline]
+    fn invert(self) -> Self {
+        !self
     }
 }
 

@@ -14,16 +14,19 @@
 //! a few vectors of values at a time with every step applied while they sit in registers,
 //! so each value is read once and written once whatever the chain's length.
 //!
-//! Only chains the fast loops cover compile: every node of the reduction's element type,
-//! operations that keep that type, and leaves that are contiguous over the block or a
-//! single value. Anything else (broadcasting along an axis, casts, comparisons, `where`,
-//! float functions such as `exp`) returns `None` and the caller evaluates node by node.
+//! Only chains the fast loops cover compile: every node of the reduction's element type
+//! (not `bool`), operations whose result keeps that type (arithmetic, and float functions
+//! such as `exp` on floats), and leaves that are contiguous over the block or a single
+//! value. Anything else (broadcasting along an axis, casts, comparisons, `where`) returns
+//! `None` and the caller evaluates node by node. Every operation takes its element function
+//! from the table in `functions.rs`, as the plain kernels do.
 
 use std::ops::Range;
 
 use multiversion::multiversion;
 
 use super::eval::Leaves;
+use super::functions::{self, BinaryLoop, KeepsType, UnaryLoop};
 use crate::element::{prefetch_ahead, Kind, Num};
 use crate::expr::plan::broadcast_region;
 use crate::expr::{BinaryOp, LazyArray, Op, UnaryOp};
@@ -70,21 +73,15 @@ pub(crate) struct Fused<'a, T> {
     line: Option<Line<'a, T>>,
 }
 
-fn unary_keeps_type(op: UnaryOp, kind: Kind) -> bool {
-    use UnaryOp::*;
-    match op {
-        Neg | Abs | Square | Sign | Round | Floor | Ceil | Trunc => kind != Kind::Bool,
-        _ => false,
-    }
+/// Whether a chain of type `T` can hold `op`: its result keeps the type (the table says so),
+/// and the type is not `bool` (whose arithmetic the strip loops do not cover).
+fn unary_keeps_type<T: Num>(op: UnaryOp) -> bool {
+    T::DATA_TYPE.kind() != Kind::Bool && functions::unary::<T, _>(op, KeepsType)
 }
 
-fn binary_keeps_type(op: BinaryOp, kind: Kind) -> bool {
-    use BinaryOp::*;
-    match op {
-        Add | Sub | Mul | FloorDiv | Rem | Pow | Maximum | Minimum => kind != Kind::Bool,
-        Div => kind == Kind::Float,
-        _ => false,
-    }
+/// As [`unary_keeps_type`], for a two-operand operation.
+fn binary_keeps_type<T: Num>(op: BinaryOp) -> bool {
+    T::DATA_TYPE.kind() != Kind::Bool && functions::binary::<T, _>(op, KeepsType)
 }
 
 impl<'a, T: Num> Fused<'a, T> {
@@ -138,17 +135,27 @@ fn compile_node<'a, T: Num>(
     if array.data_type() != T::DATA_TYPE {
         return None;
     }
-    let kind = T::DATA_TYPE.kind();
     match &array.node.op {
         Op::Fill(fill) => Some(Node::Leaf(Src::Scalar(fill.get()?))),
-        Op::Unary(op, x) if unary_keeps_type(*op, kind) => {
+        Op::Unary(op, x) if unary_keeps_type::<T>(*op) => {
             Some(Node::Unary(*op, Box::new(compile_node(x, region, leaves)?)))
         }
-        Op::Binary(op, a, b) if binary_keeps_type(*op, kind) => Some(Node::Binary(
-            *op,
-            Box::new(operand(a, region, leaves)?),
-            Box::new(operand(b, region, leaves)?),
-        )),
+        Op::Binary(op, a, b) if binary_keeps_type::<T>(*op) => {
+            let rhs = operand(b, region, leaves)?;
+            // Signed integers to powers that are not one known non-negative value run node
+            // by node, where the kernel refuses negative exponents (numpy's error).
+            if *op == BinaryOp::Pow
+                && T::DATA_TYPE.kind() == Kind::Signed
+                && !matches!(rhs, Node::Leaf(Src::Scalar(e)) if e >= T::ZERO)
+            {
+                return None;
+            }
+            Some(Node::Binary(
+                *op,
+                Box::new(operand(a, region, leaves)?),
+                Box::new(rhs),
+            ))
+        }
         op if super::eval::is_elementwise(op) || super::eval::is_generated(op) => None,
         _ => Some(Node::Leaf(Src::Slice(
             leaves.contiguous::<T>(array, region)?,
@@ -239,51 +246,44 @@ enum Arg<'a, T> {
     Out,
 }
 
-/// Runs `$body` with `$f` bound to the element function listed for the operation `$op`.
-macro_rules! dispatch {
-    ($op:expr, $f:ident => $body:expr; $($variant:path => $func:expr),+ $(,)?) => {
-        match $op {
-            $($variant => {
-                let $f = $func;
-                $body
-            })+
-            other => unreachable!("{other:?} is not compiled into a fused chain"),
-        }
-    };
+/// The strip loop of a one-operand operation: `out = f(x)`.
+struct Strip1<'s, 'a, T> {
+    x: Arg<'a, T>,
+    out: &'s mut [T],
 }
 
-/// `dispatch!` over the unary operations a chain compiles: the one list of which element
-/// function each is, for the strip loops and the linear chain alike.
-macro_rules! with_unary {
-    ($op:expr, $f:ident => $body:expr) => {
-        dispatch!($op, $f => $body;
-            UnaryOp::Neg => T::neg,
-            UnaryOp::Abs => T::abs,
-            UnaryOp::Sign => T::sign,
-            UnaryOp::Square => |v: T| v.mul(v),
-            UnaryOp::Round => T::round,
-            UnaryOp::Floor => T::floor,
-            UnaryOp::Ceil => T::ceil,
-            UnaryOp::Trunc => T::trunc,
-        )
-    };
+impl<T: Num> UnaryLoop<T> for Strip1<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn map(self, f: impl Fn(T) -> T + Copy + Send + Sync) {
+        map1(self.x, self.out, f)
+    }
+    /// A predicate's `bool` as `T` (`astype`'s conversion). Chains hold only operations that
+    /// keep their type ([`unary_keeps_type`]), so no chain runs this.
+    #[inline(always)]
+    fn test(self, f: impl Fn(T) -> bool + Copy + Send + Sync) {
+        map1(self.x, self.out, |v| T::from_bool(f(v)))
+    }
 }
 
-/// `dispatch!` over the binary operations a chain compiles.
-macro_rules! with_binary {
-    ($op:expr, $f:ident => $body:expr) => {
-        dispatch!($op, $f => $body;
-            BinaryOp::Add => T::add,
-            BinaryOp::Sub => T::sub,
-            BinaryOp::Mul => T::mul,
-            BinaryOp::Div => T::div,
-            BinaryOp::FloorDiv => T::floor_div,
-            BinaryOp::Rem => T::rem,
-            BinaryOp::Pow => T::pow,
-            BinaryOp::Maximum => T::maximum,
-            BinaryOp::Minimum => T::minimum,
-        )
-    };
+/// The strip loop of a two-operand operation: `out = f(a, b)`.
+struct Strip2<'s, 'a, T> {
+    a: Arg<'a, T>,
+    b: Arg<'a, T>,
+    out: &'s mut [T],
+}
+
+impl<T: Num> BinaryLoop<T> for Strip2<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn map(self, f: impl Fn(T, T) -> T + Copy + Send + Sync) {
+        map2(self.a, self.b, self.out, f)
+    }
+    /// As [`Strip1::test`]: no chain runs this ([`binary_keeps_type`]).
+    #[inline(always)]
+    fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) {
+        map2(self.a, self.b, self.out, |x, y| T::from_bool(f(x, y)))
+    }
 }
 
 /// One operation over a strip; this and [`binary`] are compiled for AVX-512 and AVX2 as
@@ -291,12 +291,12 @@ macro_rules! with_binary {
 /// on every path, so the same bits).
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
 fn unary<T: Num>(op: UnaryOp, x: Arg<'_, T>, out: &mut [T]) {
-    with_unary!(op, f => map1(x, out, f))
+    functions::unary::<T, _>(op, Strip1 { x, out })
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
 fn binary<T: Num>(op: BinaryOp, a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T]) {
-    with_binary!(op, f => map2(a, b, out, f))
+    functions::binary::<T, _>(op, Strip2 { a, b, out })
 }
 
 /// Values in one vector register (of eight values for `f64` with AVX-512), and how many
@@ -376,24 +376,78 @@ fn store<T: Copy>(v: &Vectors<T>, out: &mut [T]) {
     out[3 * WIDTH..LANES].copy_from_slice(&v.3);
 }
 
+/// `f` applied to every value of `v`.
+#[inline(always)]
+fn each<T: Copy>(v: &mut Vectors<T>, f: impl Fn(T) -> T) {
+    #[inline(always)]
+    fn lanes<T: Copy>(w: &mut Lanes<T>, f: &impl Fn(T) -> T) {
+        w.iter_mut().for_each(|x| *x = f(*x));
+    }
+    lanes(&mut v.0, &f);
+    lanes(&mut v.1, &f);
+    lanes(&mut v.2, &f);
+    lanes(&mut v.3, &f);
+}
+
+/// A one-operand step of a linear chain over the vectors in registers: `v = f(v)`.
+struct Each<'v, T>(&'v mut Vectors<T>);
+
+/// A two-operand step with a scalar on the right: `v = f(v, c)`.
+struct Right<'v, T>(&'v mut Vectors<T>, T);
+
+/// A two-operand step with a scalar on the left: `v = f(c, v)`.
+struct Left<'v, T>(&'v mut Vectors<T>, T);
+
+impl<T: Num> UnaryLoop<T> for Each<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn map(self, f: impl Fn(T) -> T + Copy + Send + Sync) {
+        each(self.0, f)
+    }
+    /// As [`Strip1::test`]: no chain runs this.
+    #[inline(always)]
+    fn test(self, f: impl Fn(T) -> bool + Copy + Send + Sync) {
+        each(self.0, |x| T::from_bool(f(x)))
+    }
+}
+
+impl<T: Num> BinaryLoop<T> for Right<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn map(self, f: impl Fn(T, T) -> T + Copy + Send + Sync) {
+        let c = self.1;
+        each(self.0, |x| f(x, c))
+    }
+    /// As [`Strip1::test`]: no chain runs this.
+    #[inline(always)]
+    fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) {
+        let c = self.1;
+        each(self.0, |x| T::from_bool(f(x, c)))
+    }
+}
+
+impl<T: Num> BinaryLoop<T> for Left<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn map(self, f: impl Fn(T, T) -> T + Copy + Send + Sync) {
+        let c = self.1;
+        each(self.0, |x| f(c, x))
+    }
+    /// As [`Strip1::test`]: no chain runs this.
+    #[inline(always)]
+    fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) {
+        let c = self.1;
+        each(self.0, |x| T::from_bool(f(c, x)))
+    }
+}
+
 /// `v` after `step`, lane by lane.
 #[inline(always)]
 fn apply<T: Num>(step: Step<T>, v: &mut Vectors<T>) {
-    #[inline(always)]
-    fn each<T: Copy>(v: &mut Vectors<T>, f: impl Fn(T) -> T) {
-        #[inline(always)]
-        fn lanes<T: Copy>(w: &mut Lanes<T>, f: &impl Fn(T) -> T) {
-            w.iter_mut().for_each(|x| *x = f(*x));
-        }
-        lanes(&mut v.0, &f);
-        lanes(&mut v.1, &f);
-        lanes(&mut v.2, &f);
-        lanes(&mut v.3, &f);
-    }
     match step {
-        Step::Unary(op) => with_unary!(op, f => each(v, f)),
-        Step::Right(op, c) => with_binary!(op, f => each(v, |x| f(x, c))),
-        Step::Left(op, c) => with_binary!(op, f => each(v, |x| f(c, x))),
+        Step::Unary(op) => functions::unary::<T, _>(op, Each(v)),
+        Step::Right(op, c) => functions::binary::<T, _>(op, Right(v, c)),
+        Step::Left(op, c) => functions::binary::<T, _>(op, Left(v, c)),
     }
 }
 

@@ -1,12 +1,14 @@
-//! Elementwise kernels over blocks: one `match` on the operation outside each loop, so every
-//! loop is a tight, vectorisable map over contiguous memory (ndarray's `Zip`). Results reuse
+//! Elementwise kernels over blocks: the operation's element function comes from the table in
+//! `functions.rs`, whose `match` sits outside each loop, so every loop is a tight,
+//! vectorisable map over contiguous memory (or ndarray's `Zip`). Results reuse
 //! an operand's buffer when the block owns one.
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
-use crate::element::{DataType, Element, Float, Num};
+use super::functions::{self, BinaryLoop, UnaryLoop};
+use crate::element::{DataType, Element, Kind, Num};
 use crate::error::{shape_mismatch, type_mismatch, Result};
-use crate::expr::{BinaryOp, Block, UnaryOp};
+use crate::expr::{negative_integer_power, BinaryOp, Block, UnaryOp};
 use crate::with_element_type;
 
 /// `f` applied to every element, in place when the block owns its buffer.
@@ -34,58 +36,23 @@ pub(crate) fn cast(block: Block, to: DataType) -> Result<Block> {
     })
 }
 
-fn float_unary<F: Float>(op: UnaryOp, block: Block) -> Result<Block> {
-    use num_traits::Float as F_;
-    let f: fn(F) -> F = match op {
-        UnaryOp::Sqrt => F_::sqrt,
-        UnaryOp::Exp => F_::exp,
-        UnaryOp::Expm1 => F_::exp_m1,
-        UnaryOp::Log => F_::ln,
-        UnaryOp::Log2 => F_::log2,
-        UnaryOp::Log10 => F_::log10,
-        UnaryOp::Log1p => F_::ln_1p,
-        UnaryOp::Sin => F_::sin,
-        UnaryOp::Cos => F_::cos,
-        UnaryOp::Tan => F_::tan,
-        UnaryOp::Arcsin => F_::asin,
-        UnaryOp::Arccos => F_::acos,
-        UnaryOp::Arctan => F_::atan,
-        UnaryOp::Sinh => F_::sinh,
-        UnaryOp::Cosh => F_::cosh,
-        UnaryOp::Tanh => F_::tanh,
-        _ => return num_unary::<F>(op, block),
-    };
-    map_same(block, f)
-}
+/// The block loops of a one-operand function: in place into an owned buffer when the
+/// result keeps the type.
+struct BlockUnary(Block);
 
-fn num_unary<T: Num>(op: UnaryOp, block: Block) -> Result<Block> {
-    match op {
-        UnaryOp::Neg => map_same(block, T::neg),
-        UnaryOp::Abs => map_same(block, T::abs),
-        UnaryOp::Sign => map_same(block, T::sign),
-        UnaryOp::Square => map_same(block, |v: T| v.mul(v)),
-        UnaryOp::Round => map_same(block, T::round),
-        UnaryOp::Floor => map_same(block, T::floor),
-        UnaryOp::Ceil => map_same(block, T::ceil),
-        UnaryOp::Trunc => map_same(block, T::trunc),
-        UnaryOp::Not => map_to(&block, |v: T| !v.truthy()),
-        UnaryOp::IsNan => map_to(&block, |v: T| v.is_nan()),
-        UnaryOp::IsFinite => map_to(&block, |v: T| Num::is_finite(v)),
-        UnaryOp::IsInf => map_to(&block, |v: T| Num::is_infinite(v)),
-        other => Err(type_mismatch(format!(
-            "{other:?} is computed in floating point, not {}",
-            T::DATA_TYPE
-        ))),
+impl<T: Num> UnaryLoop<T> for BlockUnary {
+    type Output = Result<Block>;
+    fn map(self, f: impl Fn(T) -> T + Copy + Send + Sync) -> Result<Block> {
+        map_same(self.0, f)
+    }
+    fn test(self, f: impl Fn(T) -> bool + Copy + Send + Sync) -> Result<Block> {
+        map_to(&self.0, f)
     }
 }
 
 /// Applies a one-operand function to a block already of the function's input type.
 pub(crate) fn unary(op: UnaryOp, block: Block) -> Result<Block> {
-    match block.data_type() {
-        DataType::Float32 => float_unary::<f32>(op, block),
-        DataType::Float64 => float_unary::<f64>(op, block),
-        t => with_element_type!(t, T => num_unary::<T>(op, block)),
-    }
+    with_element_type!(block.data_type(), T => functions::unary::<T, _>(op, BlockUnary(block)))
 }
 
 fn wide<'a, T: Element>(view: &'a ArrayViewD<'_, T>, shape: &[usize]) -> Result<ArrayViewD<'a, T>> {
@@ -183,36 +150,21 @@ fn zip_to<T: Element, U: Element>(
     )?))
 }
 
-fn num_binary<T: Num>(op: BinaryOp, a: Block, b: &Block, shape: &[usize]) -> Result<Block> {
-    match op {
-        BinaryOp::Add => zip_same(a, b, shape, T::add),
-        BinaryOp::Sub => zip_same(a, b, shape, T::sub),
-        BinaryOp::Mul => zip_same(a, b, shape, T::mul),
-        BinaryOp::FloorDiv => zip_same(a, b, shape, T::floor_div),
-        BinaryOp::Rem => zip_same(a, b, shape, T::rem),
-        BinaryOp::Pow => zip_same(a, b, shape, T::pow),
-        BinaryOp::Maximum => zip_same(a, b, shape, T::maximum),
-        BinaryOp::Minimum => zip_same(a, b, shape, T::minimum),
-        BinaryOp::Div => div::<T>(a, b, shape),
-        BinaryOp::Eq => zip_to(&a, b, shape, |x: T, y| x == y),
-        BinaryOp::Ne => zip_to(&a, b, shape, |x: T, y| x != y),
-        BinaryOp::Lt => zip_to(&a, b, shape, |x: T, y| x < y),
-        BinaryOp::Le => zip_to(&a, b, shape, |x: T, y| x <= y),
-        BinaryOp::Gt => zip_to(&a, b, shape, |x: T, y| x > y),
-        BinaryOp::Ge => zip_to(&a, b, shape, |x: T, y| x >= y),
-        BinaryOp::And => zip_to(&a, b, shape, |x: T, y: T| x.truthy() && y.truthy()),
-        BinaryOp::Or => zip_to(&a, b, shape, |x: T, y: T| x.truthy() || y.truthy()),
-        BinaryOp::Xor => zip_to(&a, b, shape, |x: T, y: T| x.truthy() != y.truthy()),
-    }
+/// The block loops of a two-operand function broadcast to `shape`: into `a`'s buffer when
+/// the result keeps the type.
+struct BlockBinary<'a> {
+    a: Block,
+    b: &'a Block,
+    shape: &'a [usize],
 }
 
-fn div<T: Num>(a: Block, b: &Block, shape: &[usize]) -> Result<Block> {
-    match T::DATA_TYPE {
-        DataType::Float32 => zip_same(a, b, shape, |x: f32, y: f32| x / y),
-        DataType::Float64 => zip_same(a, b, shape, |x: f64, y: f64| x / y),
-        t => Err(type_mismatch(format!(
-            "true division computes in floats, not {t}"
-        ))),
+impl<T: Num> BinaryLoop<T> for BlockBinary<'_> {
+    type Output = Result<Block>;
+    fn map(self, f: impl Fn(T, T) -> T + Copy + Send + Sync) -> Result<Block> {
+        zip_same(self.a, self.b, self.shape, f)
+    }
+    fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) -> Result<Block> {
+        zip_to(&self.a, self.b, self.shape, f)
     }
 }
 
@@ -222,7 +174,15 @@ pub(crate) fn binary(op: BinaryOp, a: Block, b: Block, shape: &[usize]) -> Resul
     if a.data_type() != b.data_type() {
         return exact_integer_comparison(op, &a, &b, shape);
     }
-    with_element_type!(a.data_type(), T => num_binary::<T>(op, a, &b, shape))
+    if op == BinaryOp::Pow && b.data_type().kind() == Kind::Signed {
+        with_element_type!(b.data_type(), T => {
+            if b.view::<T>()?.iter().any(|&e| e < T::ZERO) {
+                return Err(negative_integer_power());
+            }
+        });
+    }
+    let l = BlockBinary { a, b: &b, shape };
+    with_element_type!(l.a.data_type(), T => functions::binary::<T, _>(op, l))
 }
 
 /// A comparison of `int64` with `uint64` blocks (the builder arranges the types), exact.

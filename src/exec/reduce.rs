@@ -525,7 +525,13 @@ impl<T: Num> Kernel<T> for Moments {
         a.merge(b);
     }
     fn finish(&self, p: &MomentP) -> Result<Out> {
-        let var = p.m2 / (p.n - self.ddof).max(0.0);
+        // numpy: `var` divides by `max(n - ddof, 0)` (inf, or NaN for 0/0), while `nanvar`
+        // gives NaN wherever `n - ddof <= 0`.
+        let dof = p.n - self.ddof;
+        if self.skip_nan && dof <= 0.0 {
+            return Ok(Out::F(f64::NAN));
+        }
+        let var = p.m2 / dof.max(0.0);
         Ok(Out::F(if self.std { var.sqrt() } else { var }))
     }
     fn partial_from_stats(&self, s: &ChunkStats) -> Option<MomentP> {

@@ -65,6 +65,8 @@ pub enum UnaryOp {
     IsFinite,
     /// `numpy.isinf` (`bool` result).
     IsInf,
+    /// `numpy.invert` / `~x`: bitwise not of integers, logical not of `bool` (no floats).
+    Invert,
 }
 
 impl UnaryOp {
@@ -139,6 +141,18 @@ pub enum BinaryOp {
     Or,
     /// `numpy.logical_xor`.
     Xor,
+    /// `numpy.arctan2(a, b)`: the angle of the point `(b, a)`, in floating point.
+    Arctan2,
+    /// `numpy.hypot(a, b)`: `sqrt(a² + b²)` without undue overflow, in floating point.
+    Hypot,
+    /// `numpy.fmod`: the remainder with the sign of the dividend (C's `fmod`), unlike `%`.
+    Fmod,
+    /// `numpy.bitwise_and` (integers and `bool`).
+    BitAnd,
+    /// `numpy.bitwise_or` (integers and `bool`).
+    BitOr,
+    /// `numpy.bitwise_xor` (integers and `bool`).
+    BitXor,
 }
 
 impl BinaryOp {
@@ -155,6 +169,22 @@ impl BinaryOp {
     fn is_logical(self) -> bool {
         matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
     }
+
+    /// Whether numpy computes this function in floating point.
+    pub fn is_float_function(self) -> bool {
+        matches!(self, BinaryOp::Arctan2 | BinaryOp::Hypot)
+    }
+
+    /// Whether this works on bits, defined for integers and `bool` only.
+    fn is_bitwise(self) -> bool {
+        matches!(self, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor)
+    }
+}
+
+/// numpy's refusal of an integer raised to a negative integer power: at build time for a
+/// scalar exponent, at compute time (by the kernel) for an array of exponents.
+pub(crate) fn negative_integer_power() -> crate::Error {
+    type_mismatch("integers to negative integer powers are not allowed")
 }
 
 /// numpy's broadcast of several shapes, or an error naming them.
@@ -409,6 +439,10 @@ impl LazyArray {
             (float_type(t), float_type(t))
         } else if op.is_predicate() {
             (t, DataType::Bool)
+        } else if op == UnaryOp::Invert && t.kind() == Kind::Float {
+            return Err(type_mismatch(format!(
+                "invert of a {t} array is not defined (numpy has no float loop for it)"
+            )));
         } else if t == DataType::Bool {
             match op {
                 UnaryOp::Neg => {
@@ -416,7 +450,12 @@ impl LazyArray {
                         "negative of a bool array is not defined (numpy refuses it); use not",
                     ))
                 }
-                UnaryOp::Square | UnaryOp::Sign => (DataType::Int8, DataType::Int8),
+                UnaryOp::Sign => {
+                    return Err(type_mismatch(
+                        "sign of a bool array is not defined (numpy has no bool loop for it)",
+                    ))
+                }
+                UnaryOp::Square => (DataType::Int8, DataType::Int8),
                 _ => (t, t),
             }
         } else {
@@ -469,12 +508,26 @@ impl LazyArray {
                         "subtracting bool arrays is not defined (numpy refuses it); use xor",
                     ))
                 }
-                (BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow, DataType::Bool) => {
-                    DataType::Int8
+                (op, t) if op.is_float_function() => float_type(t),
+                (op, t) if op.is_bitwise() && t.kind() == Kind::Float => {
+                    return Err(type_mismatch(format!(
+                        "{op:?} of {t} operands is not defined (numpy has no float loop for it)"
+                    )))
                 }
+                (
+                    BinaryOp::FloorDiv | BinaryOp::Rem | BinaryOp::Pow | BinaryOp::Fmod,
+                    DataType::Bool,
+                ) => DataType::Int8,
                 (_, t) => t,
             }
         };
+        if op == BinaryOp::Pow && compute.kind() == Kind::Signed {
+            if let Operand::Scalar(WeakScalar::Int(e)) = rhs {
+                if e < 0 {
+                    return Err(negative_integer_power());
+                }
+            }
+        }
         let a = materialize(&lhs, compute)?;
         let b = materialize(&rhs, compute)?;
         let shape = broadcast_shapes(&[a.shape(), b.shape()])?;

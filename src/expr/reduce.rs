@@ -3,10 +3,10 @@
 
 use std::sync::OnceLock;
 
-use super::dtype::{mean_type, sum_type};
+use super::dtype::{mean_type, result_type, sum_type};
 use super::{element_count, Axes, AxisBlocks, BlockGrid, LazyArray, Op, Reduction};
-use crate::element::DataType;
-use crate::error::{invalid, too_large, unsupported, Result};
+use crate::element::{DataType, Kind};
+use crate::error::{invalid, shape_mismatch, too_large, type_mismatch, unsupported, Result};
 
 /// A reduction. The `Nan` forms skip NaN values; on integer and `bool` arrays they equal the
 /// plain forms.
@@ -350,5 +350,86 @@ impl LazyArray {
     /// Axes out of bounds or repeated.
     pub fn nanstd(&self, axes: impl Into<Axes>, ddof: f64) -> Result<LazyArray> {
         self.reduce(ReduceOp::NanStd { ddof }, axes)
+    }
+}
+
+impl LazyArray {
+    /// `numpy.ptp`: the range `max - min` over `axes` (integers wrap as numpy's do; NaN if
+    /// any element is NaN).
+    ///
+    /// # Errors
+    /// Bad axes, an empty slice (as `min` and `max`), or a `bool` array (numpy refuses to
+    /// subtract booleans).
+    pub fn ptp(&self, axes: impl Into<Axes>) -> Result<LazyArray> {
+        let axes = axes.into();
+        if self.data_type() == DataType::Bool {
+            return Err(type_mismatch(
+                "ptp of a bool array is not defined (numpy refuses to subtract booleans)",
+            ));
+        }
+        (self.max(axes.clone())? - self.min(axes)?).checked()
+    }
+
+    /// `numpy.average(self, axes, weights)`: the mean over `axes` without weights, else
+    /// `sum(self * weights) / sum(weights)` over `axes`, in numpy's result type (`float64`
+    /// for integer and `bool` inputs, else the common type of `self` and the weights).
+    /// `weights` has `self`'s shape, or one extent per axis of `axes` (in that order; a 1-d
+    /// array for one axis), as numpy's. Where the weights sum to zero the result is NaN or
+    /// infinite (numpy raises `ZeroDivisionError` instead).
+    ///
+    /// # Errors
+    /// Bad axes, or weights whose shape is neither (numpy's errors), including weights of
+    /// another shape with `Axes::all()`.
+    pub fn average(&self, axes: impl Into<Axes>, weights: Option<&LazyArray>) -> Result<LazyArray> {
+        let axes = axes.into();
+        let Some(w) = weights else {
+            return self.mean(axes);
+        };
+        let t = match self.data_type().kind() {
+            Kind::Float => result_type(self.data_type(), w.data_type()),
+            _ => result_type(
+                result_type(self.data_type(), w.data_type()),
+                DataType::Float64,
+            ),
+        };
+        let w = if w.shape() == self.shape() {
+            w.clone()
+        } else {
+            let Some(list) = &axes.axes else {
+                return Err(invalid(format!(
+                    "average: axes must be given when weights of shape {:?} differ from the \
+                     array's shape {:?}",
+                    w.shape(),
+                    self.shape()
+                )));
+            };
+            let list: Vec<usize> = list.iter().map(|&a| self.axis(a)).collect::<Result<_>>()?;
+            let along: Vec<u64> = list.iter().map(|&a| self.shape()[a]).collect();
+            if w.shape() != along.as_slice() {
+                return Err(shape_mismatch(format!(
+                    "average: weights of shape {:?} are not consistent with the array's shape \
+                     {:?} along axes {list:?}",
+                    w.shape(),
+                    self.shape()
+                )));
+            }
+            // numpy's transpose by argsort(axis), then a reshape that puts each weight axis
+            // at its axis of the array and 1 elsewhere.
+            let mut order: Vec<usize> = (0..list.len()).collect();
+            order.sort_by_key(|&k| list[k]);
+            let shape: Vec<i64> = (0..self.ndim())
+                .map(|a| {
+                    if list.contains(&a) {
+                        self.shape()[a] as i64
+                    } else {
+                        1
+                    }
+                })
+                .collect();
+            w.permute_axes(&order)?.reshape(&shape)?
+        };
+        let w = w.astype(t);
+        let total = w.sum(axes.clone())?;
+        ((self.astype(t) * w).sum(axes)? / total).checked()
     }
 }

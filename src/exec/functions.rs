@@ -1,0 +1,123 @@
+//! The one table of element functions: which function of an element each [`UnaryOp`] and
+//! [`BinaryOp`] applies. The plain kernels (`kernels.rs`), the fused strip loops and the
+//! linear-chain register loop (`fused.rs`) all run an operation through [`unary`] or
+//! [`binary`], so they cannot disagree, and each `match` is exhaustive: an operation added
+//! to the enums without a line here does not compile.
+//!
+//! Rust has no generic closures, so the table hands the function to a *loop* ([`UnaryLoop`],
+//! [`BinaryLoop`]) rather than returning it: each arm calls the loop with its own function
+//! type, and the loop is monomorphised for it (a tight loop per operation, the `match`
+//! outside it), exactly as a closure written at the call site would be.
+
+use crate::element::Num;
+use crate::expr::{BinaryOp, UnaryOp};
+
+/// A loop over elements of type `T` that runs a one-operand element function.
+pub(crate) trait UnaryLoop<T> {
+    /// What running the loop gives.
+    type Output;
+    /// Runs an operation whose result has the operand's type.
+    fn map(self, f: impl Fn(T) -> T + Copy + Send + Sync) -> Self::Output;
+    /// Runs an operation whose result is `bool` (a predicate).
+    fn test(self, f: impl Fn(T) -> bool + Copy + Send + Sync) -> Self::Output;
+}
+
+/// A loop over pairs of elements of type `T` that runs a two-operand element function.
+pub(crate) trait BinaryLoop<T> {
+    /// What running the loop gives.
+    type Output;
+    /// Runs an operation whose result has the operands' type.
+    fn map(self, f: impl Fn(T, T) -> T + Copy + Send + Sync) -> Self::Output;
+    /// Runs an operation whose result is `bool` (a comparison or logical operation).
+    fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) -> Self::Output;
+}
+
+/// Runs `op`'s element function for `T` in `l`.
+#[inline(always)]
+pub(crate) fn unary<T: Num, L: UnaryLoop<T>>(op: UnaryOp, l: L) -> L::Output {
+    match op {
+        UnaryOp::Neg => l.map(T::neg),
+        UnaryOp::Abs => l.map(T::abs),
+        UnaryOp::Sign => l.map(T::sign),
+        UnaryOp::Square => l.map(|v: T| v.mul(v)),
+        UnaryOp::Round => l.map(T::round),
+        UnaryOp::Floor => l.map(T::floor),
+        UnaryOp::Ceil => l.map(T::ceil),
+        UnaryOp::Trunc => l.map(T::trunc),
+        UnaryOp::Sqrt => l.map(T::sqrt),
+        UnaryOp::Exp => l.map(T::exp),
+        UnaryOp::Expm1 => l.map(T::exp_m1),
+        UnaryOp::Log => l.map(T::ln),
+        UnaryOp::Log2 => l.map(T::log2),
+        UnaryOp::Log10 => l.map(T::log10),
+        UnaryOp::Log1p => l.map(T::ln_1p),
+        UnaryOp::Sin => l.map(T::sin),
+        UnaryOp::Cos => l.map(T::cos),
+        UnaryOp::Tan => l.map(T::tan),
+        UnaryOp::Arcsin => l.map(T::asin),
+        UnaryOp::Arccos => l.map(T::acos),
+        UnaryOp::Arctan => l.map(T::atan),
+        UnaryOp::Sinh => l.map(T::sinh),
+        UnaryOp::Cosh => l.map(T::cosh),
+        UnaryOp::Tanh => l.map(T::tanh),
+        UnaryOp::Not => l.test(|v: T| !v.truthy()),
+        UnaryOp::IsNan => l.test(T::is_nan),
+        UnaryOp::IsFinite => l.test(T::is_finite),
+        UnaryOp::IsInf => l.test(T::is_infinite),
+        UnaryOp::Invert => l.map(T::invert),
+    }
+}
+
+/// Runs `op`'s element function for `T` in `l`.
+#[inline(always)]
+pub(crate) fn binary<T: Num, L: BinaryLoop<T>>(op: BinaryOp, l: L) -> L::Output {
+    match op {
+        BinaryOp::Add => l.map(T::add),
+        BinaryOp::Sub => l.map(T::sub),
+        BinaryOp::Mul => l.map(T::mul),
+        BinaryOp::Div => l.map(T::div),
+        BinaryOp::FloorDiv => l.map(T::floor_div),
+        BinaryOp::Rem => l.map(T::rem),
+        BinaryOp::Pow => l.map(T::pow),
+        BinaryOp::Maximum => l.map(T::maximum),
+        BinaryOp::Minimum => l.map(T::minimum),
+        BinaryOp::Eq => l.test(|x: T, y: T| x == y),
+        BinaryOp::Ne => l.test(|x: T, y: T| x != y),
+        BinaryOp::Lt => l.test(|x: T, y: T| x < y),
+        BinaryOp::Le => l.test(|x: T, y: T| x <= y),
+        BinaryOp::Gt => l.test(|x: T, y: T| x > y),
+        BinaryOp::Ge => l.test(|x: T, y: T| x >= y),
+        BinaryOp::And => l.test(|x: T, y: T| x.truthy() && y.truthy()),
+        BinaryOp::Or => l.test(|x: T, y: T| x.truthy() || y.truthy()),
+        BinaryOp::Xor => l.test(|x: T, y: T| x.truthy() != y.truthy()),
+        BinaryOp::Arctan2 => l.map(T::atan2),
+        BinaryOp::Hypot => l.map(T::hypot),
+        BinaryOp::Fmod => l.map(T::fmod),
+        BinaryOp::BitAnd => l.map(T::bit_and),
+        BinaryOp::BitOr => l.map(T::bit_or),
+        BinaryOp::BitXor => l.map(T::bit_xor),
+    }
+}
+
+/// The probe loop: whether an operation's result keeps the operand's type (runs nothing).
+pub(crate) struct KeepsType;
+
+impl<T> UnaryLoop<T> for KeepsType {
+    type Output = bool;
+    fn map(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> bool {
+        true
+    }
+    fn test(self, _: impl Fn(T) -> bool + Copy + Send + Sync) -> bool {
+        false
+    }
+}
+
+impl<T> BinaryLoop<T> for KeepsType {
+    type Output = bool;
+    fn map(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> bool {
+        true
+    }
+    fn test(self, _: impl Fn(T, T) -> bool + Copy + Send + Sync) -> bool {
+        false
+    }
+}
