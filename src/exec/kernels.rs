@@ -6,7 +6,7 @@
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 use super::functions::{self, BinaryLoop, UnaryLoop};
-use crate::element::{DataType, Element, Kind, Num};
+use crate::element::{DataType, Element, Num};
 use crate::error::{shape_mismatch, type_mismatch, Result};
 use crate::expr::{negative_integer_power, BinaryOp, Block, UnaryOp};
 use crate::with_element_type;
@@ -168,18 +168,29 @@ impl<T: Num> BinaryLoop<T> for BlockBinary<'_> {
     }
 }
 
+/// Whether a block of a signed integer type holds a negative value (`false` for any other
+/// type): numpy refuses such exponents of an integer power.
+fn any_negative(block: &Block) -> Result<bool> {
+    fn any<T: Num>(block: &Block) -> Result<bool> {
+        Ok(block.view::<T>()?.iter().any(|&e| e < T::ZERO))
+    }
+    match block.data_type() {
+        DataType::Int8 => any::<i8>(block),
+        DataType::Int16 => any::<i16>(block),
+        DataType::Int32 => any::<i32>(block),
+        DataType::Int64 => any::<i64>(block),
+        _ => Ok(false),
+    }
+}
+
 /// Applies a two-operand function to blocks of the operation's compute type, broadcast to
 /// `shape`.
 pub(crate) fn binary(op: BinaryOp, a: Block, b: Block, shape: &[usize]) -> Result<Block> {
     if a.data_type() != b.data_type() {
         return exact_integer_comparison(op, &a, &b, shape);
     }
-    if op == BinaryOp::Pow && b.data_type().kind() == Kind::Signed {
-        with_element_type!(b.data_type(), T => {
-            if b.view::<T>()?.iter().any(|&e| e < T::ZERO) {
-                return Err(negative_integer_power());
-            }
-        });
+    if op == BinaryOp::Pow && any_negative(&b)? {
+        return Err(negative_integer_power());
     }
     let l = BlockBinary { a, b: &b, shape };
     with_element_type!(l.a.data_type(), T => functions::binary::<T, _>(op, l))
