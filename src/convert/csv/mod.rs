@@ -52,7 +52,7 @@ mod scan;
 mod value;
 mod write;
 
-use plan::Plan;
+use plan::ImportPlan;
 pub use scan::{CHECKPOINT_RECORDS, MAX_RECORD_BYTES};
 
 /// Whether the first row of each input names the columns.
@@ -255,6 +255,6 @@ pub fn import_csv(
         options.max_categories,
         &report_bytes,
     )?;
-    let plan = Plan::new(inputs, &sniffed, &scan, options, stack)?;
+    let plan = ImportPlan::new(inputs, &sniffed, &scan, options, stack)?;
     plan.write(store, name, convert, &sniffed, &scan, progress)
 }

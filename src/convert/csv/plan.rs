@@ -38,25 +38,25 @@ impl ColumnType {
     }
 
     /// The value of one field, `None` when it does not fit the type (a bad row).
-    pub(super) fn value(&self, v: &[u8]) -> Option<Num> {
+    pub(super) fn value(&self, v: &[u8]) -> Option<CellValue> {
         match self {
-            ColumnType::Int => parse_int(v).map(Num::I),
-            ColumnType::Float => float_value(v).map(Num::F),
+            ColumnType::Int => parse_int(v).map(CellValue::I),
+            ColumnType::Float => float_value(v).map(CellValue::F),
             ColumnType::DateTime { digits } => {
                 if value::is_missing(v) {
-                    Some(Num::I(i64::MIN))
+                    Some(CellValue::I(i64::MIN))
                 } else {
                     // Every value was range-checked for these units in pass 1.
                     parse_datetime(v)
                         .and_then(|d| d.in_units(*digits))
-                        .map(Num::I)
+                        .map(CellValue::I)
                 }
             }
             ColumnType::Category { codes, .. } => {
                 if v.is_empty() {
-                    Some(Num::I(-1))
+                    Some(CellValue::I(-1))
                 } else {
-                    codes.get(v).map(|&c| Num::I(i64::from(c)))
+                    codes.get(v).map(|&c| CellValue::I(i64::from(c)))
                 }
             }
         }
@@ -65,7 +65,7 @@ impl ColumnType {
 
 /// One converted value.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Num {
+pub(super) enum CellValue {
     I(i64),
     F(f64),
 }
@@ -169,7 +169,7 @@ pub(super) struct Column {
 }
 
 /// Everything pass 2 needs.
-pub(super) struct Plan {
+pub(super) struct ImportPlan {
     pub(super) inputs: Vec<PathBuf>,
     pub(super) header: bool,
     pub(super) ncols: usize,
@@ -186,14 +186,14 @@ pub(super) struct Plan {
     pub(super) first_skipped: Vec<SkippedRow>,
 }
 
-impl Plan {
+impl ImportPlan {
     pub(super) fn new(
         inputs: &[PathBuf],
         sniffed: &Sniffed,
         scan: &Scan,
         options: &CsvOptions,
         stack: bool,
-    ) -> Result<Plan> {
+    ) -> Result<ImportPlan> {
         let headers: Vec<String> = match &scan.header {
             Some(h) => h
                 .iter()
@@ -368,7 +368,7 @@ impl Plan {
         }
         skipped.sort_by_key(|(o, _)| *o);
         skipped.truncate(scan::REPORTED_BAD_ROWS);
-        Ok(Plan {
+        Ok(ImportPlan {
             inputs: inputs.to_vec(),
             header: sniffed.header,
             ncols: sniffed.columns,
@@ -394,7 +394,7 @@ impl Plan {
     }
 
     /// Whether a record is a good row; if so its values are left in `values`.
-    pub(super) fn parse(&self, record: &ByteRecord, values: &mut Vec<Num>) -> bool {
+    pub(super) fn parse(&self, record: &ByteRecord, values: &mut Vec<CellValue>) -> bool {
         values.clear();
         if record.len() != self.ncols {
             return false;

@@ -4,7 +4,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::plan::{units, Column, ColumnType, Num, Plan};
+use super::plan::{units, Column, ColumnType, CellValue, ImportPlan};
 use super::scan::{FileReader, Scan, Sniffed, CHECKPOINT_RECORDS};
 use super::{ColumnKind, ColumnReport, CsvReport};
 use crate::convert::ConvertOptions;
@@ -13,7 +13,7 @@ use crate::error::{bad_input, invalid, shape_mismatch, unsupported, Result};
 use crate::exec::{Progress, ProgressFn};
 use crate::store::{ArrayWriter, Store};
 
-impl Plan {
+impl ImportPlan {
     pub(super) fn write(
         self,
         store: &Store,
@@ -360,23 +360,23 @@ impl Buffer {
         }
     }
 
-    pub(super) fn push(&mut self, v: Num) {
+    pub(super) fn push(&mut self, v: CellValue) {
         // Codes fit their type by construction (the type was chosen from the count).
         match (self, v) {
-            (Buffer::I8(b), Num::I(x)) => b.push(x as i8),
-            (Buffer::I16(b), Num::I(x)) => b.push(x as i16),
-            (Buffer::I32(b), Num::I(x)) => b.push(x as i32),
-            (Buffer::I64(b), Num::I(x)) => b.push(x),
-            (Buffer::I64(b), Num::F(x)) => b.push(x as i64),
-            (Buffer::F64(b), Num::F(x)) => b.push(x),
-            (Buffer::F64(b), Num::I(x)) => b.push(x as f64),
-            (Buffer::I8(b), Num::F(x)) => b.push(x as i8),
-            (Buffer::I16(b), Num::F(x)) => b.push(x as i16),
-            (Buffer::I32(b), Num::F(x)) => b.push(x as i32),
+            (Buffer::I8(b), CellValue::I(x)) => b.push(x as i8),
+            (Buffer::I16(b), CellValue::I(x)) => b.push(x as i16),
+            (Buffer::I32(b), CellValue::I(x)) => b.push(x as i32),
+            (Buffer::I64(b), CellValue::I(x)) => b.push(x),
+            (Buffer::I64(b), CellValue::F(x)) => b.push(x as i64),
+            (Buffer::F64(b), CellValue::F(x)) => b.push(x),
+            (Buffer::F64(b), CellValue::I(x)) => b.push(x as f64),
+            (Buffer::I8(b), CellValue::F(x)) => b.push(x as i8),
+            (Buffer::I16(b), CellValue::F(x)) => b.push(x as i16),
+            (Buffer::I32(b), CellValue::F(x)) => b.push(x as i32),
         }
     }
 
-    pub(super) fn extend(&mut self, values: &[Num]) {
+    pub(super) fn extend(&mut self, values: &[CellValue]) {
         for &v in values {
             self.push(v);
         }
