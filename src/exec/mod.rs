@@ -339,7 +339,7 @@ impl<'a> Compute<'a> {
     fn check_type<T: Element>(&self) -> Result<()> {
         if T::DATA_TYPE != self.array.data_type() {
             return Err(type_mismatch(format!(
-                "the array holds {}, not {} (use astype)",
+                "the array holds {}, not {} (to_ndarray_as converts, to_dynamic takes any type)",
                 self.array.data_type(),
                 T::DATA_TYPE
             )));
