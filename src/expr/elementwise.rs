@@ -432,6 +432,10 @@ impl LazyArray {
     }
 
     /// Applies a one-operand function (see [`UnaryOp`] for the result types).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::TypeMismatch`] for a function numpy has no loop for on this type
+    /// (`-`, `sign` of `bool`; `invert` of floats), or the deferred error of a failed array.
     pub fn unary(&self, op: UnaryOp) -> Result<LazyArray> {
         self.built()?;
         let t = self.data_type();
@@ -471,7 +475,14 @@ impl LazyArray {
     }
 
     /// Applies a two-operand function with broadcasting: `a op b`, where either side may be
-    /// a lazy array or a Rust number.
+    /// a lazy array or a Rust number. The fallible form of the operators (`&a + &b`).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::ShapeMismatch`] for shapes that do not broadcast,
+    /// [`crate::ErrorKind::OutOfBounds`] for an integer scalar the array's type cannot hold
+    /// (numpy's `OverflowError`), [`crate::ErrorKind::TypeMismatch`] for an operation numpy
+    /// refuses on these types (`bool - bool`, bitwise operations on floats, an integer to a
+    /// negative integer power), or the deferred error of a failed operand.
     pub fn binary(
         op: BinaryOp,
         lhs: impl Into<Operand>,
@@ -542,6 +553,10 @@ impl LazyArray {
 
     /// `numpy.where(cond, a, b)`: elements of `a` where `cond` is true (non-zero), else of
     /// `b`, broadcast together; `a` and `b` are promoted to a common type.
+    ///
+    /// # Errors
+    /// Shapes that do not broadcast, a scalar out of bounds for the common type, or the
+    /// deferred error of a failed operand.
     pub fn where_(
         cond: &LazyArray,
         a: impl Into<Operand>,
@@ -560,6 +575,9 @@ impl LazyArray {
     }
 
     /// `numpy.clip`: `minimum(maximum(self, low), high)`.
+    ///
+    /// # Errors
+    /// As [`LazyArray::binary`] for each bound.
     pub fn clip(&self, low: impl Into<Operand>, high: impl Into<Operand>) -> Result<LazyArray> {
         let lower = LazyArray::binary(BinaryOp::Maximum, self, low)?;
         LazyArray::binary(BinaryOp::Minimum, lower, high)
