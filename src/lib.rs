@@ -119,7 +119,7 @@ pub mod test_support {
     pub use crate::element::{pairwise_sum_by, Num};
     pub use crate::format::grid::{iter_box, ravel, unravel};
     pub use crate::format::shard_index::{index_len, INDEX_CHECKSUM_BYTES};
-    pub use crate::format::{ChunkLocation, ChunkStats, ShardIndex, STATS_FILE};
+    pub use crate::format::{ChunkLocation, ChunkStats, ShardIndex, StatsTable, STATS_FILE};
     pub use crate::storage::{remove_file_if_exists, write_atomic, MappedFile};
 }
 

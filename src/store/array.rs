@@ -134,8 +134,9 @@ pub struct VerifyReport {
 }
 
 impl Array {
-    /// Opens the array in directory `dir` (Zarr v3 `zarr.json`, or Zarr v2 `.zarray`).
-    pub fn open(dir: &Path, cache: Arc<dyn ChunkCache>) -> Result<Array> {
+    /// Opens the array in directory `dir` (Zarr v3 `zarr.json`, or Zarr v2 `.zarray`);
+    /// callers go through [`crate::Store::open_array`].
+    pub(crate) fn open(dir: &Path, cache: Arc<dyn ChunkCache>) -> Result<Array> {
         let meta_path = dir.join(METADATA_FILE);
         let (meta, backend) = match fs::read(&meta_path) {
             Ok(bytes) => {
@@ -591,7 +592,13 @@ impl Array {
     }
 
     /// The per-chunk statistics from the sidecar; `Ok(None)` if the array has none. Fails if
-    /// the sidecar is damaged or describes another array.
+    /// the sidecar is damaged or describes another array. A test hook: the table's layout is
+    /// the format's, not API ([`crate::summarize`] is the public view of the statistics).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Corrupt`] for a damaged sidecar or one that describes another
+    /// array; [`crate::ErrorKind::Io`] if it cannot be read.
+    #[doc(hidden)]
     pub fn stats(&self) -> Result<Option<StatsTable>> {
         let path = self.inner.dir.join(STATS_FILE);
         match fs::read(&path) {
