@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 
-pub use crate::codec::CodecError;
-pub use crate::format::FormatError;
-pub use crate::storage::StorageError;
+pub(crate) use crate::codec::CodecError;
+pub(crate) use crate::format::FormatError;
+pub(crate) use crate::storage::StorageError;
 
 /// What kind of failure an [`Error`] is: the part of an error a program matches on.
 ///

@@ -15,7 +15,7 @@ use zarrs::metadata::v3::ArrayMetadataV3;
 use crate::error::{Error, Result};
 
 /// An array opened through zarrs.
-pub struct ForeignArray {
+pub(crate) struct ForeignArray {
     array: ZarrsArray<FilesystemStore>,
     dir: PathBuf,
 }
@@ -42,7 +42,7 @@ fn foreign_err<E: std::error::Error + Send + Sync + 'static>(
 impl ForeignArray {
     /// Opens the array in directory `dir` (Zarr v2 or v3) and returns its metadata as a v3
     /// document (zarrs converts v2 metadata).
-    pub fn open(dir: &Path) -> Result<(ArrayMetadataV3, Self)> {
+    pub(crate) fn open(dir: &Path) -> Result<(ArrayMetadataV3, Self)> {
         let store = FilesystemStore::new(dir).map_err(foreign_err(dir, "opening the store"))?;
         let array = ZarrsArray::open(Arc::new(store), "/")
             .map_err(foreign_err(dir, "opening the array"))?;
@@ -68,7 +68,7 @@ impl ForeignArray {
     }
 
     /// The elements of `region` (inside the array), in C order, as host-order bytes.
-    pub fn read_region(&self, region: &[Range<u64>]) -> Result<Vec<u8>> {
+    pub(crate) fn read_region(&self, region: &[Range<u64>]) -> Result<Vec<u8>> {
         let subset = ArraySubset::new_with_ranges(region);
         let bytes: ArrayBytes<'static> = self
             .array
@@ -81,7 +81,7 @@ impl ForeignArray {
     }
 
     /// The path of the file holding outer chunk (or shard) `coords`.
-    pub fn chunk_file(&self, coords: &[u64]) -> PathBuf {
+    pub(crate) fn chunk_file(&self, coords: &[u64]) -> PathBuf {
         self.dir.join(self.array.chunk_key(coords).as_str())
     }
 }

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 mod buffer;
-pub mod foreign;
-pub mod raw;
-pub mod zstd;
+pub(crate) mod foreign;
+pub(crate) mod raw;
+pub(crate) mod zstd;
 
 pub use buffer::AlignedBuf;
 
@@ -224,7 +224,7 @@ impl std::str::FromStr for ChunkEncoding {
 
 /// Converts little-endian element bytes to the host's order in place (a no-op on
 /// little-endian hosts, which are the only ones with zero-copy views).
-pub fn le_to_native(bytes: &mut [u8], element_size: usize) {
+pub(crate) fn le_to_native(bytes: &mut [u8], element_size: usize) {
     if cfg!(target_endian = "big") && element_size > 1 {
         for e in bytes.chunks_exact_mut(element_size) {
             e.reverse();
@@ -233,7 +233,7 @@ pub fn le_to_native(bytes: &mut [u8], element_size: usize) {
 }
 
 /// The inverse of [`le_to_native`] (the same swap).
-pub fn native_to_le(bytes: &mut [u8], element_size: usize) {
+pub(crate) fn native_to_le(bytes: &mut [u8], element_size: usize) {
     le_to_native(bytes, element_size);
 }
 

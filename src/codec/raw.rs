@@ -17,7 +17,7 @@ pub(super) const ENTRY: CodecEntry = CodecEntry {
 
 /// Uncompressed chunks: nothing after `bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Raw;
+pub(crate) struct Raw;
 
 impl ChunkEncoding {
     /// Uncompressed chunks (`bytes` alone), read as zero-copy views of the file.

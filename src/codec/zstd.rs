@@ -22,7 +22,7 @@ const SPEC_LEVELS: std::ops::RangeInclusive<i32> = -7..=22;
 
 /// zstd-compressed chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Zstd {
+pub(crate) struct Zstd {
     /// The compression level (writers use it; readers ignore it).
     pub level: i32,
 }

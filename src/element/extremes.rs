@@ -14,7 +14,7 @@ const BLOCK: usize = 512;
 
 /// What [`extremes`] finds in a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Extremes<T> {
+pub(crate) struct Extremes<T> {
     /// The smallest and largest non-NaN values (`None` if there are none), each the first
     /// element of the run equal to it, as a serial scan that replaces only on a strict
     /// comparison keeps (that matters only for `-0.0` against `0.0`).
@@ -24,7 +24,7 @@ pub struct Extremes<T> {
 }
 
 /// The extremes of `values` and whether any is NaN; the same answer as a serial scan.
-pub fn extremes<T: Element>(values: &[T]) -> Extremes<T> {
+pub(crate) fn extremes<T: Element>(values: &[T]) -> Extremes<T> {
     let is_float = T::DATA_TYPE.kind() == Kind::Float;
     let Some(first) = values.iter().position(|v| !v.is_nan()) else {
         return Extremes {

@@ -11,10 +11,11 @@ mod extremes;
 mod num;
 mod prefetch;
 mod sum;
-pub use extremes::extremes;
+pub(crate) use extremes::extremes;
 pub use num::Num;
 pub(crate) use prefetch::prefetch_ahead;
-pub use sum::{pairwise_nansum, pairwise_sum_by, Moments};
+pub use sum::pairwise_sum_by;
+pub(crate) use sum::{pairwise_nansum, Moments};
 
 use serde_json::Value;
 use zarrs::metadata::FillValueMetadata;

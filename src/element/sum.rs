@@ -225,7 +225,7 @@ const MOMENT_PIECE: usize = 4096;
 /// The count, mean and sum of squared deviations (M2) of a set of values: enough to merge
 /// variances exactly (Chan et al.).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Moments {
+pub(crate) struct Moments {
     /// Values counted.
     pub n: f64,
     /// Their mean (0 when there are none).
@@ -292,13 +292,13 @@ impl Moments {
     /// NaN). Two passes (pairwise sum, then pairwise squared deviations) over pieces small
     /// enough to stay in L1, merged pairwise: as accurate as numpy's two-pass variance, at
     /// the memory traffic of one pass.
-    pub fn of<T: Element>(values: &[T], skip_nan: bool) -> Moments {
+    pub(crate) fn of<T: Element>(values: &[T], skip_nan: bool) -> Moments {
         moments_of(values, skip_nan)
     }
 
     /// Adds the values `other` describes (Chan et al.'s parallel update).
     #[inline(always)]
-    pub fn merge(&mut self, other: &Moments) {
+    pub(crate) fn merge(&mut self, other: &Moments) {
         if other.n == 0.0 {
             return;
         }

@@ -22,7 +22,7 @@ mod functions;
 mod fused;
 mod kernels;
 mod reduce;
-pub mod summary;
+pub(crate) mod summary;
 
 pub use any_array::AnyArray;
 
@@ -34,7 +34,7 @@ use crate::with_element_type;
 
 /// Blocks evaluated per rayon thread in one batch: enough to keep threads busy across uneven
 /// blocks, few enough that the batch's blocks stay a small multiple of the thread count.
-pub const BLOCKS_PER_THREAD: usize = 4;
+pub(crate) const BLOCKS_PER_THREAD: usize = 4;
 
 /// Where a computation is: blocks done of the pass under way, and logical bytes streamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ fn signed_of_bits(bits: usize) -> Option<DataType> {
 }
 
 /// The type numpy gives the result of combining arrays of types `a` and `b`.
-pub fn result_type(a: DataType, b: DataType) -> DataType {
+pub(crate) fn result_type(a: DataType, b: DataType) -> DataType {
     use Kind::*;
     if a == b {
         return a;
@@ -58,7 +58,7 @@ fn signed_with_unsigned(signed: DataType, unsigned: DataType) -> DataType {
 }
 
 /// The float type numpy computes `sqrt`, `exp`, true division and the like in for `t`.
-pub fn float_type(t: DataType) -> DataType {
+pub(crate) fn float_type(t: DataType) -> DataType {
     match t {
         DataType::Float32 | DataType::Float64 => t,
         _ if bits(t) <= 16 => DataType::Float32,
@@ -68,7 +68,7 @@ pub fn float_type(t: DataType) -> DataType {
 
 /// The type of `sum` and `prod`: integers widen to 64 bits (numpy's default integer), floats
 /// keep their type.
-pub fn sum_type(t: DataType) -> DataType {
+pub(crate) fn sum_type(t: DataType) -> DataType {
     match t.kind() {
         Kind::Bool | Kind::Signed => DataType::Int64,
         Kind::Unsigned => DataType::UInt64,
@@ -77,7 +77,7 @@ pub fn sum_type(t: DataType) -> DataType {
 }
 
 /// The type of `mean`, `var` and `std`: floats keep their type, everything else is `float64`.
-pub fn mean_type(t: DataType) -> DataType {
+pub(crate) fn mean_type(t: DataType) -> DataType {
     match t.kind() {
         Kind::Float => t,
         _ => DataType::Float64,
@@ -99,7 +99,7 @@ pub enum WeakScalar {
 }
 
 /// The type of `array_type` combined with a weak scalar.
-pub fn weak_result_type(array_type: DataType, scalar: WeakScalar) -> DataType {
+pub(crate) fn weak_result_type(array_type: DataType, scalar: WeakScalar) -> DataType {
     match (scalar, array_type.kind()) {
         (WeakScalar::Bool(_), _) => array_type,
         (WeakScalar::Int(_), Kind::Bool) => DataType::Int64,

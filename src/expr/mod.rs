@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 mod block;
-pub mod dtype;
+pub(crate) mod dtype;
 mod elementwise;
 mod grid;
 mod map;

@@ -201,7 +201,7 @@ impl ChunkGrid {
 }
 
 /// The product of `dims`, or `None` on overflow.
-pub fn checked_product(dims: &[u64]) -> Option<u64> {
+pub(crate) fn checked_product(dims: &[u64]) -> Option<u64> {
     dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))
 }
 
@@ -226,7 +226,10 @@ pub fn unravel(mut index: u64, shape: &[u64]) -> Vec<u64> {
 
 /// The runs along the last axis that make up the `valid` part (anchored at the origin) of a
 /// chunk stored whole in C order over `chunk_shape`: `(start element, length)` pairs.
-pub fn valid_runs(chunk_shape: &[u64], valid: &[u64]) -> impl Iterator<Item = (usize, usize)> {
+pub(crate) fn valid_runs(
+    chunk_shape: &[u64],
+    valid: &[u64],
+) -> impl Iterator<Item = (usize, usize)> {
     let ndim = chunk_shape.len();
     let run = if ndim == 0 {
         1
@@ -266,7 +269,7 @@ pub fn valid_runs(chunk_shape: &[u64], valid: &[u64]) -> impl Iterator<Item = (u
 /// Copies `dense` (the in-bounds part of a chunk, `valid` extent, C order) into `whole` (the
 /// chunk stored whole over `chunk_shape`), leaving the padding of `whole` as it was. Both are
 /// bytes of `element_size`-byte elements.
-pub fn pad_into(
+pub(crate) fn pad_into(
     dense: &[u8],
     whole: &mut [u8],
     chunk_shape: &[u64],

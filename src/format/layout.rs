@@ -3,24 +3,24 @@
 
 /// Every uncompressed inner chunk starts at a multiple of this (the page size of the common
 /// platforms), so its bytes are a page-aligned, zero-copy typed view of the mapping.
-pub const RAW_CHUNK_ALIGNMENT: u64 = 4096;
+pub(crate) const RAW_CHUNK_ALIGNMENT: u64 = 4096;
 /// Every compressed inner chunk starts at a multiple of this (a cache line): decoders read
 /// whole lines, and the padding costs at most 63 bytes per chunk.
-pub const COMPRESSED_CHUNK_ALIGNMENT: u64 = 64;
+pub(crate) const COMPRESSED_CHUNK_ALIGNMENT: u64 = 64;
 
 /// The default decoded size of one inner chunk when the caller gives no chunk shape.
-pub const DEFAULT_CHUNK_BYTES: u64 = 1 << 20;
+pub(crate) const DEFAULT_CHUNK_BYTES: u64 = 1 << 20;
 /// The default size of one shard (decoded bytes) when the caller gives no shard shape.
-pub const DEFAULT_SHARD_BYTES: u64 = 128 << 20;
+pub(crate) const DEFAULT_SHARD_BYTES: u64 = 128 << 20;
 
 /// `offset` rounded up to a multiple of `alignment` (a power of two).
-pub const fn align_up(offset: u64, alignment: u64) -> u64 {
+pub(crate) const fn align_up(offset: u64, alignment: u64) -> u64 {
     (offset + alignment - 1) & !(alignment - 1)
 }
 
 /// A chunk shape of about [`DEFAULT_CHUNK_BYTES`]: start from the whole array and halve the
 /// longest axis until the chunk fits (so chunks stay close to square, as dask's `auto` does).
-pub fn default_chunk_shape(shape: &[u64], element_size: usize) -> Vec<u64> {
+pub(crate) fn default_chunk_shape(shape: &[u64], element_size: usize) -> Vec<u64> {
     let mut chunk: Vec<u64> = shape.iter().map(|&n| n.max(1)).collect();
     while saturating_bytes(&chunk, element_size) > DEFAULT_CHUNK_BYTES {
         let longest = (0..chunk.len())
@@ -34,7 +34,11 @@ pub fn default_chunk_shape(shape: &[u64], element_size: usize) -> Vec<u64> {
 /// A shard shape of at most [`DEFAULT_SHARD_BYTES`] made of whole chunks: grow the last axis
 /// first up to the array's extent, then the ones before it, so a shard is a slab of
 /// complete rows and a writer streaming in C order completes shards one after another.
-pub fn default_shard_shape(shape: &[u64], chunk_shape: &[u64], element_size: usize) -> Vec<u64> {
+pub(crate) fn default_shard_shape(
+    shape: &[u64],
+    chunk_shape: &[u64],
+    element_size: usize,
+) -> Vec<u64> {
     let mut shard = chunk_shape.to_vec();
     for axis in (0..shard.len()).rev() {
         let extent = shape[axis]

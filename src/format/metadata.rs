@@ -99,7 +99,7 @@ impl ArrayMeta {
 }
 
 /// Whether the JSON in `bytes` is a group node (`node_type: "group"`).
-pub fn is_group_document(bytes: &[u8]) -> bool {
+pub(crate) fn is_group_document(bytes: &[u8]) -> bool {
     serde_json::from_slice::<Value>(bytes)
         .ok()
         .and_then(|v| {
@@ -111,7 +111,7 @@ pub fn is_group_document(bytes: &[u8]) -> bool {
 }
 
 /// Parses and checks an array's `zarr.json` (`path` is only used in errors).
-pub fn parse_array(bytes: &[u8], path: &Path) -> Result<ArrayMeta, FormatError> {
+pub(crate) fn parse_array(bytes: &[u8], path: &Path) -> Result<ArrayMeta, FormatError> {
     let malformed = |reason: String| FormatError::MalformedMetadata {
         path: path.to_owned(),
         reason,
@@ -122,7 +122,10 @@ pub fn parse_array(bytes: &[u8], path: &Path) -> Result<ArrayMeta, FormatError> 
 }
 
 /// Checks an already-parsed v3 document (zarrs' conversion of a v2 array goes this way too).
-pub fn from_document(document: ArrayMetadataV3, path: &Path) -> Result<ArrayMeta, FormatError> {
+pub(crate) fn from_document(
+    document: ArrayMetadataV3,
+    path: &Path,
+) -> Result<ArrayMeta, FormatError> {
     let malformed = |reason: String| FormatError::MalformedMetadata {
         path: path.to_owned(),
         reason,
@@ -271,7 +274,7 @@ fn shard_profile(config: &Value, data_type: DataType) -> Option<ShardProfile> {
 
 /// What a new profile array looks like; [`build_array_document`] turns it into `zarr.json`.
 #[derive(Debug, Clone)]
-pub struct NewArrayMeta<'a> {
+pub(crate) struct NewArrayMeta<'a> {
     /// Element type.
     pub data_type: DataType,
     /// Fill value (of `data_type`).
@@ -288,7 +291,7 @@ pub struct NewArrayMeta<'a> {
 
 /// The `bytes` codec (little endian; single-byte types need no endianness) that every
 /// profile array's chunks start with.
-pub fn bytes_codec(data_type: DataType) -> Value {
+pub(crate) fn bytes_codec(data_type: DataType) -> Value {
     if data_type.size() == 1 {
         json!({"name": "bytes"})
     } else {
@@ -297,7 +300,7 @@ pub fn bytes_codec(data_type: DataType) -> Value {
 }
 
 /// The `zarr.json` document of a profile array.
-pub fn build_array_document(new: &NewArrayMeta<'_>) -> ArrayMetadataV3 {
+pub(crate) fn build_array_document(new: &NewArrayMeta<'_>) -> ArrayMetadataV3 {
     let inner: Vec<Value> = std::iter::once(bytes_codec(new.data_type))
         .chain(new.codecs.iter().cloned())
         .collect();
@@ -327,12 +330,12 @@ pub fn build_array_document(new: &NewArrayMeta<'_>) -> ArrayMetadataV3 {
 }
 
 /// The `zarr.json` text of an array document.
-pub fn array_document_text(doc: &ArrayMetadataV3) -> String {
+pub(crate) fn array_document_text(doc: &ArrayMetadataV3) -> String {
     doc.to_string_pretty()
 }
 
 /// The `zarr.json` text of a group with these attributes.
-pub fn group_document_text(attributes: Map<String, Value>) -> String {
+pub(crate) fn group_document_text(attributes: Map<String, Value>) -> String {
     GroupMetadataV3::new()
         .with_attributes(attributes)
         .to_string_pretty()

@@ -4,19 +4,19 @@
 
 use std::path::PathBuf;
 
-pub mod grid;
-pub mod layout;
-pub mod metadata;
-pub mod shard_index;
-pub mod stats;
+pub(crate) mod grid;
+pub(crate) mod layout;
+pub(crate) mod metadata;
+pub(crate) mod shard_index;
+pub(crate) mod stats;
 
-pub use grid::ChunkGrid;
-pub use metadata::{ArrayMeta, ChunkKeyEncoding, IndexLocation};
+pub(crate) use grid::ChunkGrid;
+pub(crate) use metadata::{ArrayMeta, ChunkKeyEncoding, IndexLocation};
 pub use shard_index::{ChunkLocation, ShardIndex};
 pub use stats::{ChunkStats, StatsTable};
 
 /// The name of the metadata document of every Zarr v3 node.
-pub const METADATA_FILE: &str = "zarr.json";
+pub(crate) const METADATA_FILE: &str = "zarr.json";
 /// The statistics sidecar, next to an array's `zarr.json` (see `format-spec/stats-sidecar.md`).
 pub const STATS_FILE: &str = "outcore.stats";
 

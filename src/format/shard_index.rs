@@ -7,11 +7,11 @@ use std::path::Path;
 use super::{FormatError, IndexLocation};
 
 /// Bytes per index entry: `offset: u64`, `nbytes: u64`.
-pub const INDEX_ENTRY_BYTES: u64 = 16;
+pub(crate) const INDEX_ENTRY_BYTES: u64 = 16;
 /// Bytes of the CRC32C that follows the entries.
 pub const INDEX_CHECKSUM_BYTES: u64 = 4;
 /// The value of both fields of a missing chunk's entry (2^64 - 1).
-pub const MISSING: u64 = u64::MAX;
+pub(crate) const MISSING: u64 = u64::MAX;
 
 /// Bytes of the index of a shard with `chunks` slots.
 pub const fn index_len(chunks: u64) -> u64 {

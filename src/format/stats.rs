@@ -12,16 +12,16 @@ use super::{ChunkGrid, FormatError};
 use crate::element::{extremes, pairwise_nansum, DataType, Element, Kind, Moments, Scalar};
 
 /// The sidecar's first eight bytes.
-pub const STATS_MAGIC: [u8; 8] = *b"OCSTATS\0";
+pub(crate) const STATS_MAGIC: [u8; 8] = *b"OCSTATS\0";
 /// The sidecar layout version this code writes and reads.
-pub const STATS_VERSION: u32 = 1;
+pub(crate) const STATS_VERSION: u32 = 1;
 /// Bytes per chunk record.
-pub const STATS_RECORD_BYTES: u32 = 64;
+pub(crate) const STATS_RECORD_BYTES: u32 = 64;
 /// Flag bit: the record describes a stored chunk (clear: the chunk was never written, or its
 /// statistics are unknown).
-pub const STATS_FLAG_PRESENT: u32 = 1;
+pub(crate) const STATS_FLAG_PRESENT: u32 = 1;
 /// Bytes of the fixed part of the header (magic, version, record size, data type, rank).
-pub const STATS_HEADER_FIXED_BYTES: usize = 24;
+pub(crate) const STATS_HEADER_FIXED_BYTES: usize = 24;
 
 /// The statistics of one chunk's in-bounds elements.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -192,7 +192,7 @@ fn wrapping_sum<T: Element>(values: &[T]) -> u64 {
 }
 
 /// A scalar as `f64`.
-pub fn scalar_f64(s: Scalar) -> f64 {
+pub(crate) fn scalar_f64(s: Scalar) -> f64 {
     match s {
         Scalar::Bool(b) => f64::from(u8::from(b)),
         Scalar::Int(v) => v as f64,

@@ -12,7 +12,7 @@ use super::{io_err, StorageError};
 
 /// Prefix of every temporary file and directory outcore creates; `verify` and cleanup
 /// recognise leftovers by it.
-pub const TEMP_PREFIX: &str = ".outcore-tmp-";
+pub(super) const TEMP_PREFIX: &str = ".outcore-tmp-";
 
 /// Mode of published files: readable by everyone, like files any other Zarr writer makes
 /// (temporary files default to owner-only).
@@ -38,7 +38,7 @@ fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
 ///
 /// # Errors
 /// `dir` is missing, not a directory, or not writable.
-pub fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
+pub(crate) fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
     builder(FILE_MODE)
         .tempfile_in(dir)
         .map_err(io_err(dir, "create temporary file in"))
@@ -48,7 +48,7 @@ pub fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
 ///
 /// # Errors
 /// `dir` is missing, not a directory, or not writable.
-pub fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError> {
+pub(crate) fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError> {
     builder(DIR_MODE)
         .tempdir_in(dir)
         .map_err(io_err(dir, "create temporary directory in"))
@@ -60,7 +60,7 @@ pub fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError>
 /// The sync fails (a full disk can show only here), or the rename does (`target` an existing
 /// directory, or on another file system than `tmp`); either error names `target`, and `tmp`
 /// is removed.
-pub fn commit_temp(tmp: NamedTempFile, target: &Path) -> Result<(), StorageError> {
+pub(crate) fn commit_temp(tmp: NamedTempFile, target: &Path) -> Result<(), StorageError> {
     tmp.as_file().sync_data().map_err(io_err(target, "sync"))?;
     tmp.persist(target)
         .map_err(|e| io_err(target, "rename into place")(e.error))?;
@@ -88,7 +88,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
 ///
 /// # Errors
 /// `dir` cannot be opened, or the sync fails.
-pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(dir, "sync directory"))
@@ -103,7 +103,7 @@ pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 /// the aside directory or syncing the parent does. If `built` cannot be renamed after the
 /// old directory was moved aside, the old directory is deleted with its temporary parent:
 /// `target` is then missing.
-pub fn rename_dir_replacing(built: &Path, target: &Path) -> Result<(), StorageError> {
+pub(crate) fn rename_dir_replacing(built: &Path, target: &Path) -> Result<(), StorageError> {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 mod commit;
 mod mmap;
 
-pub use commit::{
-    commit_temp, create_temp_dir_in, create_temp_in, remove_file_if_exists, rename_dir_replacing,
-    sync_dir, write_atomic,
+pub(crate) use commit::{
+    commit_temp, create_temp_dir_in, create_temp_in, rename_dir_replacing, sync_dir,
 };
+pub use commit::{remove_file_if_exists, write_atomic};
 pub use mmap::MappedFile;
 
 /// A file-system operation failed.
@@ -31,7 +31,10 @@ pub enum StorageError {
 }
 
 /// Wraps an `io::Error` with the path and operation (for `map_err`).
-pub fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> StorageError + 'a {
+pub(crate) fn io_err<'a>(
+    path: &'a Path,
+    op: &'static str,
+) -> impl FnOnce(io::Error) -> StorageError + 'a {
     move |source| StorageError::Io {
         path: path.to_owned(),
         op,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 mod array;
 mod chunk;
-pub mod inspect;
+pub(crate) mod inspect;
 mod writer;
 
 pub use array::{Array, StorageSummary, VerifyReport};

@@ -21,7 +21,7 @@ use crate::OutputArgs;
 /// What kind of data the inputs are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub(crate) enum Format {
     /// NumPy `.npy` files.
     Npy,
     /// Raw binary: needs `--dtype` and `--shape`.
@@ -34,7 +34,7 @@ pub enum Format {
 
 /// Arguments of `outcore convert`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Input files (globs such as 'month-*.npy' are expanded, sorted), then the output: a
     /// new store path, or STORE/NAME inside an existing store.
     #[arg(required = true, num_args = 2.., value_name = "INPUT... OUTPUT")]
@@ -97,7 +97,7 @@ pub struct Args {
 
 /// The `--json` output.
 #[derive(Debug, Serialize)]
-pub struct ConvertOutput {
+pub(crate) struct ConvertOutput {
     /// The inputs, after glob expansion.
     pub inputs: Vec<String>,
     /// The node written.
@@ -115,7 +115,7 @@ pub struct ConvertOutput {
 
 /// One array written.
 #[derive(Debug, Serialize)]
-pub struct ConvertedArray {
+pub(crate) struct ConvertedArray {
     /// Its path relative to the output.
     pub name: String,
     /// Data type.
@@ -132,10 +132,10 @@ pub struct ConvertedArray {
 
 /// A shape given on the command line, like `100,200`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dims(pub Vec<u64>);
+pub(crate) struct Dims(pub Vec<u64>);
 
 /// Parses `100,200` (or `100x200`).
-pub fn parse_dims(s: &str) -> std::result::Result<Dims, String> {
+pub(crate) fn parse_dims(s: &str) -> std::result::Result<Dims, String> {
     s.split([',', 'x'])
         .map(|p| {
             p.trim()
@@ -148,7 +148,7 @@ pub fn parse_dims(s: &str) -> std::result::Result<Dims, String> {
 
 /// Parses a codec spec: `raw`, `zstd` or `zstd:LEVEL` (whatever the library's registered
 /// codecs take).
-pub fn parse_codec(s: &str) -> std::result::Result<ChunkEncoding, String> {
+pub(crate) fn parse_codec(s: &str) -> std::result::Result<ChunkEncoding, String> {
     s.parse()
 }
 
@@ -235,7 +235,7 @@ fn detect(path: &Path, args: &Args) -> Result<Format> {
 }
 
 /// Runs the subcommand.
-pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let started = Instant::now();
     if let Some(threads) = args.threads {
         rayon::ThreadPoolBuilder::new()

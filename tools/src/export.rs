@@ -15,7 +15,7 @@ use crate::OutputArgs;
 
 /// Arguments of `outcore export`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The array to export: a store that is one array, or STORE/ARRAY.
     pub path: PathBuf,
     /// The destination: a `.npy` file, or a `.zarr` directory (plain Zarr v3, no sharding).
@@ -33,7 +33,7 @@ pub struct Args {
 
 /// The `--json` output.
 #[derive(Debug, Serialize)]
-pub struct ExportOutput {
+pub(crate) struct ExportOutput {
     /// The array exported.
     pub path: String,
     /// The file or directory written.
@@ -49,7 +49,7 @@ pub struct ExportOutput {
 }
 
 /// Runs the subcommand.
-pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let array = crate::open_array(&args.path)?;
     let lazy = LazyArray::from_stored(&array);
     let bytes = lazy.nbytes();

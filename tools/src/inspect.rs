@@ -11,13 +11,13 @@ use crate::{OutputArgs, EXIT_PROBLEMS};
 
 /// Arguments of `outcore inspect`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// A Zarr store (v2 or v3), or one array directory inside one.
     pub path: PathBuf,
 }
 
 /// Runs the subcommand.
-pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let report = inspect(&args.path)?;
     let problems = report.nodes.iter().any(|n| n.error.is_some());
     crate::emit(output, &report, !output.quiet, |out| {

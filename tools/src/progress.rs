@@ -10,13 +10,13 @@ use outcore::Progress;
 use crate::OutputArgs;
 
 /// A progress bar over bytes, or nothing when bars are off.
-pub struct Bar {
+pub(crate) struct Bar {
     bar: Option<ProgressBar>,
 }
 
 impl Bar {
     /// A bar labelled `label` whose length is `total_bytes` (0 when unknown: a spinner).
-    pub fn new(output: &OutputArgs, label: &str, total_bytes: u64) -> Bar {
+    pub(crate) fn new(output: &OutputArgs, label: &str, total_bytes: u64) -> Bar {
         if output.quiet || output.json || !std::io::stderr().is_terminal() {
             return Bar { bar: None };
         }
@@ -37,21 +37,21 @@ impl Bar {
     }
 
     /// Moves the bar to `progress`'s bytes done.
-    pub fn update(&self, progress: &Progress) {
+    pub(crate) fn update(&self, progress: &Progress) {
         if let Some(bar) = &self.bar {
             bar.set_position(progress.bytes_done);
         }
     }
 
     /// Moves the bar to `bytes`.
-    pub fn set(&self, bytes: u64) {
+    pub(crate) fn set(&self, bytes: u64) {
         if let Some(bar) = &self.bar {
             bar.set_position(bytes);
         }
     }
 
     /// Removes the bar from the terminal.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -16,7 +16,7 @@ use crate::OutputArgs;
 
 /// Arguments of `outcore stats`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// An array: a store that is one array, or STORE/ARRAY.
     pub path: PathBuf,
     /// Statistics per index along this axis instead of for the whole array.
@@ -29,7 +29,7 @@ pub struct Args {
 
 /// The `--json` output.
 #[derive(Debug, Serialize)]
-pub struct StatsOutput {
+pub(crate) struct StatsOutput {
     /// The array.
     pub path: String,
     /// Its data type.
@@ -47,7 +47,7 @@ pub struct StatsOutput {
 /// The statistics of a set of elements. `min`, `max` and `sum` are JSON integers for integer
 /// arrays; a float that is NaN or infinite is `null`.
 #[derive(Debug, Serialize)]
-pub struct StatsEntry {
+pub(crate) struct StatsEntry {
     /// The index along the axis (absent for the whole array).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
@@ -94,7 +94,7 @@ fn entry(index: Option<u64>, s: &Summary) -> StatsEntry {
 }
 
 /// Runs the subcommand.
-pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let array = crate::open_array(&args.path)?;
     let lazy = LazyArray::from_stored(&array);
     let bar = Bar::new(output, "stats", lazy.nbytes());

@@ -13,14 +13,14 @@ use crate::{OutputArgs, EXIT_PROBLEMS};
 
 /// Arguments of `outcore verify`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// A Zarr store, or one array inside one.
     pub path: PathBuf,
 }
 
 /// The `--json` output.
 #[derive(Debug, Serialize)]
-pub struct VerifyOutput {
+pub(crate) struct VerifyOutput {
     /// The path verified.
     pub path: String,
     /// One entry per array.
@@ -31,7 +31,7 @@ pub struct VerifyOutput {
 
 /// What was found in one array.
 #[derive(Debug, Serialize)]
-pub struct ArrayVerify {
+pub(crate) struct ArrayVerify {
     /// The array's path inside the store (`""` for a store that is one array).
     pub name: String,
     /// Chunks read and checked.
@@ -41,7 +41,7 @@ pub struct ArrayVerify {
 }
 
 /// Runs the subcommand.
-pub fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let store = Store::open(&args.path)?;
     let names: Vec<String> = store
         .nodes()?

@@ -4,7 +4,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::plan::{units, Column, ColumnType, CellValue, ImportPlan};
+use super::plan::{units, CellValue, Column, ColumnType, ImportPlan};
 use super::scan::{FileReader, Scan, Sniffed, CHECKPOINT_RECORDS};
 use super::{ColumnKind, ColumnReport, CsvReport};
 use crate::convert::ConvertOptions;
