@@ -23,6 +23,7 @@ mod math;
 pub(crate) mod plan;
 pub mod random;
 mod reduce;
+mod select;
 mod shape;
 mod source;
 
