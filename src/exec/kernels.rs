@@ -176,7 +176,7 @@ pub(crate) fn binary(op: BinaryOp, a: Block, b: Block, shape: &[usize]) -> Resul
     }
     if op == BinaryOp::Pow && b.data_type().kind() == Kind::Signed {
         with_element_type!(b.data_type(), T => {
-            if b.view::<T>()?.iter().any(|&e| e < T::ZERO) {
+            if b.view::<T>()?.iter().any(|&e| e.as_i64() < 0) {
                 return Err(negative_integer_power());
             }
         });
