@@ -95,6 +95,15 @@ fn int_param(case: &Case, key: &str) -> i64 {
     case.params[key].as_i64().unwrap()
 }
 
+fn ints_param(case: &Case, key: &str) -> Vec<i64> {
+    case.params[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect()
+}
+
 fn tolerances(case: &Case) -> (f64, f64, bool) {
     (
         f64_param(case, "rtol"),
@@ -164,6 +173,22 @@ fn build(case: &Case, dir: &Path, x: &[LazyArray]) -> outcore::Result<Vec<(LazyA
         "ptp" => plain(x[0].ptp(axes_param(case))?),
         "average" => plain(x[0].average(axes_param(case), None)?),
         "average_weighted" => plain(x[0].average(axes_param(case), Some(&x[1]))?),
+        "take" => plain(x[0].take(&ints_param(case, "indices"), int_param(case, "axis"))?),
+        "take_sum" => plain(
+            x[0].take(&ints_param(case, "indices"), int_param(case, "axis"))?
+                .sum(0)?,
+        ),
+        "take_array" => plain(x[0].take_array(&x[1], int_param(case, "axis"))?),
+        "compress" => {
+            let mask: Vec<bool> = case.params["mask"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_bool().unwrap())
+                .collect();
+            plain(x[0].compress(&mask, int_param(case, "axis"))?)
+        }
+        "compress_array" => plain(x[0].compress_array(&x[1], int_param(case, "axis"))?),
         "allclose" => {
             let (rtol, atol, equal_nan) = tolerances(case);
             let all = x[0].allclose(&x[1], rtol, atol, equal_nan)?;

@@ -24,6 +24,7 @@ mod ops;
 pub(crate) mod plan;
 pub mod random;
 mod reduce;
+mod select;
 mod shape;
 mod source;
 

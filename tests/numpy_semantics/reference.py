@@ -194,4 +194,34 @@ case("average_bad_weights", "average_weighted", [a, rng.random(4)],
 case("average_weights_need_axes", "average_weighted", [a, rng.random(5)],
      lambda x, w: np.average(x, weights=w), {"axes": None})
 
+# --- take and compress ---------------------------------------------------------------------
+a = floats((9, 8, 7), nan=0.05)
+for axis in [0, 1, -1]:
+    n = a.shape[axis]
+    for tag, idx in [("runs", [0, 1, 2, 5, 4, 3, n - 1]), ("negative", [-1, -n, 2, -3]),
+                     ("repeats", [3, 3, 3, 0, 0]), ("stride", list(range(0, n, 3))), ("empty", []),
+                     ("random", list(rng.integers(-n, n, 2 * n))), ("out_of_range", [0, n]),
+                     ("out_of_range_negative", [-n - 1])]:
+        idx = [int(i) for i in idx]
+        case(f"take_{tag}_{axis}", "take", [a], lambda x, i=idx, ax=axis: np.take(x, i, axis=ax),
+             {"indices": idx, "axis": axis})
+    mask = rng.random(n) < 0.5
+    case(f"compress_{axis}", "compress", [a], lambda x, m=mask, ax=axis: np.compress(m, x, axis=ax),
+         {"mask": [bool(v) for v in mask], "axis": axis})
+    case(f"compress_array_{axis}", "compress_array", [a, mask.astype(np.int8)],
+         lambda x, m, ax=axis: np.compress(m, x, axis=ax), {"axis": axis})
+    short = [True, False, True]
+    case(f"compress_short_{axis}", "compress", [a], lambda x, m=short, ax=axis: np.compress(m, x, axis=ax),
+         {"mask": short, "axis": axis})
+    long = [False] * n + [True]
+    case(f"compress_long_{axis}", "compress", [a], lambda x, m=long, ax=axis: np.compress(m, x, axis=ax),
+         {"mask": long, "axis": axis})
+    idx = rng.integers(-n, n, 11).astype(np.int32)
+    case(f"take_array_{axis}", "take_array", [a, idx], lambda x, i, ax=axis: np.take(x, i, axis=ax),
+         {"axis": axis})
+case("take_array_float", "take_array", [a, np.array([1.0, 2.0])], lambda x, i: np.take(x, i, axis=0),
+     {"axis": 0})
+case("take_int16_sum", "take_sum", [ints((50, 6), np.int16)],
+     lambda x: np.take(x, [4, 5, 6, 40, 3, -1], axis=0).sum(axis=0), {"indices": [4, 5, 6, 40, 3, -1], "axis": 0})
+
 json.dump(cases, open(f"{out}/manifest.json", "w"), indent=1)
