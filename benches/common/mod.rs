@@ -16,13 +16,13 @@ use outcore::{Array, ChunkEncoding, LazyArray};
 use rayon::prelude::*;
 
 /// The benchmarks' fallible results: their errors are only ever printed.
-pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub(crate) type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Columns of the benchmark field.
-pub const COLS: u64 = 8192;
+pub(crate) const COLS: u64 = 8192;
 
 /// Logical bytes of data: `OUTCORE_BENCH_BYTES` (a size such as `1GiB`), else `default`.
-pub fn bytes(default: u64) -> u64 {
+pub(crate) fn bytes(default: u64) -> u64 {
     std::env::var("OUTCORE_BENCH_BYTES")
         .ok()
         .and_then(|s| parse_size::parse_size(s).ok())
@@ -30,13 +30,13 @@ pub fn bytes(default: u64) -> u64 {
 }
 
 /// Where generated benchmark data is written once and reused.
-pub fn bench_dir() -> PathBuf {
+pub(crate) fn bench_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/outcore-bench")
 }
 
 /// A smooth field plus noise, rounded to 2 decimals like instrument data (compresses ~3x):
 /// `rows` x [`COLS`] float64.
-pub fn field(rows: u64) -> LazyArray {
+pub(crate) fn field(rows: u64) -> LazyArray {
     let noise = outcore::random::normal(1, &[rows, COLS], 0.0, 0.5).unwrap();
     let i = LazyArray::arange(0.0, rows as f64, 1.0)
         .unwrap()
@@ -48,7 +48,7 @@ pub fn field(rows: u64) -> LazyArray {
 }
 
 /// One stored inner chunk: its bytes as they are on disk, inside a mapped shard file.
-pub struct StoredChunk {
+pub(crate) struct StoredChunk {
     file: Arc<MappedFile>,
     offset: usize,
     len: usize,
@@ -56,7 +56,7 @@ pub struct StoredChunk {
 
 impl StoredChunk {
     /// The chunk's stored (possibly compressed) bytes.
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.file.bytes()[self.offset..self.offset + self.len]
     }
 }
@@ -64,7 +64,7 @@ impl StoredChunk {
 /// Every stored chunk of an array in outcore's profile, shard after shard (missing shards and
 /// chunks have no bytes and are left out), with the profile's inner-chunk encoding. Shard
 /// indexes are checked as outcore checks them.
-pub fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncoding)> {
+pub(crate) fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncoding)> {
     let (Some(profile), Some(encoding)) = (&array.meta().profile, array.encoding()) else {
         return Err(format!(
             "{}: not an array in outcore's profile",
@@ -106,7 +106,7 @@ pub fn chunk_bytes(array: &Array) -> BenchResult<(Vec<StoredChunk>, ChunkEncodin
 /// as `f64` by `element::pairwise_sum_by` (eight accumulators, prefetching ahead), on all
 /// cores.
 /// Chunks must be raw float64 at 8-byte aligned offsets (outcore page-aligns raw chunks).
-pub fn sum_mapped(chunks: &[StoredChunk]) -> BenchResult<f64> {
+pub(crate) fn sum_mapped(chunks: &[StoredChunk]) -> BenchResult<f64> {
     chunks
         .par_iter()
         .map(|chunk| {
@@ -131,7 +131,7 @@ thread_local! {
 /// The floor of a reduction over a zstd store: decompressing every chunk into a reused
 /// per-thread buffer of `chunk_len` bytes, on all cores. Returns the decoded bytes (plus one
 /// byte of each chunk, so the work cannot be optimised away).
-pub fn decompress_all(chunks: &[StoredChunk], chunk_len: usize) -> BenchResult<u64> {
+pub(crate) fn decompress_all(chunks: &[StoredChunk], chunk_len: usize) -> BenchResult<u64> {
     chunks
         .par_iter()
         .map(|chunk| {

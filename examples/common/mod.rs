@@ -16,11 +16,11 @@ use outcore::ndarray::s;
 use outcore::{LazyArray, Store};
 
 /// What an example's steps return.
-pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// Runs an example's `main` on its arguments (`arguments` names them, `[ARG]...`); an error
 /// is printed as one line and the process exits with status 2.
-pub fn run(arguments: &str, main: impl FnOnce(&Args) -> Result<()>) -> ExitCode {
+pub(crate) fn run(arguments: &str, main: impl FnOnce(&Args) -> Result<()>) -> ExitCode {
     let name = env!("CARGO_CRATE_NAME");
     let args = Args {
         values: std::env::args().skip(1).collect(),
@@ -48,7 +48,7 @@ pub fn run(arguments: &str, main: impl FnOnce(&Args) -> Result<()>) -> ExitCode 
 }
 
 /// The positional arguments of an example.
-pub struct Args {
+pub(crate) struct Args {
     values: Vec<String>,
     usage: String,
 }
@@ -71,7 +71,7 @@ impl Args {
     }
 
     /// A directory (created if missing).
-    pub fn dir(&self, index: usize, default: &str) -> Result<PathBuf> {
+    pub(crate) fn dir(&self, index: usize, default: &str) -> Result<PathBuf> {
         let dir = PathBuf::from(self.values.get(index).map_or(default, String::as_str));
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
@@ -79,17 +79,17 @@ impl Args {
     }
 
     /// A count such as `1500000`, `1_500_000` or `1.5e6`, at least 1.
-    pub fn count(&self, index: usize, name: &str, default: u64) -> Result<u64> {
+    pub(crate) fn count(&self, index: usize, name: &str, default: u64) -> Result<u64> {
         self.get(index, name, default, parse_count)
     }
 
     /// A size in bytes such as `1000MB`, `1.1TB` or `512MiB`.
-    pub fn bytes(&self, index: usize, name: &str, default: u64) -> Result<u64> {
+    pub(crate) fn bytes(&self, index: usize, name: &str, default: u64) -> Result<u64> {
         self.get(index, name, default, |t| outcore::parse_size(t).ok())
     }
 
     /// A 2-D shape such as `10000x10000`.
-    pub fn shape2(&self, index: usize, name: &str, default: [u64; 2]) -> Result<[u64; 2]> {
+    pub(crate) fn shape2(&self, index: usize, name: &str, default: [u64; 2]) -> Result<[u64; 2]> {
         self.get(index, name, default, |t| {
             let (a, b) = t.split_once(['x', 'X', ','])?;
             Some([parse_count(a)?, parse_count(b)?])
@@ -110,10 +110,10 @@ fn parse_count(text: &str) -> Option<u64> {
 
 /// The most elements an example makes (2^47: a PiB of float64, a thousand times the
 /// tutorial's terabyte), so that no size overflows.
-pub const MAX_ELEMENTS: u64 = 1 << 47;
+pub(crate) const MAX_ELEMENTS: u64 = 1 << 47;
 
 /// An error unless an array of `shape` has at most [`MAX_ELEMENTS`] elements.
-pub fn check_elements(shape: &[u64]) -> Result<()> {
+pub(crate) fn check_elements(shape: &[u64]) -> Result<()> {
     match shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d)) {
         Some(n) if n <= MAX_ELEMENTS => Ok(()),
         _ => Err(format!("shape {shape:?} has more than 2^47 elements: too large").into()),
@@ -126,7 +126,7 @@ const CSV_BATCH_ROWS: u64 = 1 << 16;
 /// Writes the CSV file `path`: `header`, then a line per row of the 2-D float64 `values`,
 /// made by `line` from the row's values. Rows are evaluated a batch at a time, so memory
 /// does not grow with the file.
-pub fn write_csv(
+pub(crate) fn write_csv(
     path: &Path,
     header: Option<&str>,
     values: &LazyArray,
@@ -155,7 +155,7 @@ pub fn write_csv(
 }
 
 /// A new, empty store at `dir/name`, replacing what an earlier run left there.
-pub fn fresh_store(dir: &Path, name: &str) -> Result<Store> {
+pub(crate) fn fresh_store(dir: &Path, name: &str) -> Result<Store> {
     let path = dir.join(name);
     if path.exists() {
         std::fs::remove_dir_all(&path)
@@ -165,7 +165,7 @@ pub fn fresh_store(dir: &Path, name: &str) -> Result<Store> {
 }
 
 /// The process's peak resident memory in bytes (`VmHWM`), if the kernel reports it.
-pub fn peak_resident_bytes() -> Option<u64> {
+pub(crate) fn peak_resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -179,7 +179,7 @@ fn reset_peak() -> bool {
 }
 
 /// One measured step: started by [`Step::start`], printed by [`Step::done`].
-pub struct Step {
+pub(crate) struct Step {
     label: String,
     start: Instant,
     peak_is_own: bool,
@@ -187,7 +187,7 @@ pub struct Step {
 
 impl Step {
     /// Starts timing `label` and resets the peak memory.
-    pub fn start(label: impl Into<String>) -> Step {
+    pub(crate) fn start(label: impl Into<String>) -> Step {
         let peak_is_own = reset_peak();
         Step {
             label: label.into(),
@@ -197,13 +197,13 @@ impl Step {
     }
 
     /// Seconds since the start.
-    pub fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
 
     /// Prints `label: result`, the wall time, the throughput over `bytes` logical bytes
     /// (when given) and the peak resident memory.
-    pub fn done(self, result: impl std::fmt::Display, bytes: Option<u64>) {
+    pub(crate) fn done(self, result: impl std::fmt::Display, bytes: Option<u64>) {
         let secs = self.seconds();
         let rate = bytes.map_or(String::new(), |b| {
             format!(", {:.0} MiB/s", b as f64 / MIB / secs)
@@ -218,9 +218,9 @@ impl Step {
 }
 
 /// Bytes in a MiB.
-pub const MIB: f64 = (1u64 << 20) as f64;
+pub(crate) const MIB: f64 = (1u64 << 20) as f64;
 
 /// Whether `a` and `b` agree to `rel` relative to the larger (or 1 near zero).
-pub fn close(a: f64, b: f64, rel: f64) -> bool {
+pub(crate) fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0) || (a.is_nan() && b.is_nan())
 }

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 
 /// Deterministic random values of any element type: arbitrary bit patterns (so NaNs,
 /// infinities and negative zeros appear for floats), 0/1 for bool.
-pub fn random_values<T: Element>(n: usize, seed: u64) -> Vec<T> {
+pub(crate) fn random_values<T: Element>(n: usize, seed: u64) -> Vec<T> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let size = T::DATA_TYPE.size();
     let mut bytes = vec![0u8; n * size];
@@ -24,13 +24,13 @@ pub fn random_values<T: Element>(n: usize, seed: u64) -> Vec<T> {
 }
 
 /// A random n-d array of `shape`.
-pub fn random_array<T: Element>(shape: &[usize], seed: u64) -> ArrayD<T> {
+pub(crate) fn random_array<T: Element>(shape: &[usize], seed: u64) -> ArrayD<T> {
     let n = shape.iter().product();
     ArrayD::from_shape_vec(IxDyn(shape), random_values(n, seed)).unwrap()
 }
 
 /// Bitwise equality (NaN payloads included).
-pub fn same_bits<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>) -> bool {
+pub(crate) fn same_bits<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>) -> bool {
     let a: Vec<T> = a.iter().copied().collect();
     let b: Vec<T> = b.iter().copied().collect();
     a.len() == b.len() && bytemuck::cast_slice::<T, u8>(&a) == bytemuck::cast_slice::<T, u8>(&b)
@@ -38,7 +38,7 @@ pub fn same_bits<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>) -> bool {
 
 /// The Python named by `OUTCORE_PYTHON` (one with numpy), or `None` with a note that the
 /// test is skipped; under `CI` it must be set.
-pub fn python() -> Option<std::ffi::OsString> {
+pub(crate) fn python() -> Option<std::ffi::OsString> {
     let python = std::env::var_os("OUTCORE_PYTHON");
     if python.is_none() {
         assert!(
@@ -51,7 +51,7 @@ pub fn python() -> Option<std::ffi::OsString> {
 }
 
 /// Runs `script` with `python`, `input` on its standard input, and parses the JSON it prints.
-pub fn run_python_json(
+pub(crate) fn run_python_json(
     python: &std::ffi::OsStr,
     script: &std::path::Path,
     input: &serde_json::Value,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 /// Runs the built `outcore` with `args`, stdout and stderr captured (so stderr is not a
 /// terminal).
-pub fn outcore<I, S>(args: I) -> Output
+pub(crate) fn outcore<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -33,7 +33,7 @@ fn shown<S: AsRef<OsStr>>(args: &[S]) -> String {
 
 /// Runs `outcore args` and asserts exit status 0 and an empty stderr (no progress bars, no
 /// warnings, when stderr is not a terminal). Returns stdout.
-pub fn ok<S: AsRef<OsStr>>(args: &[S]) -> String {
+pub(crate) fn ok<S: AsRef<OsStr>>(args: &[S]) -> String {
     let out = outcore(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -51,7 +51,7 @@ pub fn ok<S: AsRef<OsStr>>(args: &[S]) -> String {
 }
 
 /// Runs `outcore args --json` successfully and parses its stdout.
-pub fn json<T: DeserializeOwned, S: AsRef<OsStr>>(args: &[S]) -> T {
+pub(crate) fn json<T: DeserializeOwned, S: AsRef<OsStr>>(args: &[S]) -> T {
     let mut all: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
     all.push(OsStr::new("--json"));
     let stdout = ok(&all);
@@ -60,14 +60,14 @@ pub fn json<T: DeserializeOwned, S: AsRef<OsStr>>(args: &[S]) -> T {
 
 /// Runs `outcore args`, asserts exit status 2 and one stderr line `outcore: error: ...`
 /// (never a panic), and returns that line.
-pub fn error<S: AsRef<OsStr>>(args: &[S]) -> String {
+pub(crate) fn error<S: AsRef<OsStr>>(args: &[S]) -> String {
     failed(outcore(args), &shown(args))
 }
 
 /// Runs `outcore args` with the size of any file it writes limited to `kib` KiB
 /// (`RLIMIT_FSIZE`, with `SIGXFSZ` ignored so a write past it fails with `EFBIG`, as one on a
 /// full disk fails with `ENOSPC`), and checks it fails like [`error`].
-pub fn error_when_writes_fail<S: AsRef<OsStr>>(kib: u64, args: &[S]) -> String {
+pub(crate) fn error_when_writes_fail<S: AsRef<OsStr>>(kib: u64, args: &[S]) -> String {
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -82,7 +82,7 @@ pub fn error_when_writes_fail<S: AsRef<OsStr>>(kib: u64, args: &[S]) -> String {
 
 /// Asserts that the run `out` of `outcore shown` ended with exit status 2 and one stderr
 /// line `outcore: error: ...` (never a panic) and nothing on stdout; returns the line.
-pub fn failed(out: Output, shown: &str) -> String {
+pub(crate) fn failed(out: Output, shown: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "outcore {shown}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -97,14 +97,14 @@ pub fn failed(out: Output, shown: &str) -> String {
 }
 
 /// A path as `&str` (the tests' temporary paths are UTF-8).
-pub fn s(path: &Path) -> &str {
+pub(crate) fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
 /// `outcore convert --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConvertOutput {
+pub(crate) struct ConvertOutput {
     pub inputs: Vec<String>,
     pub output: String,
     pub format: String,
@@ -117,7 +117,7 @@ pub struct ConvertOutput {
 /// One array of [`ConvertOutput`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConvertedArray {
+pub(crate) struct ConvertedArray {
     pub name: String,
     pub data_type: String,
     pub shape: Vec<u64>,
@@ -129,7 +129,7 @@ pub struct ConvertedArray {
 /// `ConvertOutput.csv`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CsvReport {
+pub(crate) struct CsvReport {
     pub inputs: Vec<String>,
     pub delimiter: char,
     pub header: bool,
@@ -146,7 +146,7 @@ pub struct CsvReport {
 /// `CsvReport.first_skipped_rows[]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SkippedRow {
+pub(crate) struct SkippedRow {
     pub file: String,
     pub line: u64,
     pub reason: String,
@@ -155,7 +155,7 @@ pub struct SkippedRow {
 /// `CsvReport.columns[]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ColumnReport {
+pub(crate) struct ColumnReport {
     pub header: String,
     pub array: String,
     pub index: usize,
@@ -169,7 +169,7 @@ pub struct ColumnReport {
 /// `CsvReport.skipped_columns[]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SkippedColumn {
+pub(crate) struct SkippedColumn {
     pub header: String,
     pub index: usize,
     pub reason: String,
@@ -178,7 +178,7 @@ pub struct SkippedColumn {
 /// `outcore stats --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatsOutput {
+pub(crate) struct StatsOutput {
     pub path: String,
     pub data_type: String,
     pub shape: Vec<u64>,
@@ -190,7 +190,7 @@ pub struct StatsOutput {
 /// `StatsOutput.stats[]`; a NaN (no non-NaN values) is `null`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatsEntry {
+pub(crate) struct StatsEntry {
     #[serde(default)]
     pub index: Option<u64>,
     pub count: u64,
@@ -205,7 +205,7 @@ pub struct StatsEntry {
 /// `outcore export --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExportOutput {
+pub(crate) struct ExportOutput {
     pub path: String,
     pub output: String,
     pub format: String,
@@ -217,7 +217,7 @@ pub struct ExportOutput {
 /// `outcore verify --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VerifyOutput {
+pub(crate) struct VerifyOutput {
     pub path: String,
     pub arrays: Vec<ArrayVerify>,
     pub ok: bool,
@@ -226,7 +226,7 @@ pub struct VerifyOutput {
 /// `VerifyOutput.arrays[]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ArrayVerify {
+pub(crate) struct ArrayVerify {
     pub name: String,
     pub chunks_checked: u64,
     pub problems: Vec<String>,
@@ -234,7 +234,7 @@ pub struct ArrayVerify {
 
 /// Statistics computed serially in f64, the reference for `stats`.
 #[derive(Debug, Clone, Copy)]
-pub struct Reference {
+pub(crate) struct Reference {
     pub count: u64,
     pub nan_count: u64,
     pub min: f64,
@@ -246,7 +246,7 @@ pub struct Reference {
 
 impl Reference {
     /// Of `values` (NaNs counted, then left out); ddof 0.
-    pub fn of(values: impl IntoIterator<Item = f64>) -> Reference {
+    pub(crate) fn of(values: impl IntoIterator<Item = f64>) -> Reference {
         let all: Vec<f64> = values.into_iter().collect();
         let good: Vec<f64> = all.iter().copied().filter(|v| !v.is_nan()).collect();
         let n = good.len() as f64;
@@ -265,7 +265,7 @@ impl Reference {
     }
 
     /// Asserts `entry` agrees: counts and extremes exactly, sums and moments to `rel`.
-    pub fn check(&self, entry: &StatsEntry, rel: f64, what: &str) {
+    pub(crate) fn check(&self, entry: &StatsEntry, rel: f64, what: &str) {
         let close = |name: &str, got: Option<f64>, want: f64| {
             let got = got.unwrap_or_else(|| panic!("{what}: {name} is null, want {want}"));
             assert!(
@@ -284,7 +284,7 @@ impl Reference {
 }
 
 /// A deterministic test value for element `(i, j)` (of input `k`), NaN for about one in 23.
-pub fn value(k: usize, i: usize, j: usize, nans: bool) -> f64 {
+pub(crate) fn value(k: usize, i: usize, j: usize, nans: bool) -> f64 {
     let h = (k * 1_000_003 + i * 7919 + j * 104_729) % 10_007;
     if nans && (k + i * 37 + j).is_multiple_of(23) {
         f64::NAN
@@ -294,12 +294,12 @@ pub fn value(k: usize, i: usize, j: usize, nans: bool) -> f64 {
 }
 
 /// The `zarr.json` of the node at `dir`.
-pub fn metadata(dir: &Path) -> serde_json::Value {
+pub(crate) fn metadata(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("zarr.json")).unwrap()).unwrap()
 }
 
 /// Every file under `dir`, sorted.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
@@ -318,7 +318,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// The Python interpreter named by `OUTCORE_PYTHON` (numpy and zarr installed), or `None`
 /// with a note when it is unset — which CI forbids.
-pub fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     match std::env::var_os("OUTCORE_PYTHON") {
         Some(p) => Some(PathBuf::from(p)),
         None => {
@@ -335,7 +335,7 @@ pub fn python() -> Option<PathBuf> {
 }
 
 /// Runs `code` with the Python interpreter `python`, asserting success.
-pub fn run_python(python: &Path, code: &str) {
+pub(crate) fn run_python(python: &Path, code: &str) {
     let out = Command::new(python).arg("-c").arg(code).output().unwrap();
     assert!(
         out.status.success(),
