@@ -44,20 +44,20 @@ enum Src<'a, T> {
 }
 
 /// One node of a compiled chain.
-enum Node<'a, T> {
+enum StripNode<'a, T> {
     Leaf(Src<'a, T>),
-    Unary(UnaryOp, Box<Node<'a, T>>),
-    Binary(BinaryOp, Box<Node<'a, T>>, Box<Node<'a, T>>),
+    Unary(UnaryOp, Box<StripNode<'a, T>>),
+    Binary(BinaryOp, Box<StripNode<'a, T>>, Box<StripNode<'a, T>>),
 }
 
-impl<'a, T> Node<'a, T> {
+impl<'a, T> StripNode<'a, T> {
     /// Scratch buffers this node needs beyond its output.
     fn scratch_depth(&self) -> usize {
         match self {
-            Node::Leaf(_) => 0,
-            Node::Unary(_, x) => x.scratch_depth(),
-            Node::Binary(_, a, b) => {
-                let computed = |n: &Node<'_, T>| !matches!(n, Node::Leaf(_));
+            StripNode::Leaf(_) => 0,
+            StripNode::Unary(_, x) => x.scratch_depth(),
+            StripNode::Binary(_, a, b) => {
+                let computed = |n: &StripNode<'_, T>| !matches!(n, StripNode::Leaf(_));
                 let extra = usize::from(computed(a) && computed(b));
                 a.scratch_depth().max(b.scratch_depth() + extra)
             }
@@ -67,7 +67,7 @@ impl<'a, T> Node<'a, T> {
 
 /// A compiled elementwise chain over one block, ready to fill any flat range of it.
 pub(crate) struct Fused<'a, T> {
-    root: Node<'a, T>,
+    root: StripNode<'a, T>,
     scratch: Vec<Vec<T>>,
     /// The chain as a [`Line`], when it is one: then it runs as one loop.
     line: Option<Line<'a, T>>,
@@ -95,7 +95,7 @@ impl<'a, T: Num> Fused<'a, T> {
     ) -> Option<Self> {
         let root = compile_node::<T>(array, region, leaves)?;
         // A lone leaf is not a chain: the node-by-node path reads it without copying.
-        if matches!(root, Node::Leaf(_)) {
+        if matches!(root, StripNode::Leaf(_)) {
             return None;
         }
         let len = region
@@ -131,14 +131,14 @@ fn compile_node<'a, T: Num>(
     array: &LazyArray,
     region: &[Range<u64>],
     leaves: &'a Leaves,
-) -> Option<Node<'a, T>> {
+) -> Option<StripNode<'a, T>> {
     if array.data_type() != T::DATA_TYPE {
         return None;
     }
     match &array.node.op {
-        Op::Fill(fill) => Some(Node::Leaf(Src::Scalar(fill.get()?))),
+        Op::Fill(fill) => Some(StripNode::Leaf(Src::Scalar(fill.get()?))),
         Op::Unary(op, x) if unary_keeps_type::<T>(*op) => {
-            Some(Node::Unary(*op, Box::new(compile_node(x, region, leaves)?)))
+            Some(StripNode::Unary(*op, Box::new(compile_node(x, region, leaves)?)))
         }
         Op::Binary(op, a, b) if binary_keeps_type::<T>(*op) => {
             let rhs = operand(b, region, leaves)?;
@@ -146,18 +146,18 @@ fn compile_node<'a, T: Num>(
             // by node, where the kernel refuses negative exponents (numpy's error).
             if *op == BinaryOp::Pow
                 && T::DATA_TYPE.kind() == Kind::Signed
-                && !matches!(rhs, Node::Leaf(Src::Scalar(e)) if e >= T::ZERO)
+                && !matches!(rhs, StripNode::Leaf(Src::Scalar(e)) if e >= T::ZERO)
             {
                 return None;
             }
-            Some(Node::Binary(
+            Some(StripNode::Binary(
                 *op,
                 Box::new(operand(a, region, leaves)?),
                 Box::new(rhs),
             ))
         }
         op if super::eval::is_elementwise(op) || super::eval::is_generated(op) => None,
-        _ => Some(Node::Leaf(Src::Slice(
+        _ => Some(StripNode::Leaf(Src::Slice(
             leaves.contiguous::<T>(array, region)?,
         ))),
     }
@@ -169,7 +169,7 @@ fn operand<'a, T: Num>(
     array: &LazyArray,
     region: &[Range<u64>],
     leaves: &'a Leaves,
-) -> Option<Node<'a, T>> {
+) -> Option<StripNode<'a, T>> {
     let sub = broadcast_region(region, array.shape());
     if sub.len() == region.len() && sub == region {
         return compile_node(array, region, leaves);
@@ -179,48 +179,48 @@ fn operand<'a, T: Num>(
             return (array.data_type() == T::DATA_TYPE)
                 .then(|| fill.get())
                 .flatten()
-                .map(|v| Node::Leaf(Src::Scalar(v)));
+                .map(|v| StripNode::Leaf(Src::Scalar(v)));
         }
         let one = leaves.contiguous::<T>(array, &sub)?;
-        return one.first().map(|&v| Node::Leaf(Src::Scalar(v)));
+        return one.first().map(|&v| StripNode::Leaf(Src::Scalar(v)));
     }
     None
 }
 
 /// The operand at flat position `at`, if it needs no computing.
-fn source<'a, T: Copy>(node: &Node<'a, T>, at: usize, n: usize) -> Option<Src<'a, T>> {
+fn source<'a, T: Copy>(node: &StripNode<'a, T>, at: usize, n: usize) -> Option<Src<'a, T>> {
     match node {
-        Node::Leaf(Src::Slice(s)) => Some(Src::Slice(&s[at..at + n])),
-        Node::Leaf(Src::Scalar(v)) => Some(Src::Scalar(*v)),
+        StripNode::Leaf(Src::Slice(s)) => Some(Src::Slice(&s[at..at + n])),
+        StripNode::Leaf(Src::Scalar(v)) => Some(Src::Scalar(*v)),
         _ => None,
     }
 }
 
-fn eval<T: Num>(node: &Node<'_, T>, at: usize, out: &mut [T], scratch: &mut [Vec<T>]) {
+fn eval<T: Num>(node: &StripNode<'_, T>, at: usize, out: &mut [T], scratch: &mut [Vec<T>]) {
     let n = out.len();
     match node {
-        Node::Leaf(Src::Slice(s)) => out.copy_from_slice(&s[at..at + n]),
-        Node::Leaf(Src::Scalar(v)) => out.fill(*v),
-        Node::Unary(op, x) => {
+        StripNode::Leaf(Src::Slice(s)) => out.copy_from_slice(&s[at..at + n]),
+        StripNode::Leaf(Src::Scalar(v)) => out.fill(*v),
+        StripNode::Unary(op, x) => {
             let input = match source(x, at, n) {
-                Some(src) => Arg::Src(src),
+                Some(src) => StripOperand::Src(src),
                 None => {
                     eval(x, at, out, scratch);
-                    Arg::Out
+                    StripOperand::Out
                 }
             };
             unary(*op, input, out);
         }
-        Node::Binary(op, a, b) => {
+        StripNode::Binary(op, a, b) => {
             let (lhs, rhs) = match (source(a, at, n), source(b, at, n)) {
-                (Some(x), Some(y)) => (Arg::Src(x), Arg::Src(y)),
+                (Some(x), Some(y)) => (StripOperand::Src(x), StripOperand::Src(y)),
                 (None, Some(y)) => {
                     eval(a, at, out, scratch);
-                    (Arg::Out, Arg::Src(y))
+                    (StripOperand::Out, StripOperand::Src(y))
                 }
                 (Some(x), None) => {
                     eval(b, at, out, scratch);
-                    (Arg::Src(x), Arg::Out)
+                    (StripOperand::Src(x), StripOperand::Out)
                 }
                 (None, None) => {
                     // `a` may use every scratch buffer; `b` then needs one for its values.
@@ -229,7 +229,7 @@ fn eval<T: Num>(node: &Node<'_, T>, at: usize, out: &mut [T], scratch: &mut [Vec
                         .split_first_mut()
                         .expect("scratch sized by scratch_depth");
                     eval(b, at, &mut buf[..n], rest);
-                    binary(*op, Arg::Out, Arg::Src(Src::Slice(&buf[..n])), out);
+                    binary(*op, StripOperand::Out, StripOperand::Src(Src::Slice(&buf[..n])), out);
                     return;
                 }
             };
@@ -241,14 +241,14 @@ fn eval<T: Num>(node: &Node<'_, T>, at: usize, out: &mut [T], scratch: &mut [Vec
 /// An operation's input within one strip: a source, or the output buffer itself (already
 /// holding the operand's values).
 #[derive(Clone, Copy)]
-enum Arg<'a, T> {
+enum StripOperand<'a, T> {
     Src(Src<'a, T>),
     Out,
 }
 
 /// The strip loop of a one-operand operation: `out = f(x)`.
 struct Strip1<'s, 'a, T> {
-    x: Arg<'a, T>,
+    x: StripOperand<'a, T>,
     out: &'s mut [T],
 }
 
@@ -268,8 +268,8 @@ impl<T: Num> UnaryLoop<T> for Strip1<'_, '_, T> {
 
 /// The strip loop of a two-operand operation: `out = f(a, b)`.
 struct Strip2<'s, 'a, T> {
-    a: Arg<'a, T>,
-    b: Arg<'a, T>,
+    a: StripOperand<'a, T>,
+    b: StripOperand<'a, T>,
     out: &'s mut [T],
 }
 
@@ -290,12 +290,12 @@ impl<T: Num> BinaryLoop<T> for Strip2<'_, '_, T> {
 /// well as the baseline and chosen at run time (the same IEEE operations in the same order
 /// on every path, so the same bits).
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
-fn unary<T: Num>(op: UnaryOp, x: Arg<'_, T>, out: &mut [T]) {
+fn unary<T: Num>(op: UnaryOp, x: StripOperand<'_, T>, out: &mut [T]) {
     functions::unary::<T, _>(op, Strip1 { x, out })
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
-fn binary<T: Num>(op: BinaryOp, a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T]) {
+fn binary<T: Num>(op: BinaryOp, a: StripOperand<'_, T>, b: StripOperand<'_, T>, out: &mut [T]) {
     functions::binary::<T, _>(op, Strip2 { a, b, out })
 }
 
@@ -326,19 +326,19 @@ struct Line<'a, T> {
 
 impl<'a, T: Copy> Line<'a, T> {
     /// `node` as a linear chain, if it is one.
-    fn of(node: &Node<'a, T>) -> Option<Self> {
+    fn of(node: &StripNode<'a, T>) -> Option<Self> {
         let (inner, step) = match node {
-            Node::Leaf(Src::Slice(src)) => {
+            StripNode::Leaf(Src::Slice(src)) => {
                 return Some(Self {
                     src,
                     steps: Vec::new(),
                 })
             }
-            Node::Leaf(Src::Scalar(_)) => return None,
-            Node::Unary(op, x) => (&**x, Step::Unary(*op)),
-            Node::Binary(op, x, c) => match (&**x, &**c) {
-                (x, Node::Leaf(Src::Scalar(c))) => (x, Step::Right(*op, *c)),
-                (Node::Leaf(Src::Scalar(c)), x) => (x, Step::Left(*op, *c)),
+            StripNode::Leaf(Src::Scalar(_)) => return None,
+            StripNode::Unary(op, x) => (&**x, Step::Unary(*op)),
+            StripNode::Binary(op, x, c) => match (&**x, &**c) {
+                (x, StripNode::Leaf(Src::Scalar(c))) => (x, Step::Right(*op, *c)),
+                (StripNode::Leaf(Src::Scalar(c)), x) => (x, Step::Left(*op, *c)),
                 _ => return None,
             },
         };
@@ -353,7 +353,7 @@ type Lanes<T> = [T; WIDTH];
 
 /// The [`VECTORS`] vectors of values [`run_line`] carries: separate values rather than an
 /// array, which LLVM keeps in registers through the loop over steps (an array it keeps on
-/// the stack, measured twice as slow).
+/// the stack, at half the speed).
 type Vectors<T> = (Lanes<T>, Lanes<T>, Lanes<T>, Lanes<T>);
 
 /// The first [`LANES`] values of `s` as vectors.
@@ -453,8 +453,7 @@ fn apply<T: Num>(step: Step<T>, v: &mut Vectors<T>) {
 
 /// Writes the linear chain `steps` applied to `src` into `out` (the same length), asking
 /// for `src`'s lines ahead as it goes: one prefetch per line in the loop that reads them
-/// rather than a burst per strip (fused raw 4 GiB sum 145-155 -> 103-109 ms measured with
-/// the register fusion).
+/// rather than a burst per strip, which stalls once the core's miss buffers are full.
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2"))]
 fn run_line<T: Num>(src: &[T], steps: &[Step<T>], out: &mut [T]) {
     let mut outs = out.chunks_exact_mut(LANES);
@@ -462,8 +461,8 @@ fn run_line<T: Num>(src: &[T], steps: &[Step<T>], out: &mut [T]) {
     for (k, (o, s)) in (&mut outs).zip(&mut ins).enumerate() {
         prefetch_ahead(src, k * LANES, LANES);
         let mut v = vectors(s);
-        // A plain loop: the same loop as a closure put the vectors on the stack (measured
-        // twice as slow).
+        // A plain loop: written as a closure, it has its vectors kept on the stack, at half
+        // the speed.
         for &step in steps {
             apply(step, &mut v);
         }
@@ -483,15 +482,15 @@ fn run_line<T: Num>(src: &[T], steps: &[Step<T>], out: &mut [T]) {
     }
 }
 
-impl<'a, T: Copy> Arg<'a, T> {
+impl<'a, T: Copy> StripOperand<'a, T> {
     /// The argument's values at `at..at + n` of the strip, and asks for a source's lines
     /// ahead of them.
     #[inline(always)]
     fn piece(self, at: usize, n: usize) -> Self {
         match self {
-            Arg::Src(Src::Slice(s)) => {
+            StripOperand::Src(Src::Slice(s)) => {
                 prefetch_ahead(s, at, n);
-                Arg::Src(Src::Slice(&s[at..at + n]))
+                StripOperand::Src(Src::Slice(&s[at..at + n]))
             }
             other => other,
         }
@@ -501,12 +500,12 @@ impl<'a, T: Copy> Arg<'a, T> {
 /// Elements per piece of a strip that the operation loops prefetch for at once: the lines a
 /// source leaf streams from (usually a mapped file) are asked for in the loop that reads
 /// them, a few at a time, rather than a burst per strip (which stalls once the core's miss
-/// buffers are full: `(x * x - x).sum()` over 1 GiB raw, 42 -> 35 ms median of five). As
+/// buffers are full). As
 /// many as a linear chain's loop carries.
 const PIECE: usize = LANES;
 
 #[inline(always)]
-fn map1<T: Copy>(x: Arg<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
+fn map1<T: Copy>(x: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
     for (k, o) in out.chunks_mut(PIECE).enumerate() {
         let n = o.len();
         map1_piece(x.piece(k * PIECE, n), o, &f);
@@ -514,7 +513,7 @@ fn map1<T: Copy>(x: Arg<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
 }
 
 #[inline(always)]
-fn map2<T: Copy>(a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
+fn map2<T: Copy>(a: StripOperand<'_, T>, b: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
     for (k, o) in out.chunks_mut(PIECE).enumerate() {
         let n = o.len();
         map2_piece(a.piece(k * PIECE, n), b.piece(k * PIECE, n), o, &f);
@@ -522,17 +521,17 @@ fn map2<T: Copy>(a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T], f: impl Fn(T, T) -
 }
 
 #[inline(always)]
-fn map1_piece<T: Copy>(x: Arg<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
+fn map1_piece<T: Copy>(x: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
     match x {
-        Arg::Out => out.iter_mut().for_each(|o| *o = f(*o)),
-        Arg::Src(Src::Slice(s)) => out.iter_mut().zip(s).for_each(|(o, &v)| *o = f(v)),
-        Arg::Src(Src::Scalar(v)) => out.fill(f(v)),
+        StripOperand::Out => out.iter_mut().for_each(|o| *o = f(*o)),
+        StripOperand::Src(Src::Slice(s)) => out.iter_mut().zip(s).for_each(|(o, &v)| *o = f(v)),
+        StripOperand::Src(Src::Scalar(v)) => out.fill(f(v)),
     }
 }
 
 #[inline(always)]
-fn map2_piece<T: Copy>(a: Arg<'_, T>, b: Arg<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
-    use Arg::{Out, Src as S};
+fn map2_piece<T: Copy>(a: StripOperand<'_, T>, b: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
+    use StripOperand::{Out, Src as S};
     use Src::{Scalar, Slice};
     match (a, b) {
         (Out, S(Slice(y))) => out.iter_mut().zip(y).for_each(|(o, &y)| *o = f(*o, y)),

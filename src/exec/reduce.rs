@@ -455,7 +455,7 @@ impl<T: Num> Kernel<T> for Extreme {
 // Variance and standard deviation: (count, mean, M2), two passes inside a block, merged
 // across blocks by Chan et al.
 
-struct Moments {
+struct MomentsKernel {
     skip_nan: bool,
     ddof: f64,
     std: bool,
@@ -464,13 +464,13 @@ struct Moments {
 /// A moments partial: count, mean, M2.
 type MomentP = crate::element::Moments;
 
-impl Moments {
+impl MomentsKernel {
     fn value<T: Num>(&self, v: T) -> Option<f64> {
         (!(self.skip_nan && v.is_nan())).then(|| v.to_f64())
     }
 }
 
-impl<T: Num> Kernel<T> for Moments {
+impl<T: Num> Kernel<T> for MomentsKernel {
     type P = MomentP;
     fn identity(&self) -> MomentP {
         MomentP::default()
@@ -558,7 +558,7 @@ impl<T: Num> Kernel<T> for Moments {
 // ---------------------------------------------------------------------------------------
 // Arg reductions.
 
-struct Arg {
+struct ArgKernel {
     max: bool,
     skip_nan: bool,
 }
@@ -571,7 +571,7 @@ struct ArgP<T> {
     seen: bool,
 }
 
-impl Arg {
+impl ArgKernel {
     /// Whether `(v, i)` beats the current best (NaN beats everything in the plain forms;
     /// ties go to the lower index).
     #[inline]
@@ -606,7 +606,7 @@ impl Arg {
     }
 }
 
-impl<T: Num> Kernel<T> for Arg {
+impl<T: Num> Kernel<T> for ArgKernel {
     type P = ArgP<T>;
     const NEEDS_INDEX: bool = true;
     fn identity(&self) -> ArgP<T> {
@@ -744,7 +744,7 @@ fn merge_each<T: Num, K: Kernel<T>>(kernel: &K) -> impl Fn(&mut Vec<K::P>, &Vec<
 }
 
 /// The reduction's geometry over its input's block grid.
-struct Plan<'a> {
+struct ReducePlan<'a> {
     input: &'a LazyArray,
     reduced: Vec<bool>,
     kept_axes: Vec<usize>,
@@ -754,7 +754,7 @@ struct Plan<'a> {
     flat_index: bool,
 }
 
-impl Plan<'_> {
+impl ReducePlan<'_> {
     fn block_coords(&self, group: u64, member: u64) -> Vec<u64> {
         let g = unravel(group, &self.group_grid);
         let m = unravel(member, &self.member_grid);
@@ -784,7 +784,7 @@ const TILE_ELEMENTS: usize = 8192;
 
 fn fold_block<T: Num, K: Kernel<T>>(
     kernel: &K,
-    plan: &Plan<'_>,
+    plan: &ReducePlan<'_>,
     region: &[Range<u64>],
     stats: Option<&StatsTable>,
     coords: &[u64],
@@ -815,7 +815,7 @@ fn fold_block<T: Num, K: Kernel<T>>(
 /// into one partial never leaves L1: see [`fold_strips`].
 fn fold_tiles<T: Num, K: Kernel<T>>(
     kernel: &K,
-    plan: &Plan<'_>,
+    plan: &ReducePlan<'_>,
     region: &[Range<u64>],
     axis: usize,
 ) -> Result<Vec<K::P>> {
@@ -889,7 +889,7 @@ fn fold_strips<T: Num, K: Kernel<T>>(kernel: &K, chain: &mut Fused<'_, T>, len: 
 /// `region`, C order.
 fn fold_values<T: Num, K: Kernel<T>>(
     kernel: &K,
-    plan: &Plan<'_>,
+    plan: &ReducePlan<'_>,
     block: &Block,
     region: &[Range<u64>],
 ) -> Result<Vec<K::P>> {
@@ -903,7 +903,7 @@ fn fold_values<T: Num, K: Kernel<T>>(
 /// reduction's input, one per kept position of `region`.
 fn fold_slice<T: Num, K: Kernel<T>>(
     kernel: &K,
-    plan: &Plan<'_>,
+    plan: &ReducePlan<'_>,
     data: &[T],
     dims: &[usize],
     region: &[Range<u64>],
@@ -947,7 +947,7 @@ fn run_kernel<T: Num, K: Kernel<T>>(
     let kept_axes: Vec<usize> = (0..ndim).filter(|&a| !reduced[a]).collect();
     let red_axes: Vec<usize> = reduction.axes.clone();
     let grid_shape = input.block_grid().grid_shape();
-    let plan = Plan {
+    let plan = ReducePlan {
         input,
         group_grid: kept_axes.iter().map(|&a| grid_shape[a]).collect(),
         member_grid: red_axes.iter().map(|&a| grid_shape[a]).collect(),
@@ -1070,7 +1070,7 @@ fn dispatch<T: Num>(reduction: &Reduction, opts: &RunOptions<'_>, emit: Emit<'_>
             emit,
         ),
         Var { ddof } | Std { ddof } | NanVar { ddof } | NanStd { ddof } => run_kernel::<T, _>(
-            &Moments {
+            &MomentsKernel {
                 skip_nan: matches!(reduction.op, NanVar { .. } | NanStd { .. }),
                 ddof,
                 std: matches!(reduction.op, Std { .. } | NanStd { .. }),
@@ -1080,7 +1080,7 @@ fn dispatch<T: Num>(reduction: &Reduction, opts: &RunOptions<'_>, emit: Emit<'_>
             emit,
         ),
         ArgMin | ArgMax | NanArgMin | NanArgMax => run_kernel::<T, _>(
-            &Arg {
+            &ArgKernel {
                 max: matches!(reduction.op, ArgMax | NanArgMax),
                 skip_nan: matches!(reduction.op, NanArgMin | NanArgMax),
             },

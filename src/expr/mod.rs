@@ -55,7 +55,7 @@ pub(crate) type BlockFn = Arc<dyn Fn(&Block, &[Range<u64>]) -> Result<Block> + S
 /// [`LazyArray::blocks`]).
 #[derive(Clone)]
 pub struct LazyArray {
-    pub(crate) node: Arc<Node>,
+    pub(crate) node: Arc<ExprNode>,
 }
 
 impl std::fmt::Debug for LazyArray {
@@ -70,7 +70,7 @@ impl std::fmt::Debug for LazyArray {
     }
 }
 
-pub(crate) struct Node {
+pub(crate) struct ExprNode {
     pub(crate) data_type: DataType,
     pub(crate) shape: Vec<u64>,
     pub(crate) grid: BlockGrid,
@@ -198,7 +198,7 @@ impl LazyArray {
             return failed.clone();
         }
         Self {
-            node: Arc::new(Node {
+            node: Arc::new(ExprNode {
                 data_type,
                 shape,
                 grid,
