@@ -100,7 +100,7 @@ impl LazyArray {
     /// [`LazyArray::slice`] for how this maps to ndarray's `s![]`.
     ///
     /// ```
-    /// use outcore::expr::NumpyIndex;
+    /// use outcore::NumpyIndex;
     /// use outcore::LazyArray;
     /// # fn main() -> outcore::Result<()> {
     /// let x = LazyArray::arange(0, 10, 1)?;
