@@ -155,7 +155,7 @@ pub struct CodecEntry {
     pub default: fn() -> ChunkEncoding,
 }
 
-/// How the inner chunks of a profile array are encoded: a registered [`ChunkCodec`] with its
+/// How the inner chunks of a profile array are encoded: a registered chunk codec with its
 /// configuration. Cheap to clone. Made by [`ChunkEncoding::raw`], [`ChunkEncoding::zstd`],
 /// parsing a spec (`"zstd:3".parse()`), or from an array's metadata.
 #[derive(Clone)]
@@ -205,7 +205,7 @@ impl Eq for ChunkEncoding {}
 impl std::str::FromStr for ChunkEncoding {
     type Err = String;
 
-    /// Reads a spec such as `raw`, `zstd` or `zstd:3` (see [`CodecEntry::spec_forms`]).
+    /// Reads a spec such as `raw`, `zstd` or `zstd:3` (the forms the registered codecs accept).
     fn from_str(s: &str) -> Result<Self, String> {
         CODECS
             .iter()

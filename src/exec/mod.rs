@@ -330,7 +330,7 @@ impl<'a> Compute<'a> {
         self
     }
 
-    /// Evaluates at most `n` blocks at a time (default: [`BLOCKS_PER_THREAD`] per thread).
+    /// Evaluates at most `n` blocks at a time (default: four per thread).
     pub fn max_blocks_in_flight(mut self, n: usize) -> Self {
         self.opts.max_in_flight = Some(n);
         self

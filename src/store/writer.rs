@@ -49,8 +49,8 @@ pub struct ArraySpec {
 }
 
 impl ArraySpec {
-    /// An array of `data_type` and `shape` with default chunks and shards
-    /// ([`crate::format::layout`]), zstd level 1, and fill value zero.
+    /// An array of `data_type` and `shape` with default chunks and shards (chunks of about
+    /// 1 MiB, shards of at most 128 MiB of whole rows of chunks), zstd level 1, and fill value zero.
     pub fn new(data_type: DataType, shape: &[u64]) -> Self {
         Self {
             data_type,
@@ -286,7 +286,7 @@ impl ArrayWriter {
     }
 
     /// Writes one inner chunk. `data` is either the chunk's part inside the array (its
-    /// [`ChunkGrid::chunk_valid_shape`], C order) or the whole chunk including edge padding.
+    /// shape cut to the array's edge, C order) or the whole chunk including edge padding.
     /// Writing a chunk again replaces it.
     pub fn write_chunk<T: Element>(&self, chunk: &[u64], data: &[T]) -> Result<()> {
         if T::DATA_TYPE != self.data_type {
