@@ -137,9 +137,10 @@ fn compile_node<'a, T: Num>(
     }
     match &array.node.op {
         Op::Fill(fill) => Some(StripNode::Leaf(Src::Scalar(fill.get()?))),
-        Op::Unary(op, x) if unary_keeps_type::<T>(*op) => {
-            Some(StripNode::Unary(*op, Box::new(compile_node(x, region, leaves)?)))
-        }
+        Op::Unary(op, x) if unary_keeps_type::<T>(*op) => Some(StripNode::Unary(
+            *op,
+            Box::new(compile_node(x, region, leaves)?),
+        )),
         Op::Binary(op, a, b) if binary_keeps_type::<T>(*op) => {
             let rhs = operand(b, region, leaves)?;
             // Signed integers to powers that are not one known non-negative value run node
@@ -229,7 +230,12 @@ fn eval<T: Num>(node: &StripNode<'_, T>, at: usize, out: &mut [T], scratch: &mut
                         .split_first_mut()
                         .expect("scratch sized by scratch_depth");
                     eval(b, at, &mut buf[..n], rest);
-                    binary(*op, StripOperand::Out, StripOperand::Src(Src::Slice(&buf[..n])), out);
+                    binary(
+                        *op,
+                        StripOperand::Out,
+                        StripOperand::Src(Src::Slice(&buf[..n])),
+                        out,
+                    );
                     return;
                 }
             };
@@ -513,7 +519,12 @@ fn map1<T: Copy>(x: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T) -> T) {
 }
 
 #[inline(always)]
-fn map2<T: Copy>(a: StripOperand<'_, T>, b: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
+fn map2<T: Copy>(
+    a: StripOperand<'_, T>,
+    b: StripOperand<'_, T>,
+    out: &mut [T],
+    f: impl Fn(T, T) -> T,
+) {
     for (k, o) in out.chunks_mut(PIECE).enumerate() {
         let n = o.len();
         map2_piece(a.piece(k * PIECE, n), b.piece(k * PIECE, n), o, &f);
@@ -530,9 +541,14 @@ fn map1_piece<T: Copy>(x: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T) -> T
 }
 
 #[inline(always)]
-fn map2_piece<T: Copy>(a: StripOperand<'_, T>, b: StripOperand<'_, T>, out: &mut [T], f: impl Fn(T, T) -> T) {
-    use StripOperand::{Out, Src as S};
+fn map2_piece<T: Copy>(
+    a: StripOperand<'_, T>,
+    b: StripOperand<'_, T>,
+    out: &mut [T],
+    f: impl Fn(T, T) -> T,
+) {
     use Src::{Scalar, Slice};
+    use StripOperand::{Out, Src as S};
     match (a, b) {
         (Out, S(Slice(y))) => out.iter_mut().zip(y).for_each(|(o, &y)| *o = f(*o, y)),
         (Out, S(Scalar(y))) => out.iter_mut().for_each(|o| *o = f(*o, y)),

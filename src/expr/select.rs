@@ -9,7 +9,7 @@
 
 use super::{AxisPick, LazyArray};
 use crate::element::{DataType, Kind};
-use crate::error::{invalid, Result};
+use crate::error::{out_of_bounds, shape_mismatch, type_mismatch, Result};
 
 impl LazyArray {
     /// `numpy.take(self, indices, axis)`: the slices at `indices` along `axis`, in that
@@ -29,7 +29,7 @@ impl LazyArray {
                     i128::from(i)
                 };
                 u64::try_from(j).ok().filter(|&j| j < n).ok_or_else(|| {
-                    invalid(format!(
+                    out_of_bounds(format!(
                         "index {i} is out of bounds for axis {axis} with size {n}"
                     ))
                 })
@@ -94,7 +94,7 @@ impl LazyArray {
         if indices.ndim() != 1
             || !matches!(indices.data_type().kind(), Kind::Signed | Kind::Unsigned)
         {
-            return Err(invalid(format!(
+            return Err(type_mismatch(format!(
                 "take: indices must be a 1-d integer array, not {} of shape {:?}",
                 indices.data_type(),
                 indices.shape()
@@ -129,7 +129,7 @@ impl LazyArray {
     /// `mask` not 1-d, an error computing it, or as [`LazyArray::compress`].
     pub fn compress_array(&self, mask: &LazyArray, axis: i64) -> Result<LazyArray> {
         if mask.ndim() != 1 {
-            return Err(invalid(format!(
+            return Err(shape_mismatch(format!(
                 "compress: the mask must be 1-d, not of shape {:?}",
                 mask.shape()
             )));
