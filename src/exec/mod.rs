@@ -266,6 +266,10 @@ impl LazyArray {
     }
 
     /// Evaluates an array of one element (a full reduction) into that element.
+    ///
+    /// # Errors
+    ///
+    /// As [`Compute::to_scalar`].
     pub fn to_scalar<T: Element>(&self) -> Result<T> {
         self.compute().to_scalar()
     }
@@ -293,6 +297,10 @@ impl LazyArray {
 
     /// Evaluates into a new stored array `name` of `store`, chunk by chunk (results larger
     /// than memory are fine). `spec` must have this array's data type and shape.
+    ///
+    /// # Errors
+    ///
+    /// As [`Compute::to_store`].
     pub fn to_store(&self, store: &Store, name: &str, spec: &ArraySpec) -> Result<Array> {
         self.compute().to_store(store, name, spec)
     }
@@ -396,6 +404,11 @@ impl<'a> Compute<'a> {
     }
 
     /// Evaluates an array of one element into that element.
+    ///
+    /// # Errors
+    ///
+    /// An array of more than one element (`ShapeMismatch`), and the errors of
+    /// [`Compute::to_ndarray`].
     pub fn to_scalar<T: Element>(self) -> Result<T> {
         if self.array.len() != 1 {
             return Err(shape_mismatch(format!(
@@ -411,6 +424,12 @@ impl<'a> Compute<'a> {
     /// committed as soon as its chunks are written. Every rayon thread evaluates and writes
     /// one chunk after another with no barrier between them, so memory holds one chunk per
     /// thread.
+    ///
+    /// # Errors
+    ///
+    /// A `spec` whose data type or shape differs from the array's; `name` already in
+    /// `store`; any error evaluating the array or writing the store (I/O, a full disk);
+    /// cancellation.
     pub fn to_store(self, store: &Store, name: &str, spec: &ArraySpec) -> Result<Array> {
         let array = materialize(self.array, &self.opts)?;
         let writer =
@@ -441,6 +460,11 @@ impl<'a> Compute<'a> {
     }
 
     /// Evaluates block by block, calling `f(region, block)` in C order of the block grid.
+    ///
+    /// # Errors
+    ///
+    /// A block too large for memory; any error evaluating the array; whatever `f`
+    /// returns; cancellation.
     pub fn for_each_block(
         self,
         mut f: impl FnMut(&[Range<u64>], Block) -> Result<()>,

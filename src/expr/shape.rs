@@ -303,6 +303,11 @@ impl LazyArray {
     /// be `-1`. Inserting or removing length-1 axes keeps the blocks; anything else cuts the
     /// output into blocks that are contiguous runs of the flat order, each reading the input
     /// regions under it.
+    ///
+    /// # Errors
+    ///
+    /// More than one `-1` or a negative extent (`InvalidArgument`); a shape whose element
+    /// count differs from the array's (`ShapeMismatch`).
     pub fn reshape(&self, shape: &[i64]) -> Result<LazyArray> {
         self.built()?;
         let unknown = shape.iter().filter(|&&n| n == -1).count();
@@ -378,12 +383,20 @@ impl LazyArray {
     }
 
     /// Reverses the axes (numpy's `transpose()` with no arguments).
+    ///
+    /// # Errors
+    ///
+    /// A deferred error carried by `self`.
     pub fn transpose(&self) -> Result<LazyArray> {
         let perm: Vec<usize> = (0..self.ndim()).rev().collect();
         self.permute_axes(&perm)
     }
 
     /// Reorders the axes: output axis `i` is input axis `perm[i]`.
+    ///
+    /// # Errors
+    ///
+    /// `perm` is not a permutation of the array's axes.
     pub fn permute_axes(&self, perm: &[usize]) -> Result<LazyArray> {
         self.built()?;
         let mut seen = vec![false; self.ndim()];
@@ -415,6 +428,10 @@ impl LazyArray {
     }
 
     /// Removes length-1 axes: the given ones (an error if one is longer), or all of them.
+    ///
+    /// # Errors
+    ///
+    /// An axis out of range, or one whose length is not 1.
     pub fn squeeze(&self, axes: Option<&[i64]>) -> Result<LazyArray> {
         self.built()?;
         let drop: Vec<usize> = match axes {
@@ -442,6 +459,10 @@ impl LazyArray {
     }
 
     /// Inserts a length-1 axis at position `axis` of the result.
+    ///
+    /// # Errors
+    ///
+    /// `axis` out of range for the result's dimensions.
     pub fn expand_dims(&self, axis: i64) -> Result<LazyArray> {
         self.built()?;
         let axis = normalize_axis(axis, self.ndim() + 1)?;
@@ -451,6 +472,10 @@ impl LazyArray {
     }
 
     /// `numpy.broadcast_to`: a read-only view repeated along new or length-1 axes.
+    ///
+    /// # Errors
+    ///
+    /// A shape the array cannot be broadcast to (`ShapeMismatch`).
     pub fn broadcast_to(&self, shape: &[u64]) -> Result<LazyArray> {
         self.built()?;
         let ok = shape.len() >= self.ndim()
@@ -478,6 +503,11 @@ impl LazyArray {
     }
 
     /// `numpy.stack`: arrays of one shape joined along a new axis `axis` (types promoted).
+    ///
+    /// # Errors
+    ///
+    /// No arrays; arrays of different shapes; `axis` out of range; types with no common
+    /// type.
     pub fn stack(arrays: &[LazyArray], axis: i64) -> Result<LazyArray> {
         arrays.iter().try_for_each(LazyArray::built)?;
         let first = arrays
@@ -508,6 +538,11 @@ impl LazyArray {
 
     /// `numpy.concatenate`: arrays joined along existing axis `axis` (other extents must
     /// agree; types promoted). Every input keeps its block boundaries.
+    ///
+    /// # Errors
+    ///
+    /// No arrays; zero-dimensional arrays; extents that differ off `axis`; `axis` out of
+    /// range; types with no common type.
     pub fn concatenate(arrays: &[LazyArray], axis: i64) -> Result<LazyArray> {
         arrays.iter().try_for_each(LazyArray::built)?;
         let first = arrays

@@ -87,12 +87,20 @@ pub trait RegionSource: Send + Sync {
     fn describe(&self) -> String;
     /// The values of `region` (inside [`RegionSource::shape`]), C order, as a
     /// [`Block`] of [`RegionSource::data_type`].
+    ///
+    /// # Errors
+    ///
+    /// Whatever reading the source fails with; evaluation passes it on unchanged.
     fn read_region(&self, region: &[Range<u64>]) -> Result<Block>;
 }
 
 impl LazyArray {
     /// An array read from `source`, in blocks of `chunks` (a default shape sized for
     /// streaming when `None`).
+    ///
+    /// # Errors
+    ///
+    /// `chunks` with a zero extent or of the wrong length.
     pub fn from_source(source: Arc<dyn RegionSource>, chunks: Option<&[u64]>) -> Result<Self> {
         let shape = source.shape().to_vec();
         let data_type = source.data_type();
@@ -164,6 +172,10 @@ impl LazyArray {
 
     /// `numpy.arange(start, stop, step)`: integers give `int64` values computed exactly,
     /// floats give `float64` values `start + i * step`, `ceil((stop - start) / step)` of them.
+    ///
+    /// # Errors
+    ///
+    /// A zero step, or (for floats) a bound or step that is not finite.
     pub fn arange<N: RangeNumber>(start: N, stop: N, step: N) -> Result<Self> {
         let (data_type, len, op) = match (
             start.as_range_value(),
@@ -210,6 +222,10 @@ impl LazyArray {
     }
 
     /// `numpy.linspace(start, stop, num, endpoint)`: `num` evenly spaced `float64` values.
+    ///
+    /// # Errors
+    ///
+    /// A non-finite `start` or `stop`.
     pub fn linspace(start: f64, stop: f64, num: u64, endpoint: bool) -> Result<Self> {
         if !start.is_finite() || !stop.is_finite() {
             return Err(invalid(format!(

@@ -49,6 +49,10 @@ impl ShardIndex {
     /// Reads and checks the index of a shard file whose bytes are `file`: its length, its
     /// CRC32C, and that every entry is either missing or inside the file. `chunk_of` names a
     /// slot's chunk coordinates for error messages.
+    ///
+    /// # Errors
+    ///
+    /// A file shorter than its index, a CRC32C mismatch, or an entry outside the file.
     pub fn parse(
         file: &[u8],
         chunks: u64,

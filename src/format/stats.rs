@@ -331,6 +331,11 @@ impl StatsTable {
     }
 
     /// Reads a sidecar and checks it against the array it belongs to.
+    ///
+    /// # Errors
+    ///
+    /// A sidecar whose length, CRC32C or records are damaged (`SidecarCorrupt`), or which
+    /// describes another data type or chunk grid (`SidecarMismatch`).
     pub fn decode(
         bytes: &[u8],
         path: &Path,

@@ -300,6 +300,11 @@ impl Array {
     /// Reads one inner chunk (grid coordinates). Uncompressed aligned chunks come back as
     /// zero-copy views; others are decoded through the cache; never-written chunks are the
     /// fill value.
+    ///
+    /// # Errors
+    ///
+    /// Chunk coordinates outside the grid; a damaged shard or chunk (`Corrupt`); an I/O
+    /// error reading the shard.
     pub fn read_chunk(&self, chunk: &[u64]) -> Result<Chunk> {
         self.read_chunk_with(chunk, Pass::Cached)
     }
@@ -314,6 +319,10 @@ impl Array {
     /// larger than the cache budget (so its mapped pages could outgrow it): a smaller array
     /// keeps them mapped, because mapping them again doubles the time of the next pass.
     /// Releasing never changes what is read (pages fault back in from the file).
+    ///
+    /// # Errors
+    ///
+    /// As [`Array::read_chunk`].
     pub fn read_chunk_streaming(&self, chunk: &[u64]) -> Result<Chunk> {
         let logical = self.grid().elements() * self.data_type().size() as u64;
         let release_views = logical > self.inner.cache.budget();
@@ -450,6 +459,11 @@ impl Array {
 
     /// Reads `region` (one range per axis, inside the shape) into an n-d array, touching only
     /// the chunks the region overlaps.
+    ///
+    /// # Errors
+    ///
+    /// A `T` other than the array's data type; a region outside the shape; a region too
+    /// large for memory; the errors of [`Array::read_chunk`].
     pub fn read_region<T: Element>(&self, region: &[Range<u64>]) -> Result<ArrayD<T>> {
         if T::DATA_TYPE != self.data_type() {
             return Err(type_mismatch(format!(
@@ -487,6 +501,10 @@ impl Array {
     }
 
     /// Reads the whole array.
+    ///
+    /// # Errors
+    ///
+    /// As [`Array::read_region`].
     pub fn read_all<T: Element>(&self) -> Result<ArrayD<T>> {
         let region: Vec<Range<u64>> = self.shape().iter().map(|&n| 0..n).collect();
         self.read_region(&region)
@@ -535,6 +553,10 @@ impl Array {
     }
 
     /// Where every chunk is and how much is stored (reads shard indexes, not data).
+    ///
+    /// # Errors
+    ///
+    /// A shard index that cannot be read or is damaged.
     pub fn storage_summary(&self) -> Result<StorageSummary> {
         let grid = self.grid();
         let mut summary = StorageSummary {
@@ -616,6 +638,11 @@ impl Array {
     /// Checks everything: every shard index, every chunk decoded, and the statistics sidecar
     /// against the data. Problems are collected, not returned as the first error; the
     /// `Err` case is reserved for failures to even look (unreadable directory).
+    ///
+    /// # Errors
+    ///
+    /// Only a failure to look at all (an unreadable directory); damage is reported in the
+    /// [`VerifyReport`].
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let grid = self.grid();

@@ -288,6 +288,11 @@ impl ArrayWriter {
     /// Writes one inner chunk. `data` is either the chunk's part inside the array (its
     /// shape cut to the array's edge, C order) or the whole chunk including edge padding.
     /// Writing a chunk again replaces it.
+    ///
+    /// # Errors
+    ///
+    /// A `T` other than the array's data type; coordinates outside the grid; data of the
+    /// wrong length; an I/O error (a full disk).
     pub fn write_chunk<T: Element>(&self, chunk: &[u64], data: &[T]) -> Result<()> {
         if T::DATA_TYPE != self.data_type {
             return Err(type_mismatch(format!(
@@ -342,6 +347,11 @@ impl ArrayWriter {
 
     /// Writes a chunk-aligned region starting at `start`: every axis must start on a chunk
     /// boundary and end on one or at the array's edge. Chunks are encoded in parallel.
+    ///
+    /// # Errors
+    ///
+    /// A region not aligned to chunk boundaries or outside the array; the errors of
+    /// [`ArrayWriter::write_chunk`].
     pub fn write_region<T: Element>(&self, start: &[u64], data: ArrayViewD<'_, T>) -> Result<()> {
         let shape = self.grid.shape();
         let chunk_shape = self.grid.chunk_shape();
@@ -377,6 +387,10 @@ impl ArrayWriter {
     }
 
     /// Writes the whole array from an n-d array of its shape.
+    ///
+    /// # Errors
+    ///
+    /// An array of another shape; the errors of [`ArrayWriter::write_chunk`].
     pub fn write_array<T: Element>(&self, data: ArrayViewD<'_, T>) -> Result<()> {
         self.write_region(&vec![0; self.grid.ndim()], data)
     }
@@ -498,6 +512,11 @@ impl ArrayWriter {
 
     /// Commits the remaining shards, then the statistics sidecar, then `zarr.json`, and (for
     /// a new array) renames the array into place. Returns the array, opened.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error committing a shard, the sidecar or `zarr.json`, or renaming the array
+    /// into place (the store then holds the previous array, if any, unchanged).
     pub fn finish(self) -> Result<Array> {
         self.finish_files().map_err(|e| self.public(e))?;
         let final_dir = match self.mode {

@@ -68,6 +68,11 @@ enum Command {
 
 /// Opens the array at `path`: an array directory (a store that is one array, or an array
 /// inside a store). A group is an error listing its arrays.
+///
+/// # Errors
+///
+/// A path that is not a store, a group (the message lists its arrays), or an array that
+/// cannot be opened.
 pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
     let store = outcore::Store::open(path)?;
     match store.open_array("") {
@@ -90,6 +95,10 @@ pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
 }
 
 /// Prints `report` as pretty JSON with `--json`; otherwise, when `show_text`, runs `text`.
+///
+/// # Errors
+///
+/// A failure to write to standard output, or whatever `text` returns.
 pub fn emit<T: serde::Serialize>(
     output: &OutputArgs,
     report: &T,
