@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 mod any_array;
 mod eval;
+mod extract;
 mod functions;
 mod fused;
 mod kernels;

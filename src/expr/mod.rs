@@ -36,6 +36,7 @@ pub use elementwise::{BinaryOp, UnaryOp};
 pub(crate) use grid::element_count;
 pub use grid::{AxisBlocks, BlockGrid, MAX_EXPLICIT_BLOCKS};
 pub use reduce::ReduceOp;
+pub(crate) use select::Extraction;
 pub(crate) use shape::unit_axes_map;
 pub use shape::NumpyIndex;
 pub use source::{InMemoryArray, RangeNumber, RangeValue, RegionSource};
@@ -138,6 +139,9 @@ pub(crate) enum Op {
     Rechunk(LazyArray),
     Reduce(Box<Reduction>),
     MapBlocks(LazyArray, BlockFn),
+    /// numpy's `x[mask]` with a mask of `x`'s shape, its true values counted (see
+    /// `select.rs`).
+    Extract(Box<Extraction>),
     /// An operation that could not be built, kept for the next fallible step to report
     /// (operators cannot return a `Result`; see `ops.rs`).
     Failed(ErrorKind, String),
@@ -165,6 +169,7 @@ impl Op {
             Op::Rechunk(_) => "rechunk",
             Op::Reduce(_) => "reduce",
             Op::MapBlocks(..) => "map_blocks",
+            Op::Extract(_) => "extract",
             Op::Failed(..) => "failed",
         }
     }
@@ -184,6 +189,7 @@ impl Op {
             Op::Where(c, a, b) => vec![c, a, b],
             Op::Stack(v, _) | Op::Concat(v, _) => v.iter().collect(),
             Op::Reduce(r) => vec![&r.input],
+            Op::Extract(e) => vec![&e.values, &e.mask],
             _ => vec![],
         }
     }

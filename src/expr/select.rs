@@ -6,10 +6,26 @@
 //! (`AxisPick::Range`, pushed down to the chunks under it like any slice) and the runs are
 //! concatenated, then put back into blocks of the input's size. Evaluating a block reads
 //! only the input blocks its indices fall in; the graph holds one node per run.
+//!
+//! A boolean mask of the array's whole shape (numpy's `x[mask]`) is an [`Extraction`]: the
+//! array and the mask flattened in C order into common *source blocks*, and the number of
+//! true values before each source block, counted by one pass over the mask before the node
+//! is built (the executor's `extract.rs`), since the result's length depends on them.
 
-use super::{AxisPick, LazyArray};
+use super::{AxisPick, BlockGrid, LazyArray, Op, MAX_EXPLICIT_BLOCKS};
 use crate::element::{DataType, Kind};
-use crate::error::{out_of_bounds, shape_mismatch, type_mismatch, Result};
+use crate::error::{out_of_bounds, shape_mismatch, too_large, type_mismatch, Result};
+
+/// numpy's `x[mask]` for a mask of `x`'s shape: the values of `values` where `mask` is true,
+/// in order. Both are the operands flattened in C order and cut into the same source blocks;
+/// `offsets[j]` is the number of true values in source blocks `0..j` (one entry more than
+/// there are blocks, the last the result's length), so the result's elements
+/// `offsets[j]..offsets[j + 1]` come from source block `j`.
+pub(crate) struct Extraction {
+    pub(crate) values: LazyArray,
+    pub(crate) mask: LazyArray,
+    pub(crate) offsets: Vec<u64>,
+}
 
 impl LazyArray {
     /// `numpy.take(self, indices, axis)`: the slices at `indices` along `axis`, in that
@@ -138,6 +154,69 @@ impl LazyArray {
         self.compress(
             mask.as_slice().expect("a computed array is contiguous"),
             axis,
+        )
+    }
+}
+
+impl LazyArray {
+    /// The operands of `self[mask]`, checked as numpy checks them (a bool mask of the array's
+    /// shape), flattened in C order and cut into common source blocks: as long as the larger
+    /// of the two operands' blocks, so that a source block holds about as many elements as a
+    /// block of either, and no shorter than needed to keep an array to
+    /// [`MAX_EXPLICIT_BLOCKS`] source blocks (the counts are one `u64` per block).
+    pub(crate) fn extract_operands(&self, mask: &LazyArray) -> Result<(LazyArray, LazyArray)> {
+        self.built()?;
+        mask.built()?;
+        if mask.data_type() != DataType::Bool {
+            return Err(type_mismatch(format!(
+                "extract: the mask must be bool, not {} (a comparison such as \
+                 mask.not_equal(0) makes one)",
+                mask.data_type()
+            )));
+        }
+        if mask.shape() != self.shape() {
+            return Err(shape_mismatch(format!(
+                "extract: the mask has shape {:?}, the array {:?}; x[mask] takes a mask of the \
+                 array's whole shape",
+                mask.shape(),
+                self.shape()
+            )));
+        }
+        let n = self.checked_len().ok_or_else(|| {
+            too_large(format!(
+                "extract: an array of shape {:?} has more than 2^64 - 1 elements, which one \
+                 axis cannot index",
+                self.shape()
+            ))
+        })?;
+        let block = self
+            .block_grid()
+            .max_block_elements()
+            .max(mask.block_grid().max_block_elements())
+            .max(n.div_ceil(MAX_EXPLICIT_BLOCKS))
+            .min(n)
+            .max(1);
+        let flat = |a: &LazyArray| a.reshape_to(vec![n])?.rechunk(&[block]);
+        Ok((flat(self)?, flat(mask)?))
+    }
+
+    /// `x[mask]` from the operands [`LazyArray::extract_operands`] gave and the counts of
+    /// their true values (`offsets`, see [`Extraction`]), in blocks as long as the source
+    /// blocks.
+    pub(crate) fn extracted(values: LazyArray, mask: LazyArray, offsets: Vec<u64>) -> LazyArray {
+        debug_assert_eq!(values.block_grid(), mask.block_grid());
+        debug_assert_eq!(offsets.len() as u64, values.block_grid().num_blocks() + 1);
+        let len = *offsets.last().expect("offsets start with 0");
+        let grid = BlockGrid::regular(&[len], &[values.block_grid().max_extent(0)]);
+        LazyArray::new(
+            values.data_type(),
+            vec![len],
+            grid,
+            Op::Extract(Box::new(Extraction {
+                values,
+                mask,
+                offsets,
+            })),
         )
     }
 }
