@@ -85,6 +85,31 @@ impl RawLayout {
     }
 }
 
+/// The `.npy` magic string, before the format version.
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Checks that the header length an `.npy` file's prefix gives fits in the file, before the
+/// header parser allocates that many bytes (a length field of 0xFFFFFFFF in a 100-byte file
+/// would otherwise cost 4 GiB). Prefixes it cannot read are left to the parser's errors.
+fn check_npy_header_len(bytes: &[u8]) -> std::result::Result<(), String> {
+    let Some(rest) = bytes.strip_prefix(NPY_MAGIC) else {
+        return Ok(());
+    };
+    let (len, prefix) = match rest {
+        [1, _, a, b, ..] => (u64::from(u16::from_le_bytes([*a, *b])), 10),
+        [2 | 3, _, a, b, c, d, ..] => (u64::from(u32::from_le_bytes([*a, *b, *c, *d])), 12),
+        _ => return Ok(()),
+    };
+    let available = bytes.len() as u64 - prefix;
+    if len > available {
+        return Err(format!(
+            "the header is truncated: its length field says {len} bytes, the file has \
+             {available} after the {prefix}-byte prefix"
+        ));
+    }
+    Ok(())
+}
+
 /// Runs of at least this many bytes are pre-faulted in one call before they are copied.
 const POPULATE_MIN_BYTES: usize = 256 << 10;
 
@@ -159,7 +184,7 @@ impl RawFile {
                 ),
             ));
         }
-        Ok(Self::from_parts(map, layout))
+        Self::from_parts(map, layout)
     }
 
     /// Maps the `.npy` file at `path` (format versions 1.0, 2.0 and 3.0; dtypes `b1`,
@@ -177,6 +202,8 @@ impl RawFile {
     pub fn open_npy(path: &Path) -> Result<Self> {
         let map = map_input(path)?;
         let bytes = map.bytes();
+        check_npy_header_len(bytes)
+            .map_err(|problem| bad_input(path, format!("not a valid .npy file: {problem}")))?;
         let mut reader = bytes;
         let header = npyz::NpyHeader::from_reader(&mut reader).map_err(|e| {
             let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -238,21 +265,21 @@ impl RawFile {
                 ),
             ));
         }
-        Ok(Self::from_parts(map, layout))
+        Self::from_parts(map, layout)
     }
 
-    fn from_parts(map: MappedFile, layout: RawLayout) -> Self {
+    fn from_parts(map: MappedFile, layout: RawLayout) -> Result<Self> {
         let file_shape = match layout.order {
             Order::C => layout.shape.clone(),
             Order::F => layout.shape.iter().rev().copied().collect(),
         };
-        let release = map.len() > global_cache().budget();
-        Self {
+        let release = map.len() > global_cache()?.budget();
+        Ok(Self {
             map: Arc::new(map),
             layout,
             file_shape,
             release,
-        }
+        })
     }
 
     /// The layout of the array in the file.
