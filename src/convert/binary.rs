@@ -107,7 +107,42 @@ fn check_npy_header_len(bytes: &[u8]) -> std::result::Result<(), String> {
              {available} after the {prefix}-byte prefix"
         ));
     }
-    Ok(())
+    let header = &bytes[prefix as usize..(prefix + len) as usize];
+    check_npy_shape(&String::from_utf8_lossy(header))
+}
+
+/// Checks that the `shape` tuple of an `.npy` header dictionary has at most 2^64 - 1
+/// elements, before the header parser multiplies its extents (which would overflow). A
+/// shape this cannot read is left to the parser's errors.
+fn check_npy_shape(header: &str) -> std::result::Result<(), String> {
+    let Some(at) = header.find("'shape'").or_else(|| header.find("\"shape\"")) else {
+        return Ok(());
+    };
+    let rest = &header[at..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return Ok(());
+    };
+    if close < open {
+        return Ok(());
+    }
+    let extents: Option<Vec<u64>> = rest[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().ok())
+        .collect();
+    match extents {
+        Some(e)
+            if e.iter()
+                .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+                .is_none() =>
+        {
+            Err(format!(
+                "the header's shape {e:?} has more than 2^64 - 1 elements"
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Runs of at least this many bytes are pre-faulted in one call before they are copied.
@@ -626,6 +661,36 @@ fn transpose<T: Pod>(src: &[u8], out: &mut [u8], extents: &[usize]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn npy_headers_are_checked_before_they_are_parsed() {
+        use super::{check_npy_header_len, check_npy_shape};
+        let header = |version: u8, len: u32| {
+            let mut b = b"\x93NUMPY".to_vec();
+            b.extend([version, 0]);
+            b.extend(if version == 1 {
+                (len as u16).to_le_bytes().to_vec()
+            } else {
+                len.to_le_bytes().to_vec()
+            });
+            b.extend(b"{'shape': (3,)}");
+            b
+        };
+        assert!(check_npy_header_len(&header(2, u32::MAX)).is_err());
+        assert!(check_npy_header_len(&header(1, 0xFFFF)).is_err());
+        assert!(check_npy_header_len(&header(1, 15)).is_ok());
+        assert!(
+            check_npy_header_len(b"\x93NUMPY").is_ok(),
+            "left to the parser"
+        );
+        assert!(check_npy_shape("{'shape': (4294967296, 4294967296), }").is_err());
+        assert!(check_npy_shape("{'shape': (4294967296, 4294967295), }").is_ok());
+        assert!(check_npy_shape("{'shape': (), }").is_ok());
+        assert!(
+            check_npy_shape("{'shape': (-1,), }").is_ok(),
+            "left to the parser"
+        );
+    }
+
     use super::*;
 
     fn is_view(block: &Block) -> bool {
