@@ -162,6 +162,10 @@ impl Error {
                 };
                 Error::Storage(StorageError::Io { path, op, source })
             }
+            Error::Argument { kind, message } => Error::Argument {
+                kind,
+                message: message.replace(&from.display().to_string(), &to.display().to_string()),
+            },
             other => other,
         }
     }

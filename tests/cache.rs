@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use outcore::{default_budget, BUDGET_ENV};
+use outcore::{default_budget, ErrorKind, BUDGET_ENV};
 use outcore::{ArraySpec, ChunkCache, ChunkEncoding, DataType, LruChunkCache, Store};
 use rayon::prelude::*;
 
@@ -77,12 +77,18 @@ fn zero_budget_caches_nothing_and_still_reads() {
 fn environment_variable_sets_the_default_budget() {
     // This test binary has no other test reading the variable.
     std::env::set_var(BUDGET_ENV, "96MiB");
-    assert_eq!(default_budget(), 96 << 20);
+    assert_eq!(default_budget().unwrap(), 96 << 20);
     std::env::set_var(BUDGET_ENV, "1.5GiB");
-    assert_eq!(default_budget(), 3 << 29);
-    std::env::set_var(BUDGET_ENV, "a lot");
-    let fallback = default_budget();
+    assert_eq!(default_budget().unwrap(), 3 << 29);
+    // A value that is not a size is an error naming the variable, never a silent fallback.
+    for bad in ["a lot", "", "-5", "1e30", "garbage"] {
+        std::env::set_var(BUDGET_ENV, bad);
+        let err = default_budget().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        assert!(err.to_string().contains(BUDGET_ENV), "{err}");
+    }
     std::env::remove_var(BUDGET_ENV);
+    let fallback = default_budget().unwrap();
     let available = std::fs::read_to_string("/proc/meminfo").map_or(u64::MAX, |m| {
         let kib: u64 = m
             .lines()
@@ -97,7 +103,7 @@ fn environment_variable_sets_the_default_budget() {
     });
     assert!(
         fallback > 0 && fallback <= available / 2,
-        "an unparsable value is ignored: {fallback}"
+        "the default is a fraction of what is available: {fallback}"
     );
 }
 

@@ -31,11 +31,11 @@ fn shard(store: &Store, i: u64, j: u64) -> PathBuf {
 /// recomputes the CRC, so only the entry itself is wrong.
 fn rewrite_entry(path: &Path, slot: usize, offset: u64, nbytes: u64) {
     let mut bytes = fs::read(path).unwrap();
-    let start = bytes.len() - index_len(4) as usize + slot * 16;
+    let start = bytes.len() - index_len(4).unwrap() as usize + slot * 16;
     bytes[start..start + 8].copy_from_slice(&offset.to_le_bytes());
     bytes[start + 8..start + 16].copy_from_slice(&nbytes.to_le_bytes());
     let n = bytes.len();
-    let crc = crc32c::crc32c(&bytes[n - index_len(4) as usize..n - 4]);
+    let crc = crc32c::crc32c(&bytes[n - index_len(4).unwrap() as usize..n - 4]);
     bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
     fs::write(path, bytes).unwrap();
 }
@@ -51,7 +51,7 @@ fn flipped_index_byte_is_a_checksum_error_naming_the_shard() {
     let (_d, store) = store_with(ChunkEncoding::zstd(1));
     let path = shard(&store, 1, 0);
     let len = fs::metadata(&path).unwrap().len() as usize;
-    flip(&path, len - index_len(4) as usize + 3);
+    flip(&path, len - index_len(4).unwrap() as usize + 3);
     let a = store.open_array("a").unwrap();
     assert!(a.read_chunk(&[0, 0]).is_ok(), "other shards still read");
     let err = a.read_chunk(&[2, 1]).unwrap_err();
@@ -63,8 +63,13 @@ fn flipped_index_byte_is_a_checksum_error_naming_the_shard() {
     let report = a.verify().unwrap();
     assert_eq!(
         report.problems.len(),
-        4,
-        "the shard's four chunks: {:?}",
+        1,
+        "one problem for the shard's damaged index: {:?}",
+        report.problems
+    );
+    assert!(
+        matches!(&report.problems[0], Error::Format(FormatError::IndexChecksum { path: p, .. }) if *p == path),
+        "{:?}",
         report.problems
     );
 }

@@ -208,7 +208,7 @@ fn run(workload: &str, path: &Path, sidecar: bool) -> BenchResult<()> {
         json!({
             "value": value,
             "seconds": seconds,
-            "cache_budget": outcore::global_cache().budget(),
+            "cache_budget": outcore::global_cache().expect("OUTCORE_CACHE_BYTES is a size").budget(),
         })
     );
     Ok(())

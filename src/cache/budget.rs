@@ -17,28 +17,45 @@ const FALLBACK_AVAILABLE: u64 = 4 << 30;
 ///
 /// # Errors
 /// Text that is not a number with an optional unit, or a size past `u64::MAX`; the message
-/// quotes the text.
+/// quotes the text (its first 64 characters).
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    parse_size::parse_size(text.trim()).map_err(|e| format!("invalid size {text:?}: {e}"))
+    parse_size::parse_size(text.trim()).map_err(|e| {
+        let shown: String = text.chars().take(64).collect();
+        let more = if shown.len() < text.len() { "…" } else { "" };
+        format!("invalid size {shown:?}{more}: {e}")
+    })
 }
 
-/// The budget: `OUTCORE_CACHE_BYTES` if set (an unparsable value is reported on stderr and
-/// ignored), otherwise [`DEFAULT_BUDGET_FRACTION`] of the smaller of the kernel's
-/// `MemAvailable` and what the process's cgroup (v2 `memory.max`, or v1
-/// `memory.limit_in_bytes`) still allows.
-pub fn default_budget() -> u64 {
-    if let Ok(text) = std::env::var(BUDGET_ENV) {
-        match parse_size(&text) {
-            Ok(bytes) => return bytes,
-            Err(e) => eprintln!("outcore: ignoring {BUDGET_ENV}: {e}"),
+/// The budget: `OUTCORE_CACHE_BYTES` if set, otherwise [`DEFAULT_BUDGET_FRACTION`] of the
+/// smaller of the kernel's `MemAvailable` and what the process's cgroup (v2 `memory.max`, or
+/// v1 `memory.limit_in_bytes`) still allows.
+///
+/// # Errors
+/// `OUTCORE_CACHE_BYTES` is set but is not a size (empty, negative, not a number, past
+/// `u64::MAX`, not Unicode): [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument),
+/// naming the variable. A budget the user asked for is never silently replaced by another.
+pub fn default_budget() -> crate::Result<u64> {
+    match std::env::var(BUDGET_ENV) {
+        Ok(text) => {
+            return parse_size(&text).map_err(|e| {
+                crate::error::invalid(format!(
+                    "{BUDGET_ENV}: {e} (a size such as 512MiB, 2GB or 1000000)"
+                ))
+            })
         }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(crate::error::invalid(format!(
+                "{BUDGET_ENV} is not valid Unicode (a size such as 512MiB, 2GB or 1000000)"
+            )))
+        }
+        Err(std::env::VarError::NotPresent) => {}
     }
     let available = [mem_available(), cgroup_remaining()]
         .into_iter()
         .flatten()
         .min()
         .unwrap_or(FALLBACK_AVAILABLE);
-    (available as f64 * DEFAULT_BUDGET_FRACTION) as u64
+    Ok((available as f64 * DEFAULT_BUDGET_FRACTION) as u64)
 }
 
 fn mem_available() -> Option<u64> {
@@ -82,7 +99,9 @@ mod tests {
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
         assert_eq!(parse_size("1000"), Ok(1000));
         assert_eq!(parse_size("1.5 KiB"), Ok(1536));
-        assert!(parse_size("lots").is_err());
+        for bad in ["lots", "", "-5", "1e30", "garbage", "99999999999999999999"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -90,7 +109,7 @@ mod tests {
         if std::env::var(BUDGET_ENV).is_ok() {
             return;
         }
-        let budget = default_budget();
+        let budget = default_budget().unwrap();
         let available = mem_available().unwrap();
         assert!(
             budget > 0 && budget <= available / 2,

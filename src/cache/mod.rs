@@ -82,8 +82,11 @@ impl LruChunkCache {
     }
 
     /// A cache with the default budget ([`default_budget`]).
-    pub fn with_default_budget() -> Self {
-        Self::new(default_budget())
+    ///
+    /// # Errors
+    /// As [`default_budget`]: `OUTCORE_CACHE_BYTES` is set but is not a size.
+    pub fn with_default_budget() -> crate::Result<Self> {
+        Ok(Self::new(default_budget()?))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LruState> {
@@ -144,11 +147,17 @@ impl ChunkCache for LruChunkCache {
 
 /// The process-wide cache arrays use unless given another, created on first use with the
 /// default budget.
-pub fn global_cache() -> Arc<dyn ChunkCache> {
+///
+/// # Errors
+/// Until it is created, as [`default_budget`]: `OUTCORE_CACHE_BYTES` is set but is not a
+/// size (every store opened with the default cache then fails with this error).
+pub fn global_cache() -> crate::Result<Arc<dyn ChunkCache>> {
     static GLOBAL: std::sync::OnceLock<Arc<LruChunkCache>> = std::sync::OnceLock::new();
-    GLOBAL
-        .get_or_init(|| Arc::new(LruChunkCache::with_default_budget()))
-        .clone()
+    if let Some(cache) = GLOBAL.get() {
+        return Ok(cache.clone());
+    }
+    let cache = Arc::new(LruChunkCache::with_default_budget()?);
+    Ok(GLOBAL.get_or_init(|| cache).clone())
 }
 
 #[cfg(test)]

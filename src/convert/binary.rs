@@ -85,6 +85,66 @@ impl RawLayout {
     }
 }
 
+/// The `.npy` magic string, before the format version.
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Checks that the header length an `.npy` file's prefix gives fits in the file, before the
+/// header parser allocates that many bytes (a length field of 0xFFFFFFFF in a 100-byte file
+/// would otherwise cost 4 GiB). Prefixes it cannot read are left to the parser's errors.
+fn check_npy_header_len(bytes: &[u8]) -> std::result::Result<(), String> {
+    let Some(rest) = bytes.strip_prefix(NPY_MAGIC) else {
+        return Ok(());
+    };
+    let (len, prefix) = match rest {
+        [1, _, a, b, ..] => (u64::from(u16::from_le_bytes([*a, *b])), 10),
+        [2 | 3, _, a, b, c, d, ..] => (u64::from(u32::from_le_bytes([*a, *b, *c, *d])), 12),
+        _ => return Ok(()),
+    };
+    let available = bytes.len() as u64 - prefix;
+    if len > available {
+        return Err(format!(
+            "the header is truncated: its length field says {len} bytes, the file has \
+             {available} after the {prefix}-byte prefix"
+        ));
+    }
+    let header = &bytes[prefix as usize..(prefix + len) as usize];
+    check_npy_shape(&String::from_utf8_lossy(header))
+}
+
+/// Checks that the `shape` tuple of an `.npy` header dictionary has at most 2^64 - 1
+/// elements, before the header parser multiplies its extents (which would overflow). A
+/// shape this cannot read is left to the parser's errors.
+fn check_npy_shape(header: &str) -> std::result::Result<(), String> {
+    let Some(at) = header.find("'shape'").or_else(|| header.find("\"shape\"")) else {
+        return Ok(());
+    };
+    let rest = &header[at..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return Ok(());
+    };
+    if close < open {
+        return Ok(());
+    }
+    let extents: Option<Vec<u64>> = rest[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().ok())
+        .collect();
+    match extents {
+        Some(e)
+            if e.iter()
+                .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+                .is_none() =>
+        {
+            Err(format!(
+                "the header's shape {e:?} has more than 2^64 - 1 elements"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs of at least this many bytes are pre-faulted in one call before they are copied.
 const POPULATE_MIN_BYTES: usize = 256 << 10;
 
@@ -159,7 +219,7 @@ impl RawFile {
                 ),
             ));
         }
-        Ok(Self::from_parts(map, layout))
+        Self::from_parts(map, layout)
     }
 
     /// Maps the `.npy` file at `path` (format versions 1.0, 2.0 and 3.0; dtypes `b1`,
@@ -177,6 +237,8 @@ impl RawFile {
     pub fn open_npy(path: &Path) -> Result<Self> {
         let map = map_input(path)?;
         let bytes = map.bytes();
+        check_npy_header_len(bytes)
+            .map_err(|problem| bad_input(path, format!("not a valid .npy file: {problem}")))?;
         let mut reader = bytes;
         let header = npyz::NpyHeader::from_reader(&mut reader).map_err(|e| {
             let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -238,21 +300,21 @@ impl RawFile {
                 ),
             ));
         }
-        Ok(Self::from_parts(map, layout))
+        Self::from_parts(map, layout)
     }
 
-    fn from_parts(map: MappedFile, layout: RawLayout) -> Self {
+    fn from_parts(map: MappedFile, layout: RawLayout) -> Result<Self> {
         let file_shape = match layout.order {
             Order::C => layout.shape.clone(),
             Order::F => layout.shape.iter().rev().copied().collect(),
         };
-        let release = map.len() > global_cache().budget();
-        Self {
+        let release = map.len() > global_cache()?.budget();
+        Ok(Self {
             map: Arc::new(map),
             layout,
             file_shape,
             release,
-        }
+        })
     }
 
     /// The layout of the array in the file.
@@ -599,6 +661,36 @@ fn transpose<T: Pod>(src: &[u8], out: &mut [u8], extents: &[usize]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn npy_headers_are_checked_before_they_are_parsed() {
+        use super::{check_npy_header_len, check_npy_shape};
+        let header = |version: u8, len: u32| {
+            let mut b = b"\x93NUMPY".to_vec();
+            b.extend([version, 0]);
+            b.extend(if version == 1 {
+                (len as u16).to_le_bytes().to_vec()
+            } else {
+                len.to_le_bytes().to_vec()
+            });
+            b.extend(b"{'shape': (3,)}");
+            b
+        };
+        assert!(check_npy_header_len(&header(2, u32::MAX)).is_err());
+        assert!(check_npy_header_len(&header(1, 0xFFFF)).is_err());
+        assert!(check_npy_header_len(&header(1, 15)).is_ok());
+        assert!(
+            check_npy_header_len(b"\x93NUMPY").is_ok(),
+            "left to the parser"
+        );
+        assert!(check_npy_shape("{'shape': (4294967296, 4294967296), }").is_err());
+        assert!(check_npy_shape("{'shape': (4294967296, 4294967295), }").is_ok());
+        assert!(check_npy_shape("{'shape': (), }").is_ok());
+        assert!(
+            check_npy_shape("{'shape': (-1,), }").is_ok(),
+            "left to the parser"
+        );
+    }
+
     use super::*;
 
     fn is_view(block: &Block) -> bool {

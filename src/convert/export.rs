@@ -70,7 +70,8 @@ impl Default for ExportOptions {
 ///
 /// # Errors
 /// `path` is a directory, or an existing file without `overwrite`
-/// ([`ErrorKind::AlreadyExists`]); the data is more than 2^64 bytes
+/// ([`ErrorKind::AlreadyExists`]); the data is more than 2^64 bytes, or `array` is a stored
+/// array whose chunk positions are mostly never written and too many to visit
 /// ([`ErrorKind::TooLarge`]); any error evaluating `array`; I/O errors creating, sizing,
 /// writing, syncing or renaming the file (named as `path` or its directory, never by the
 /// temporary name).
@@ -84,6 +85,7 @@ pub fn export_npy(
     progress: Option<ProgressFn<'_>>,
 ) -> Result<()> {
     check_destination_file(path, overwrite)?;
+    crate::exec::summary::check_sparse_pass("export", array)?;
     let data_type = array.data_type();
     let shape = array.shape();
     let size = data_type.size() as u64;
@@ -128,7 +130,8 @@ pub fn export_npy(
 /// A chunk shape of the wrong rank or with a zero ([`ErrorKind::InvalidArgument`]); a zstd
 /// level outside zstd's range ([`ErrorKind::OutOfBounds`]); a destination [`Output::create`]
 /// refuses (an existing non-Zarr path, or a Zarr node without `overwrite`:
-/// [`ErrorKind::AlreadyExists`]); any error evaluating `array`; I/O errors writing chunks or
+/// [`ErrorKind::AlreadyExists`]); a stored `array` whose chunk positions are mostly never
+/// written and too many to visit (`TooLarge`); any error evaluating `array`; I/O errors writing chunks or
 /// metadata (named under `path`) or publishing the array (see [`Output::commit`]).
 ///
 /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
@@ -156,6 +159,7 @@ pub fn export_zarr(
     };
     let codec = options.encoding.codec();
     codec.validate().map_err(invalid)?;
+    crate::exec::summary::check_sparse_pass("export", array)?;
     let output = Output::create(path, options.overwrite)?;
     let dir = output.store().node_dir(output.name())?;
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;

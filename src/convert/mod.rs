@@ -258,6 +258,7 @@ impl Output {
         progress: Option<ProgressFn<'_>>,
     ) -> Result<()> {
         let spec = options.spec(array.data_type(), array.shape())?;
+        crate::exec::summary::check_sparse_pass("convert", array)?;
         let mut compute = array.compute();
         if let Some(observer) = progress {
             compute = compute.progress(observer);

@@ -71,7 +71,8 @@ pub struct Summaries {
 ///
 /// # Errors
 /// `axis` not below the array's rank ([`ErrorKind::OutOfBounds`]); more summaries than memory
-/// holds ([`ErrorKind::TooLarge`]); a damaged sidecar when `scan` is false
+/// holds, or a scan of a stored array that would visit more than 2^22 chunk positions never
+/// written ([`ErrorKind::TooLarge`]); a damaged sidecar when `scan` is false
 /// ([`ErrorKind::Corrupt`], even though scanning would succeed); or any error evaluating
 /// `array`, such as a chunk that cannot be read or decoded.
 ///
@@ -100,6 +101,7 @@ pub fn summarize(
             });
         }
     }
+    check_sparse_pass("summarize", array)?;
     let mut acc = empty_groups(array, axis)?;
     let mut compute = array.compute();
     if let Some(p) = progress {
@@ -134,6 +136,37 @@ pub fn summarize(
             .collect(),
         from_sidecar: false,
     })
+}
+
+/// Most chunks never written that one pass over a stored array visits. A pass evaluates
+/// every chunk position, and one that holds nothing still costs a block of fill values: an
+/// array of 2^63 positions holding a few chunks would never finish, so it is refused instead.
+const MAX_PASS_MISSING_CHUNKS: u64 = 1 << 22;
+
+/// Refuses a pass (`operation`) over a stored array most of whose huge grid was never
+/// written: more than [`MAX_PASS_MISSING_CHUNKS`] chunk positions without data. The files
+/// are listed only when the grid is larger than that, so other arrays cost nothing here.
+pub(crate) fn check_sparse_pass(operation: &str, array: &LazyArray) -> Result<()> {
+    let Op::Stored(stored) = &array.node.op else {
+        return Ok(());
+    };
+    let total = stored.grid().num_chunks();
+    if total <= MAX_PASS_MISSING_CHUNKS {
+        return Ok(());
+    }
+    let summary = stored.storage_summary()?;
+    let stored_chunks = summary.chunks_stored.unwrap_or(summary.files);
+    let missing = total.saturating_sub(stored_chunks);
+    if missing > MAX_PASS_MISSING_CHUNKS {
+        return Err(too_large(format!(
+            "{operation}: {} has {total} chunk positions (a grid of {:?}) of which only \
+             {stored_chunks} are stored; a pass would visit each of the {missing} others \
+             (more than {MAX_PASS_MISSING_CHUNKS}): slice it first",
+            stored.path().display(),
+            stored.grid().chunk_grid_shape()
+        )));
+    }
+    Ok(())
 }
 
 /// One empty slot per summary: the whole array, or each index along `axis` (an error, not

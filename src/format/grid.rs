@@ -16,8 +16,9 @@ pub struct ChunkGrid {
 
 impl ChunkGrid {
     /// A grid, checked: equal ranks, non-zero chunk extents, shard extents that are multiples
-    /// of chunk extents, and element counts of the array and of one chunk (times
-    /// `element_size` bytes) that fit in `u64` and `usize`.
+    /// of chunk extents, element counts of the array and of one chunk (times `element_size`
+    /// bytes) that fit in `u64` and `usize`, and a shard index whose bytes fit in `u64`. So
+    /// every count the grid gives (elements, chunks, shards, slots, index bytes) is exact.
     pub fn new(
         shape: &[u64],
         chunk_shape: &[u64],
@@ -53,6 +54,16 @@ impl ChunkGrid {
             .ok_or_else(|| format!("chunk shape {chunk_shape:?} is too large to hold in memory"))?;
         checked_product(shard_shape)
             .ok_or_else(|| format!("shard shape {shard_shape:?} has more than 2^64 elements"))?;
+        let per_shard: Vec<u64> = shard_shape
+            .iter()
+            .zip(chunk_shape)
+            .map(|(s, c)| s / c)
+            .collect();
+        checked_product(&per_shard)
+            .and_then(super::shard_index::index_len)
+            .ok_or_else(|| {
+                format!("a shard of {per_shard:?} chunks needs an index of more than 2^64 bytes")
+            })?;
         Ok(Self {
             shape: shape.to_vec(),
             chunk_shape: chunk_shape.to_vec(),
@@ -151,7 +162,8 @@ impl ChunkGrid {
         unravel(local, &per)
             .iter()
             .zip(shard.iter().zip(&per))
-            .map(|(l, (s, p))| s * p + l)
+            // Saturating: a slot past the array's edge may lie past u64, and is then outside.
+            .map(|(l, (s, p))| s.saturating_mul(*p).saturating_add(*l))
             .collect()
     }
 
@@ -162,7 +174,7 @@ impl ChunkGrid {
             .iter()
             .zip(shard)
             .zip(grid)
-            .map(|((p, s), n)| n.saturating_sub(s * p).min(*p))
+            .map(|((p, s), n)| n.saturating_sub(s.saturating_mul(*p)).min(*p))
             .product()
     }
 
@@ -172,7 +184,9 @@ impl ChunkGrid {
             .iter()
             .zip(&self.chunk_shape)
             .zip(&self.shape)
-            .map(|((c, e), n)| (c * e).min(*n)..((c + 1) * e).min(*n))
+            .map(|((c, e), n)| {
+                c.saturating_mul(*e).min(*n)..c.saturating_add(1).saturating_mul(*e).min(*n)
+            })
             .collect()
     }
 
@@ -327,6 +341,25 @@ mod tests {
         assert!(ChunkGrid::new(&[u64::MAX, 3], &[1, 1], &[1, 1], 1).is_err());
         assert!(ChunkGrid::new(&[10], &[u64::MAX], &[u64::MAX], 8).is_err());
         assert!(ChunkGrid::new(&[10, 1], &[2], &[2], 1).is_err());
+        // 2^60 slots: 16 * 2^60 index bytes pass u64.
+        assert!(ChunkGrid::new(&[1 << 60], &[1], &[1 << 60], 8).is_err());
+        assert!(ChunkGrid::new(&[4; 32], &[1; 32], &[4; 32], 8).is_err());
+        assert!(ChunkGrid::new(&[2; 32], &[1; 32], &[2; 32], 8).is_ok());
+    }
+
+    #[test]
+    fn edges_near_u64_max_saturate() {
+        let n = u64::MAX;
+        let g = ChunkGrid::new(&[n], &[3 << 62], &[3 << 62], 1);
+        assert!(g.is_err(), "a chunk of 3 * 2^62 bytes is not addressable");
+        let g = ChunkGrid::new(&[n], &[1], &[1 << 59], 1).unwrap();
+        assert_eq!(g.chunk_region(&[n - 1]), vec![n - 1..n]);
+        assert_eq!(g.shard_grid_shape(), vec![32]);
+        // The last slot of the last shard is chunk 2^64 - 1: outside the grid of 2^64 - 1.
+        assert_eq!(g.chunk_in_shard(&[31], (1 << 59) - 1), None);
+        assert_eq!(g.chunks_in_shard(&[31]), (1 << 59) - 1);
+        let g = ChunkGrid::new(&[n], &[1 << 62], &[1 << 62], 0).unwrap();
+        assert_eq!(g.chunk_region(&[3]), vec![3 << 62..n]);
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub(crate) const DEFAULT_CHUNK_BYTES: u64 = 1 << 20;
 /// The default size of one shard (decoded bytes) when the caller gives no shard shape.
 pub(crate) const DEFAULT_SHARD_BYTES: u64 = 128 << 20;
 
+/// Most chunks a shard outcore writes may hold: an index of 256 MiB. A writer keeps the index
+/// of every shard in progress in memory; default shards hold at most a few hundred chunks.
+pub(crate) const MAX_WRITTEN_SHARD_CHUNKS: u64 = 1 << 24;
+
 /// `offset` rounded up to a multiple of `alignment` (a power of two).
 pub(crate) const fn align_up(offset: u64, alignment: u64) -> u64 {
     (offset + alignment - 1) & !(alignment - 1)
@@ -41,6 +45,9 @@ pub(crate) fn default_shard_shape(
 ) -> Vec<u64> {
     let mut shard = chunk_shape.to_vec();
     for axis in (0..shard.len()).rev() {
+        if chunk_shape[axis] == 0 {
+            return shard; // not a grid: ChunkGrid::new says why
+        }
         let extent = shape[axis]
             .max(1)
             .div_ceil(chunk_shape[axis])
@@ -90,6 +97,7 @@ mod tests {
                 "{shape:?}"
             );
         }
+        assert_eq!(default_shard_shape(&[10, 5], &[0, 5], 8), vec![0, 5]);
         assert_eq!(align_up(4097, 4096), 8192);
         assert_eq!(align_up(0, 64), 0);
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 use zarrs::metadata::v3::{ArrayMetadataV3, GroupMetadataV3};
 
-use super::{ChunkGrid, FormatError};
+use super::{bounded, ChunkGrid, FormatError};
 use crate::element::{DataType, FillValue};
 
 /// Where a shard file keeps its chunk index.
@@ -114,7 +114,7 @@ pub(crate) fn is_group_document(bytes: &[u8]) -> bool {
 pub(crate) fn parse_array(bytes: &[u8], path: &Path) -> Result<ArrayMeta, FormatError> {
     let malformed = |reason: String| FormatError::MalformedMetadata {
         path: path.to_owned(),
-        reason,
+        reason: bounded(reason),
     };
     let document: ArrayMetadataV3 =
         serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
@@ -128,13 +128,13 @@ pub(crate) fn from_document(
 ) -> Result<ArrayMeta, FormatError> {
     let malformed = |reason: String| FormatError::MalformedMetadata {
         path: path.to_owned(),
-        reason,
+        reason: bounded(reason),
     };
     let type_name = document.data_type.name().to_string();
     let data_type =
         DataType::from_name(&type_name).ok_or_else(|| FormatError::UnsupportedDataType {
             path: path.to_owned(),
-            data_type: type_name.clone(),
+            data_type: bounded(type_name.clone()),
         })?;
     let fill_value =
         FillValue::from_metadata(&document.fill_value, data_type).ok_or_else(|| {
@@ -188,7 +188,7 @@ pub(crate) fn from_document(
     )
     .map_err(|reason| FormatError::InvalidShape {
         path: path.to_owned(),
-        reason,
+        reason: bounded(reason),
     })?;
     Ok(ArrayMeta {
         data_type,

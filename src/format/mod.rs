@@ -20,6 +20,19 @@ pub(crate) const METADATA_FILE: &str = "zarr.json";
 /// The statistics sidecar, next to an array's `zarr.json` (see `format-spec/stats-sidecar.md`).
 pub const STATS_FILE: &str = "outcore.stats";
 
+/// Most characters of a metadata value an error message quotes.
+const QUOTED_CHARS: usize = 200;
+
+/// `text` (a reason quoting metadata: a value, a shape, a parser's message) cut to its first
+/// [`QUOTED_CHARS`] characters, with its full length said: a 20 MB `fill_value` makes a
+/// one-line error, not a 20 MB one.
+pub(crate) fn bounded(text: String) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        None => text,
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
+    }
+}
+
 /// The format is broken: metadata, a shard index or the sidecar says something impossible.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -30,7 +43,8 @@ pub enum FormatError {
         /// The directory that should hold it.
         path: PathBuf,
     },
-    /// `zarr.json` is not valid JSON or not valid Zarr v3 metadata.
+    /// `zarr.json` is not valid JSON or not valid Zarr v3 metadata (the reason quotes at most
+    /// a bounded part of the document).
     #[error("{path}: malformed metadata: {reason}")]
     MalformedMetadata {
         /// The metadata file.
@@ -129,4 +143,18 @@ pub enum FormatError {
         /// What disagrees.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_metadata_is_bounded() {
+        assert_eq!(bounded("short".into()), "short");
+        let long = format!("fill_value \"{}\"", "é".repeat(10_000_000));
+        let cut = bounded(long.clone());
+        assert!(cut.chars().count() < QUOTED_CHARS + 30, "{}", cut.len());
+        assert!(cut.ends_with(&format!("… ({} bytes)", long.len())), "{cut}");
+    }
 }

@@ -13,9 +13,13 @@ pub const INDEX_CHECKSUM_BYTES: u64 = 4;
 /// The value of both fields of a missing chunk's entry (2^64 - 1).
 pub(crate) const MISSING: u64 = u64::MAX;
 
-/// Bytes of the index of a shard with `chunks` slots.
-pub const fn index_len(chunks: u64) -> u64 {
-    chunks * INDEX_ENTRY_BYTES + INDEX_CHECKSUM_BYTES
+/// Bytes of the index of a shard with `chunks` slots, or `None` when they pass `u64` (no
+/// file holds such an index).
+pub const fn index_len(chunks: u64) -> Option<u64> {
+    match chunks.checked_mul(INDEX_ENTRY_BYTES) {
+        Some(entries) => entries.checked_add(INDEX_CHECKSUM_BYTES),
+        None => None,
+    }
 }
 
 /// Where one inner chunk's bytes are in its shard file.
@@ -33,16 +37,21 @@ pub enum ChunkLocation {
 }
 
 /// A shard's chunk index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ShardIndex {
+    /// Number of slots.
+    slots: usize,
+    /// One entry per slot, or none at all while every slot is missing: the index of a shard
+    /// file that does not exist costs nothing, however many slots metadata gives it.
     entries: Vec<[u64; 2]>,
 }
 
 impl ShardIndex {
-    /// An index of `chunks` missing chunks.
+    /// An index of `chunks` missing chunks. Nothing is allocated until [`ShardIndex::set`].
     pub fn empty(chunks: usize) -> Self {
         Self {
-            entries: vec![[MISSING; 2]; chunks],
+            slots: chunks,
+            entries: Vec::new(),
         }
     }
 
@@ -51,8 +60,9 @@ impl ShardIndex {
     /// slot's chunk coordinates for error messages.
     ///
     /// # Errors
-    ///
-    /// A file shorter than its index, a CRC32C mismatch, or an entry outside the file.
+    /// [`FormatError::TruncatedShard`] when the file is shorter than an index of `chunks`
+    /// slots (also when that index would pass `u64` bytes, or memory cannot hold its
+    /// entries), [`FormatError::IndexChecksum`], [`FormatError::IndexEntryOutOfBounds`].
     pub fn parse(
         file: &[u8],
         chunks: u64,
@@ -61,14 +71,18 @@ impl ShardIndex {
         chunk_of: impl Fn(u64) -> Vec<u64>,
     ) -> Result<Self, FormatError> {
         let len = file.len() as u64;
-        let needed = index_len(chunks);
+        let truncated = |needed: u64| FormatError::TruncatedShard {
+            path: path.to_owned(),
+            len,
+            needed,
+        };
+        // The index must lie inside the file: checked before anything is allocated, so
+        // metadata naming a huge shard costs no more than the file it describes.
+        let needed = index_len(chunks).ok_or_else(|| truncated(u64::MAX))?;
         if len < needed {
-            return Err(FormatError::TruncatedShard {
-                path: path.to_owned(),
-                len,
-                needed,
-            });
+            return Err(truncated(needed));
         }
+        let slots = usize::try_from(chunks).map_err(|_| truncated(needed))?;
         let (start, data_region) = match location {
             IndexLocation::End => (len - needed, 0..len - needed),
             IndexLocation::Start => (0, needed..len),
@@ -85,15 +99,20 @@ impl ShardIndex {
                 computed,
             });
         }
-        let entries: Vec<[u64; 2]> = entries_bytes
-            .chunks_exact(INDEX_ENTRY_BYTES as usize)
-            .map(|e| {
-                [
-                    u64::from_le_bytes(e[..8].try_into().expect("8 bytes")),
-                    u64::from_le_bytes(e[8..].try_into().expect("8 bytes")),
-                ]
-            })
-            .collect();
+        let mut entries: Vec<[u64; 2]> = Vec::new();
+        entries
+            .try_reserve_exact(slots)
+            .map_err(|_| truncated(needed))?;
+        entries.extend(
+            entries_bytes
+                .chunks_exact(INDEX_ENTRY_BYTES as usize)
+                .map(|e| {
+                    [
+                        u64::from_le_bytes(e[..8].try_into().expect("8 bytes")),
+                        u64::from_le_bytes(e[8..].try_into().expect("8 bytes")),
+                    ]
+                }),
+        );
         for (slot, &[offset, nbytes]) in entries.iter().enumerate() {
             let missing = offset == MISSING && nbytes == MISSING;
             let inside = offset
@@ -109,41 +128,57 @@ impl ShardIndex {
                 });
             }
         }
-        Ok(Self { entries })
+        Ok(Self { slots, entries })
     }
 
     /// Number of slots.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots
     }
 
     /// Whether the index has no slots.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots == 0
     }
 
-    /// Where slot `slot`'s chunk is.
+    /// Where slot `slot`'s chunk is (a slot past the end is missing).
     pub fn get(&self, slot: usize) -> ChunkLocation {
-        match self.entries[slot] {
-            [MISSING, MISSING] => ChunkLocation::Missing,
-            [offset, nbytes] => ChunkLocation::Stored { offset, nbytes },
+        match self.entries.get(slot) {
+            None | Some([MISSING, MISSING]) => ChunkLocation::Missing,
+            Some(&[offset, nbytes]) => ChunkLocation::Stored { offset, nbytes },
         }
     }
 
-    /// Records slot `slot`'s chunk at `offset`, `nbytes` long.
+    /// The slots holding a chunk, in order, with where each is: a walk over what is stored,
+    /// never over every slot of an index that has none.
+    pub fn stored_slots(&self) -> impl Iterator<Item = (usize, u64, u64)> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e != [MISSING; 2])
+            .map(|(slot, &[offset, nbytes])| (slot, offset, nbytes))
+    }
+
+    /// Records slot `slot`'s chunk at `offset`, `nbytes` long. The first call allocates the
+    /// index's entries (writers check the slot count before they start).
     pub fn set(&mut self, slot: usize, offset: u64, nbytes: u64) {
+        if self.entries.is_empty() {
+            self.entries = vec![[MISSING; 2]; self.slots];
+        }
         self.entries[slot] = [offset, nbytes];
     }
 
     /// Slots holding a chunk.
     pub fn stored(&self) -> usize {
-        self.entries.iter().filter(|e| **e != [MISSING; 2]).count()
+        self.stored_slots().count()
     }
 
     /// The index bytes (entries, then CRC32C), as written at the end of a shard.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(index_len(self.entries.len() as u64) as usize);
-        for [offset, nbytes] in &self.entries {
+        let slots = self.slots as u64;
+        let mut out = Vec::with_capacity(index_len(slots).expect("a written index fits") as usize);
+        for slot in 0..self.slots {
+            let [offset, nbytes] = self.entries.get(slot).copied().unwrap_or([MISSING; 2]);
             out.extend_from_slice(&offset.to_le_bytes());
             out.extend_from_slice(&nbytes.to_le_bytes());
         }
@@ -152,6 +187,15 @@ impl ShardIndex {
         out
     }
 }
+
+impl PartialEq for ShardIndex {
+    fn eq(&self, other: &Self) -> bool {
+        // What is stored, not how: an index not yet allocated equals one of missing slots.
+        self.slots == other.slots && self.stored_slots().eq(other.stored_slots())
+    }
+}
+
+impl Eq for ShardIndex {}
 
 #[cfg(test)]
 mod tests {
@@ -192,5 +236,31 @@ mod tests {
             ShardIndex::parse(&shard_with(&outside, 20), 4, IndexLocation::End, p, |s| vec![s, 9]),
             Err(FormatError::IndexEntryOutOfBounds { chunk, .. }) if chunk == vec![3, 9]
         ));
+    }
+
+    #[test]
+    fn sizes_from_metadata_are_checked() {
+        assert_eq!(index_len(4), Some(68));
+        assert_eq!(index_len(1 << 60), None);
+        assert!(index_len((u64::MAX - 4) / 16).is_some());
+        assert_eq!(index_len((u64::MAX - 4) / 16 + 1), None);
+        // A shard of 2^40 slots whose file does not exist allocates nothing.
+        let empty = ShardIndex::empty(1 << 40);
+        assert_eq!((empty.len(), empty.stored()), (1 << 40, 0));
+        assert_eq!(empty.get((1 << 40) - 1), ChunkLocation::Missing);
+        assert_eq!(empty, ShardIndex::empty(1 << 40));
+        // An index that cannot fit in the file (or in u64) is a truncated shard, not a wrap.
+        let p = Path::new("s");
+        let file = ShardIndex::empty(1).encode();
+        for chunks in [1 << 60, u64::MAX, 1 << 40] {
+            assert!(matches!(
+                ShardIndex::parse(&file, chunks, IndexLocation::End, p, |s| vec![s]),
+                Err(FormatError::TruncatedShard { .. })
+            ));
+        }
+        assert_eq!(
+            ShardIndex::parse(&file, 1, IndexLocation::Start, p, |s| vec![s]).unwrap(),
+            ShardIndex::empty(1)
+        );
     }
 }

@@ -267,14 +267,15 @@ pub struct StatsTable {
 }
 
 impl StatsTable {
-    /// A table with no statistics for an array of this type and grid.
-    pub fn empty(data_type: DataType, grid: &ChunkGrid) -> Self {
-        Self {
+    /// A table with no statistics for an array of this type and grid, or `None` when memory
+    /// cannot hold one record per chunk (a huge grid of chunks, most never written).
+    pub fn empty(data_type: DataType, grid: &ChunkGrid) -> Option<Self> {
+        Some(Self {
             data_type,
             shape: grid.shape().to_vec(),
             chunk_shape: grid.chunk_shape().to_vec(),
-            records: vec![None; grid.num_chunks() as usize],
-        }
+            records: try_records(grid.num_chunks())?,
+        })
     }
 
     /// The statistics of the chunk with C-order linear index `chunk`.
@@ -333,9 +334,10 @@ impl StatsTable {
     /// Reads a sidecar and checks it against the array it belongs to.
     ///
     /// # Errors
-    ///
-    /// A sidecar whose length, CRC32C or records are damaged (`SidecarCorrupt`), or which
-    /// describes another data type or chunk grid (`SidecarMismatch`).
+    /// [`FormatError::SidecarCorrupt`] for damaged bytes (magic, checksum, version, record
+    /// size, length) and for a record whose counts cannot be the chunk's (a count other than
+    /// the chunk's elements inside the array, more NaNs than elements, NaNs in an integer
+    /// array); [`FormatError::SidecarMismatch`] for a sidecar of another array.
     pub fn decode(
         bytes: &[u8],
         path: &Path,
@@ -382,11 +384,17 @@ impl StatsTable {
             )));
         }
         let ndim = u32_at(20) as usize;
-        let records_at = STATS_HEADER_FIXED_BYTES + 16 * ndim;
-        if ndim != grid.ndim() || body.len() < records_at {
+        if ndim != grid.ndim() {
             return Err(mismatch(format!(
                 "{ndim} dimensions but the array has {}",
                 grid.ndim()
+            )));
+        }
+        let records_at = STATS_HEADER_FIXED_BYTES + 16 * ndim;
+        if body.len() < records_at {
+            return Err(corrupt(format!(
+                "{} bytes, the header of {ndim} dimensions needs {records_at}",
+                body.len()
             )));
         }
         let shape: Vec<u64> = (0..ndim)
@@ -402,30 +410,51 @@ impl StatsTable {
                 grid.chunk_shape()
             )));
         }
-        let chunks = grid.num_chunks() as usize;
-        let expected = records_at + chunks * STATS_RECORD_BYTES as usize;
-        if body.len() != expected {
+        // The length is checked before any record is read or allocated, in u64: a grid of
+        // 2^60 chunks must not wrap to a small expected length.
+        let chunks = grid.num_chunks();
+        let expected = chunks
+            .checked_mul(u64::from(STATS_RECORD_BYTES))
+            .and_then(|b| b.checked_add(records_at as u64));
+        if expected != Some(body.len() as u64) {
             return Err(corrupt(format!(
-                "{} bytes, {chunks} chunk records need {expected}",
-                body.len()
+                "{} bytes, {chunks} chunk records need {}",
+                body.len(),
+                expected.map_or("more than 2^64".to_string(), |e| e.to_string())
             )));
         }
+        let chunks = chunks as usize; // as many records as the file holds
         let kind = data_type.kind();
-        let records = (0..chunks)
-            .map(|c| {
-                let o = records_at + c * STATS_RECORD_BYTES as usize;
-                let f = |i: usize| u64_at(o + 8 * i);
-                (u32_at(o + 56) & STATS_FLAG_PRESENT != 0).then(|| ChunkStats {
-                    count: f(0),
-                    nan_count: f(1),
-                    min: scalar_from_bits(f(2), kind, false),
-                    max: scalar_from_bits(f(3), kind, false),
-                    sum: scalar_from_bits(f(4), kind, true),
-                    mean: f64::from_bits(f(5)),
-                    m2: f64::from_bits(f(6)),
-                })
-            })
-            .collect();
+        let chunk_grid = grid.chunk_grid_shape();
+        let mut records = try_records(chunks as u64)
+            .ok_or_else(|| corrupt(format!("{chunks} chunk records do not fit in memory")))?;
+        for (c, slot) in records.iter_mut().enumerate() {
+            let o = records_at + c * STATS_RECORD_BYTES as usize;
+            let f = |i: usize| u64_at(o + 8 * i);
+            if u32_at(o + 56) & STATS_FLAG_PRESENT == 0 {
+                continue;
+            }
+            // Counts are what merging adds and subtracts: a record whose counts cannot be
+            // its chunk's is damage, not statistics.
+            let (count, nan_count) = (f(0), f(1));
+            let coords = super::grid::unravel(c as u64, &chunk_grid);
+            let inside: u64 = grid.chunk_valid_shape(&coords).iter().product();
+            if count != inside || nan_count > count || (kind != Kind::Float && nan_count > 0) {
+                return Err(corrupt(format!(
+                    "record of chunk {coords:?}: count {count}, NaN count {nan_count}, but the \
+                     chunk has {inside} elements inside the array"
+                )));
+            }
+            *slot = Some(ChunkStats {
+                count,
+                nan_count,
+                min: scalar_from_bits(f(2), kind, false),
+                max: scalar_from_bits(f(3), kind, false),
+                sum: scalar_from_bits(f(4), kind, true),
+                mean: f64::from_bits(f(5)),
+                m2: f64::from_bits(f(6)),
+            });
+        }
         Ok(Self {
             data_type,
             shape,
@@ -433,6 +462,20 @@ impl StatsTable {
             records,
         })
     }
+}
+
+/// Most chunk records a table holds: a sidecar of 256 GiB, far past any array whose chunks
+/// were all written, so only a huge grid of chunks never written reaches it.
+const MAX_RECORDS: u64 = 1 << 32;
+
+/// `n` empty records, or `None` when there are more than [`MAX_RECORDS`] or memory cannot
+/// hold them (asked, not assumed).
+fn try_records(n: u64) -> Option<Vec<Option<ChunkStats>>> {
+    let n = usize::try_from(n).ok().filter(|_| n <= MAX_RECORDS)?;
+    let mut records = Vec::new();
+    records.try_reserve_exact(n).ok()?;
+    records.resize(n, None);
+    Some(records)
 }
 
 #[cfg(test)]
@@ -633,7 +676,7 @@ mod tests {
     #[test]
     fn sidecar_round_trip_and_damage() {
         let grid = ChunkGrid::new(&[5, 4], &[2, 4], &[4, 4], 4).unwrap();
-        let mut table = StatsTable::empty(DataType::Int32, &grid);
+        let mut table = StatsTable::empty(DataType::Int32, &grid).unwrap();
         table.set(
             1,
             Some(ChunkStats::compute(
@@ -664,5 +707,49 @@ mod tests {
             Err(FormatError::SidecarMismatch { .. })
         ));
         assert!(StatsTable::decode(&bytes[..30], p, DataType::Int32, &grid).is_err());
+    }
+
+    /// A sidecar with a valid checksum whose header or records lie: re-checksummed after
+    /// each edit, so only the checks after the CRC can catch it.
+    #[test]
+    fn sidecar_lies_are_corrupt_not_wraps() {
+        let p = Path::new("outcore.stats");
+        let resum = |mut b: Vec<u8>| {
+            let n = b.len() - 4;
+            let crc = crc32c::crc32c(&b[..n]);
+            b[n..].copy_from_slice(&crc.to_le_bytes());
+            b
+        };
+        // 2^58 chunks: 64 bytes each wraps usize; the file's 28 + 16 bytes are not enough.
+        let huge = ChunkGrid::new(&[1 << 58], &[1], &[1], 8).unwrap();
+        assert!(StatsTable::empty(DataType::Float64, &huge).is_none());
+        let small = ChunkGrid::new(&[4], &[1], &[1], 8).unwrap();
+        let mut bytes = StatsTable::empty(DataType::Float64, &small)
+            .unwrap()
+            .encode();
+        bytes[24..32].copy_from_slice(&(1u64 << 58).to_le_bytes());
+        let bytes = resum(bytes);
+        assert!(matches!(
+            StatsTable::decode(&bytes, p, DataType::Float64, &huge),
+            Err(FormatError::SidecarCorrupt { .. })
+        ));
+        // Records whose counts merging would underflow or overflow.
+        let grid = ChunkGrid::new(&[5], &[2], &[2], 8).unwrap();
+        let mut table = StatsTable::empty(DataType::Float64, &grid).unwrap();
+        table.set(2, Some(ChunkStats::compute(&[1.0f64, 9.0], &[2], &[1])));
+        let good = table.encode();
+        assert!(StatsTable::decode(&good, p, DataType::Float64, &grid).is_ok());
+        let record = 24 + 16 + 2 * 64;
+        for (field, value) in [(0, 2u64), (0, u64::MAX), (8, 2), (8, u64::MAX)] {
+            let mut bad = good.clone();
+            bad[record + field..record + field + 8].copy_from_slice(&value.to_le_bytes());
+            assert!(
+                matches!(
+                    StatsTable::decode(&resum(bad), p, DataType::Float64, &grid),
+                    Err(FormatError::SidecarCorrupt { .. })
+                ),
+                "field {field} = {value}"
+            );
+        }
     }
 }

@@ -17,8 +17,8 @@ use crate::cache::ChunkCache;
 use crate::codec::foreign::ForeignArray;
 use crate::codec::{le_to_native, AlignedBuf, ChunkAt, ChunkEncoding};
 use crate::element::{DataType, Element, FillValue};
-use crate::error::{out_of_bounds, type_mismatch, Error, Result};
-use crate::format::grid::{iter_box, pad_into, ravel};
+use crate::error::{out_of_bounds, too_large, type_mismatch, Error, Result};
+use crate::format::grid::{iter_box, pad_into, ravel, unravel};
 use crate::format::metadata::{from_document, parse_array};
 use crate::format::{
     ArrayMeta, ChunkGrid, ChunkLocation, ChunkStats, FormatError, IndexLocation, ShardIndex,
@@ -302,9 +302,9 @@ impl Array {
     /// fill value.
     ///
     /// # Errors
-    ///
-    /// Chunk coordinates outside the grid; a damaged shard or chunk (`Corrupt`); an I/O
-    /// error reading the shard.
+    /// `chunk` outside the chunk grid ([`crate::ErrorKind::OutOfBounds`]); a damaged shard
+    /// index or chunk ([`crate::ErrorKind::Corrupt`], naming the file, the chunk and the
+    /// offset); a shard that cannot be mapped ([`crate::ErrorKind::Io`]).
     pub fn read_chunk(&self, chunk: &[u64]) -> Result<Chunk> {
         self.read_chunk_with(chunk, Pass::Cached)
     }
@@ -321,10 +321,9 @@ impl Array {
     /// Releasing never changes what is read (pages fault back in from the file).
     ///
     /// # Errors
-    ///
     /// As [`Array::read_chunk`].
     pub fn read_chunk_streaming(&self, chunk: &[u64]) -> Result<Chunk> {
-        let logical = self.grid().elements() * self.data_type().size() as u64;
+        let logical = (self.grid().elements()).saturating_mul(self.data_type().size() as u64);
         let release_views = logical > self.inner.cache.budget();
         self.read_chunk_with(chunk, Pass::Streaming { release_views })
     }
@@ -461,9 +460,9 @@ impl Array {
     /// the chunks the region overlaps.
     ///
     /// # Errors
-    ///
-    /// A `T` other than the array's data type; a region outside the shape; a region too
-    /// large for memory; the errors of [`Array::read_chunk`].
+    /// `T` is not the array's type ([`crate::ErrorKind::TypeMismatch`]); `region` is not
+    /// inside the shape ([`crate::ErrorKind::OutOfBounds`]); a result memory cannot hold
+    /// ([`crate::ErrorKind::TooLarge`]); as [`Array::read_chunk`] for each chunk read.
     pub fn read_region<T: Element>(&self, region: &[Range<u64>]) -> Result<ArrayD<T>> {
         if T::DATA_TYPE != self.data_type() {
             return Err(type_mismatch(format!(
@@ -484,7 +483,19 @@ impl Array {
                 "region {region:?} is not inside shape {shape:?}"
             )));
         }
-        let out_shape: Vec<usize> = region.iter().map(|r| (r.end - r.start) as usize).collect();
+        let extents: Vec<u64> = region.iter().map(|r| r.end - r.start).collect();
+        let fits = crate::format::grid::checked_product(&extents)
+            .and_then(|n| n.checked_mul(T::DATA_TYPE.size() as u64))
+            .and_then(|b| usize::try_from(b).ok())
+            .filter(|&b| b <= isize::MAX as usize)
+            .is_some_and(|b| Vec::<u8>::new().try_reserve_exact(b).is_ok());
+        if !fits {
+            return Err(too_large(format!(
+                "region {region:?} of {} does not fit in memory",
+                self.inner.dir.display()
+            )));
+        }
+        let out_shape: Vec<usize> = extents.iter().map(|&n| n as usize).collect();
         let mut out = ArrayD::from_elem(IxDyn(&out_shape), T::default());
         let chunks: Vec<Vec<u64>> = iter_box(&self.grid().chunks_touching(region)).collect();
         let batch = rayon::current_num_threads() * REGION_BATCH_PER_THREAD;
@@ -503,7 +514,6 @@ impl Array {
     /// Reads the whole array.
     ///
     /// # Errors
-    ///
     /// As [`Array::read_region`].
     pub fn read_all<T: Element>(&self) -> Result<ArrayD<T>> {
         let region: Vec<Range<u64>> = self.shape().iter().map(|&n| 0..n).collect();
@@ -552,26 +562,28 @@ impl Array {
         Ok(())
     }
 
-    /// Where every chunk is and how much is stored (reads shard indexes, not data).
+    /// Where every chunk is and how much is stored (reads shard indexes, not data). Only the
+    /// shard (or chunk) files present are visited, found by listing the array's directory,
+    /// so an array of 2^63 chunk positions holding a few chunks is summarised at once.
     ///
     /// # Errors
-    ///
-    /// A shard index that cannot be read or is damaged.
+    /// The array's directory cannot be listed, or a shard index is damaged.
     pub fn storage_summary(&self) -> Result<StorageSummary> {
         let grid = self.grid();
         let mut summary = StorageSummary {
             chunks_total: grid.num_chunks(),
             ..Default::default()
         };
+        let files = self.present_files()?;
         match &self.inner.backend {
             Backend::Profile { .. } | Backend::ShardedForeign { .. } => {
-                self.count_stored(&mut summary)?
+                self.count_stored(&files, &mut summary)?
             }
             Backend::Foreign(foreign) => {
                 let sharded = grid.chunk_shape() != grid.shard_shape();
                 let mut stored = 0;
-                for coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
-                    if let Ok(m) = fs::metadata(foreign.chunk_file(&coords)) {
+                for coords in &files {
+                    if let Ok(m) = fs::metadata(foreign.chunk_file(coords)) {
                         summary.files += 1;
                         summary.stored_bytes += m.len();
                         stored += 1;
@@ -583,34 +595,75 @@ impl Array {
         Ok(summary)
     }
 
-    /// Fills `summary` from the shard indexes of a sharded array (on the fast path, a codec
-    /// that stores the elements themselves tells which chunks are read zero-copy).
-    fn count_stored(&self, summary: &mut StorageSummary) -> Result<()> {
+    /// Fills `summary` from the indexes of the shard files `files` of a sharded array (on
+    /// the fast path, a codec that stores the elements themselves tells which chunks are read
+    /// zero-copy).
+    fn count_stored(&self, files: &[Vec<u64>], summary: &mut StorageSummary) -> Result<()> {
         let grid = self.grid();
         let zero_copy = self.encoding().is_some_and(|c| c.codec().zero_copy());
         let mut stored = 0;
-        for shard_coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
-            let shard = self.shard(&shard_coords)?.expect("sharded backend");
+        for shard_coords in files {
+            let shard = self.shard(shard_coords)?.expect("sharded backend");
             let Some(file) = &shard.file else { continue };
             summary.files += 1;
             summary.stored_bytes += file.len();
-            for slot in 0..shard.index.len() {
-                if grid.chunk_in_shard(&shard_coords, slot as u64).is_none() {
+            for (slot, offset, nbytes) in shard.index.stored_slots() {
+                if grid.chunk_in_shard(shard_coords, slot as u64).is_none() {
                     continue;
                 }
-                if let ChunkLocation::Stored { offset, nbytes } = shard.index.get(slot) {
-                    stored += 1;
-                    if zero_copy
-                        && nbytes == self.inner.meta.chunk_bytes() as u64
-                        && zero_copy_offset(offset, self.data_type())
-                    {
-                        summary.zero_copy_chunks += 1;
-                    }
+                stored += 1;
+                if zero_copy
+                    && nbytes == self.inner.meta.chunk_bytes() as u64
+                    && zero_copy_offset(offset, self.data_type())
+                {
+                    summary.zero_copy_chunks += 1;
                 }
             }
         }
         summary.chunks_stored = Some(stored);
         Ok(())
+    }
+
+    /// The shard-grid coordinates of every shard (or, unsharded, chunk) file present, in C
+    /// order. Found by listing the array's directory, descending only into directories named
+    /// by a coordinate inside the grid: the cost follows the files, never the grid.
+    pub(crate) fn present_files(&self) -> Result<Vec<Vec<u64>>> {
+        let grid = self.grid().shard_grid_shape();
+        let encoding = self.inner.meta.key_encoding;
+        let dir = &self.inner.dir;
+        let mut found = Vec::new();
+        if grid.is_empty() {
+            if dir.join(encoding.key(&[])).is_file() {
+                found.push(Vec::new());
+            }
+        } else if encoding.separator == '/' {
+            let base = if encoding.prefix_c {
+                dir.join("c")
+            } else {
+                dir.clone()
+            };
+            list_key_tree(&base, &mut Vec::new(), &grid, &mut found)?;
+        } else {
+            for name in list_dir(dir)? {
+                let Some(key) = name.to_str() else { continue };
+                let parts = match (encoding.prefix_c, key.split_once('.')) {
+                    (true, Some(("c", rest))) => rest,
+                    (true, _) => continue,
+                    (false, _) => key,
+                };
+                let coords: Option<Vec<u64>> = parts
+                    .split('.')
+                    .zip(0..)
+                    .map(|(part, axis)| coordinate(part, grid.get(axis).copied()))
+                    .collect();
+                match coords {
+                    Some(c) if c.len() == grid.len() && dir.join(key).is_file() => found.push(c),
+                    _ => {}
+                }
+            }
+        }
+        found.sort_unstable();
+        Ok(found)
     }
 
     /// The per-chunk statistics from the sidecar; `Ok(None)` if the array has none. Fails if
@@ -635,17 +688,20 @@ impl Array {
         }
     }
 
-    /// Checks everything: every shard index, every chunk decoded, and the statistics sidecar
-    /// against the data. Problems are collected, not returned as the first error; the
-    /// `Err` case is reserved for failures to even look (unreadable directory).
+    /// Checks everything: every shard index, every stored chunk decoded, and the statistics
+    /// sidecar against the data. Problems are collected, not returned as the first error;
+    /// the `Err` case is reserved for failures to even look (unreadable directory). Only
+    /// the files present are visited (a chunk never written is the fill value, and
+    /// counts as checked), so the work follows what is stored, not the size of the grid.
     ///
     /// # Errors
-    ///
-    /// Only a failure to look at all (an unreadable directory); damage is reported in the
-    /// [`VerifyReport`].
+    /// The array's directory cannot be listed; an array read through zarrs whose shards
+    /// hold more chunks than can be checked one by one ([`crate::ErrorKind::TooLarge`]).
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let grid = self.grid();
+        let chunk_grid = grid.chunk_grid_shape();
+        let stats_path = self.inner.dir.join(STATS_FILE);
         let stats = match self.stats() {
             Ok(stats) => stats,
             Err(e) => {
@@ -653,35 +709,88 @@ impl Array {
                 None
             }
         };
-        let mut missing_shards = std::collections::HashSet::new();
-        if let (Some(table), Some(_)) = (&stats, self.inner.backend.shards()) {
-            for shard_coords in iter_box(&to_ranges(&grid.shard_grid_shape())) {
-                let recorded = (0..grid.chunks_per_shard_total())
-                    .filter_map(|slot| grid.chunk_in_shard(&shard_coords, slot))
-                    .filter(|c| table.get(ravel(c, &grid.chunk_grid_shape())).is_some())
-                    .count() as u64;
-                let path = self
-                    .inner
-                    .dir
-                    .join(self.inner.meta.key_encoding.key(&shard_coords));
-                if recorded > 0 && !path.exists() {
-                    report.problems.push(
-                        FormatError::MissingShard {
-                            path,
-                            chunks: recorded,
+        let files = self.present_files()?;
+        // The chunks to decode: every stored chunk, and every chunk the sidecar records.
+        let mut chunks: Vec<u64> = Vec::new();
+        // Shards whose index is damaged: one problem each, not one per chunk in them.
+        let mut damaged = std::collections::HashSet::new();
+        match self.inner.backend.shards() {
+            Some(_) => {
+                for shard_coords in &files {
+                    match self.shard(shard_coords) {
+                        Ok(shard) => {
+                            let shard = shard.expect("sharded backend");
+                            chunks.extend(shard.index.stored_slots().filter_map(|(slot, ..)| {
+                                let chunk = grid.chunk_in_shard(shard_coords, slot as u64)?;
+                                Some(ravel(&chunk, &chunk_grid))
+                            }));
                         }
-                        .into(),
-                    );
-                    missing_shards.insert(shard_coords);
+                        Err(e) => {
+                            report.problems.push(e);
+                            damaged.insert(shard_coords.clone());
+                        }
+                    }
+                }
+            }
+            None => {
+                let per_shard = grid.chunks_per_shard_total();
+                let total = (files.len() as u64).saturating_mul(per_shard);
+                if total > MAX_FOREIGN_VERIFY_SLOTS {
+                    return Err(too_large(format!(
+                        "{}: {} files of {per_shard} chunks each are too many to check one by one",
+                        self.inner.dir.display(),
+                        files.len()
+                    )));
+                }
+                for shard_coords in &files {
+                    chunks.extend((0..per_shard).filter_map(|slot| {
+                        let chunk = grid.chunk_in_shard(shard_coords, slot)?;
+                        Some(ravel(&chunk, &chunk_grid))
+                    }));
                 }
             }
         }
-        let chunk_grid = grid.chunk_grid_shape();
-        let results: Vec<(u64, Result<Option<ChunkStats>>)> = iter_box(&to_ranges(&chunk_grid))
-            .collect::<Vec<_>>()
+        if let Some(table) = &stats {
+            // Recorded chunks grouped by shard: a shard file gone while the sidecar says
+            // chunks were written to it is one problem; the rest are checked chunk by chunk.
+            let shard_grid = grid.shard_grid_shape();
+            let mut recorded: std::collections::BTreeMap<u64, (Vec<u64>, Vec<u64>)> =
+                std::collections::BTreeMap::new();
+            for (linear, record) in table.records().iter().enumerate() {
+                if record.is_none() {
+                    continue;
+                }
+                let chunk = unravel(linear as u64, &chunk_grid);
+                let (shard_coords, _) = grid.shard_of(&chunk);
+                let entry = recorded
+                    .entry(ravel(&shard_coords, &shard_grid))
+                    .or_insert_with(|| (shard_coords, Vec::new()));
+                entry.1.push(linear as u64);
+            }
+            for (shard_coords, linear) in recorded.into_values() {
+                let present = files.binary_search(&shard_coords).is_ok();
+                if self.inner.backend.shards().is_some() && !present {
+                    report.problems.push(
+                        FormatError::MissingShard {
+                            path: self
+                                .inner
+                                .dir
+                                .join(self.inner.meta.key_encoding.key(&shard_coords)),
+                            chunks: linear.len() as u64,
+                        }
+                        .into(),
+                    );
+                } else if !damaged.contains(&shard_coords) {
+                    chunks.extend(linear);
+                }
+            }
+        }
+        chunks.sort_unstable();
+        chunks.dedup();
+        let results: Vec<(u64, Result<Option<ChunkStats>>)> = chunks
             .into_par_iter()
-            .map(|coords| {
-                let linear = ravel(&coords, &chunk_grid);
+            .map(|linear| {
+                let coords = unravel(linear, &chunk_grid);
                 let result = self.read_chunk(&coords).and_then(|chunk| {
                     if chunk.is_fill() {
                         return Ok(None);
@@ -692,32 +801,24 @@ impl Array {
             })
             .collect();
         for (linear, result) in results {
-            report.chunks_checked += 1;
+            let chunk = || unravel(linear, &chunk_grid);
             match (result, stats.as_ref().and_then(|t| t.get(linear))) {
                 (Err(e), _) => report.problems.push(e),
-                (Ok(None), Some(_))
-                    if !missing_shards.contains(
-                        &grid
-                            .shard_of(&crate::format::grid::unravel(linear, &chunk_grid))
-                            .0,
-                    ) =>
-                {
-                    report.problems.push(
-                        FormatError::SidecarMismatch {
-                            path: self.inner.dir.join(STATS_FILE),
-                            reason: format!(
-                                "chunk {:?} is recorded as stored but its shard has no such chunk",
-                                crate::format::grid::unravel(linear, &chunk_grid)
-                            ),
-                        }
-                        .into(),
-                    )
-                }
+                (Ok(None), Some(_)) => report.problems.push(
+                    FormatError::SidecarMismatch {
+                        path: stats_path.clone(),
+                        reason: format!(
+                            "chunk {:?} is recorded as stored but its shard has no such chunk",
+                            chunk()
+                        ),
+                    }
+                    .into(),
+                ),
                 (Ok(Some(actual)), Some(recorded)) if !stats_agree(&actual, recorded) => {
-                    let chunk = crate::format::grid::unravel(linear, &chunk_grid);
+                    let chunk = chunk();
                     report.problems.push(
                         FormatError::SidecarMismatch {
-                            path: self.inner.dir.join(STATS_FILE),
+                            path: stats_path.clone(),
                             reason: format!(
                                 "chunk {chunk:?} ({}): its data no longer matches its recorded statistics (recorded {recorded:?}, data gives {actual:?})",
                                 self.chunk_location(&chunk)
@@ -729,6 +830,7 @@ impl Array {
                 _ => {}
             }
         }
+        report.chunks_checked = grid.num_chunks();
         Ok(report)
     }
 }
@@ -765,8 +867,58 @@ fn zero_copy_offset(offset: u64, data_type: DataType) -> bool {
     cfg!(target_endian = "little") && offset.is_multiple_of(data_type.size() as u64)
 }
 
-fn to_ranges(shape: &[u64]) -> Vec<Range<u64>> {
-    shape.iter().map(|&n| 0..n).collect()
+/// Most chunk positions `verify` checks one by one in the shard files of an array read
+/// through zarrs, whose shard indexes outcore cannot read to find the stored ones.
+const MAX_FOREIGN_VERIFY_SLOTS: u64 = 1 << 26;
+
+/// `part` as a coordinate below `extent`, when it is written as a key writes one (decimal,
+/// no sign, no leading zeros).
+fn coordinate(part: &str, extent: Option<u64>) -> Option<u64> {
+    let c: u64 = part.parse().ok()?;
+    (c < extent? && c.to_string() == part).then_some(c)
+}
+
+/// The names in `dir` (none when it does not exist).
+fn list_dir(dir: &Path) -> Result<Vec<std::ffi::OsString>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir, "list")(e).into()),
+    };
+    entries
+        .map(|e| {
+            e.map(|e| e.file_name())
+                .map_err(|e| io_err(dir, "list")(e).into())
+        })
+        .collect()
+}
+
+/// The files of a `/`-separated key tree under `dir`: one level of directories per axis
+/// before the last, named by coordinates inside `grid` (`prefix` holds those of the levels
+/// above); symbolic links to directories are not followed.
+fn list_key_tree(
+    dir: &Path,
+    prefix: &mut Vec<u64>,
+    grid: &[u64],
+    found: &mut Vec<Vec<u64>>,
+) -> Result<()> {
+    let axis = prefix.len();
+    for name in list_dir(dir)? {
+        let Some(c) = name.to_str().and_then(|n| coordinate(n, Some(grid[axis]))) else {
+            continue;
+        };
+        let path = dir.join(&name);
+        prefix.push(c);
+        if axis + 1 == grid.len() {
+            if path.is_file() {
+                found.push(prefix.clone());
+            }
+        } else if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            list_key_tree(&path, prefix, grid, found)?;
+        }
+        prefix.pop();
+    }
+    Ok(())
 }
 
 /// Recorded and recomputed statistics agree: exact for counts, extremes and integer sums,

@@ -57,7 +57,7 @@ pub struct ArrayReport {
     pub chunks_missing: Option<u64>,
     /// Shard (or chunk) files present.
     pub files: u64,
-    /// Bytes of the array's elements (shape × element size).
+    /// Bytes of the array's elements (shape × element size, saturating at `u64::MAX`).
     pub logical_bytes: u64,
     /// Bytes of its shard or chunk files on disk.
     pub stored_bytes: u64,
@@ -107,7 +107,7 @@ fn array_report(store: &Store, name: &str) -> Result<ArrayReport> {
     let meta = array.meta();
     let grid = array.grid();
     let summary = array.storage_summary()?;
-    let logical_bytes = grid.elements() * meta.data_type.size() as u64;
+    let logical_bytes = grid.elements().saturating_mul(meta.data_type.size() as u64);
     let statistics = array.stats().map(|s| s.is_some()).unwrap_or(false);
     Ok(ArrayReport {
         shape: grid.shape().to_vec(),

@@ -57,7 +57,9 @@ impl Store {
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] when `path` does not exist or holds no Zarr metadata (a plain
-    /// directory or a file); [`ErrorKind::Io`] when `zarr.json` exists but cannot be read.
+    /// directory or a file); [`ErrorKind::Io`] when `zarr.json` exists but cannot be read;
+    /// `OUTCORE_CACHE_BYTES` set to something that is not a size, before the process-wide
+    /// cache exists ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)).
     /// The metadata is not parsed here: a damaged document fails when its node is opened.
     ///
     /// [`ErrorKind::NotFound`]: crate::ErrorKind::NotFound
@@ -72,7 +74,7 @@ impl Store {
         }
         Ok(Store {
             root,
-            cache: global_cache(),
+            cache: global_cache()?,
         })
     }
 

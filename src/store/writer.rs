@@ -20,10 +20,12 @@ use crate::cache::ChunkCache;
 use crate::codec::{native_to_le, ChunkEncoding};
 use crate::element::{DataType, Element, FillValue};
 use crate::error::{
-    invalid, out_of_bounds, shape_mismatch, type_mismatch, unsupported, Error, Result,
+    invalid, out_of_bounds, shape_mismatch, too_large, type_mismatch, unsupported, Error, Result,
 };
 use crate::format::grid::{iter_box, pad_into, ravel};
-use crate::format::layout::{align_up, default_chunk_shape, default_shard_shape};
+use crate::format::layout::{
+    align_up, default_chunk_shape, default_shard_shape, MAX_WRITTEN_SHARD_CHUNKS,
+};
 use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
 use crate::format::{
     ChunkGrid, ChunkKeyEncoding, ChunkLocation, ChunkStats, IndexLocation, ShardIndex, StatsTable,
@@ -123,6 +125,7 @@ impl ArraySpec {
         self.overwrite
     }
 
+    /// The grid of the new array, checked by [`ChunkGrid::new`] and [`check_writable`].
     fn grid(&self, dir: &Path) -> Result<ChunkGrid> {
         let size = self.data_type.size();
         let chunk = self
@@ -130,14 +133,16 @@ impl ArraySpec {
             .clone()
             .unwrap_or_else(|| default_chunk_shape(&self.shape, size));
         let shard = self.shard_shape.clone().unwrap_or_else(|| {
-            if chunk.len() == self.shape.len() {
+            if chunk.len() == self.shape.len() && !chunk.contains(&0) {
                 default_shard_shape(&self.shape, &chunk, size)
             } else {
-                chunk.clone()
+                chunk.clone() // ChunkGrid::new names what is wrong with it
             }
         });
-        ChunkGrid::new(&self.shape, &chunk, &shard, size)
-            .map_err(|reason| invalid(format!("{}: {reason}", dir.display())))
+        let grid = ChunkGrid::new(&self.shape, &chunk, &shard, size)
+            .map_err(|reason| invalid(format!("{}: {reason}", dir.display())))?;
+        check_writable(&grid, self.data_type, dir)?;
+        Ok(grid)
     }
 }
 
@@ -188,6 +193,48 @@ impl std::fmt::Debug for ArrayWriter {
     }
 }
 
+/// Refuses a grid a writer cannot hold: more than [`MAX_WRITTEN_SHARD_CHUNKS`] chunks per
+/// shard (a writer keeps the index of every shard in progress) or a chunk that memory cannot
+/// hold (each thread encodes whole chunks).
+fn check_writable(grid: &ChunkGrid, data_type: DataType, dir: &Path) -> Result<()> {
+    let size = data_type.size();
+    let chunk_shape = grid.chunk_shape();
+    let slots = grid.chunks_per_shard_total();
+    if slots > MAX_WRITTEN_SHARD_CHUNKS {
+        return Err(too_large(format!(
+            "{}: shards of {:?} chunks ({slots} per shard) are more than the {} a shard \
+                 may hold; choose a smaller shard shape or larger chunks",
+            dir.display(),
+            grid.chunks_per_shard(),
+            MAX_WRITTEN_SHARD_CHUNKS
+        )));
+    }
+    let chunk_bytes = grid.chunk_elements() * size;
+    if Vec::<u8>::new().try_reserve_exact(chunk_bytes).is_err() {
+        return Err(too_large(format!(
+            "{}: a chunk of shape {chunk_shape:?} ({chunk_bytes} bytes of {}) does not fit in \
+                 memory; choose a smaller chunk shape",
+            dir.display(),
+            data_type
+        )));
+    }
+    Ok(())
+}
+
+/// The statistics table a writer fills, one record per chunk of the grid: refused, before
+/// anything is written, when memory cannot hold it.
+fn stats_table(data_type: DataType, grid: &ChunkGrid, dir: &Path) -> Result<StatsTable> {
+    StatsTable::empty(data_type, grid).ok_or_else(|| {
+        too_large(format!(
+            "{}: {} chunks (a grid of {:?}) are too many for one array's statistics; choose \
+             larger chunks",
+            dir.display(),
+            grid.num_chunks(),
+            grid.chunk_grid_shape()
+        ))
+    })
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves its data consistent before any call that can panic.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -223,6 +270,7 @@ impl ArrayWriter {
             attributes: &spec.attributes,
             dimension_names: spec.dimension_names.as_deref(),
         }));
+        let stats = stats_table(spec.data_type, &grid, &final_dir)?;
         let parent = final_dir.parent().unwrap_or(Path::new("."));
         let temp = create_temp_dir_in(parent)?;
         Ok(Self {
@@ -230,7 +278,7 @@ impl ArrayWriter {
             mode: Mode::Create { temp, final_dir },
             document,
             data_type: spec.data_type,
-            stats: Mutex::new(StatsTable::empty(spec.data_type, &grid)),
+            stats: Mutex::new(stats),
             fill_value,
             grid,
             encoding: spec.encoding.clone(),
@@ -252,11 +300,12 @@ impl ArrayWriter {
             )));
         };
         let dir = array.path().to_owned();
+        check_writable(&meta.grid, meta.data_type, &dir)?;
         let stats = array
             .stats()
             .ok()
             .flatten()
-            .unwrap_or_else(|| StatsTable::empty(meta.data_type, &meta.grid));
+            .map_or_else(|| stats_table(meta.data_type, &meta.grid, &dir), Ok)?;
         // The sidecar goes first: until the new one is written, no statistics are better
         // than statistics of shards that may have changed.
         remove_file_if_exists(&dir.join(STATS_FILE))?;
@@ -290,9 +339,9 @@ impl ArrayWriter {
     /// Writing a chunk again replaces it.
     ///
     /// # Errors
-    ///
-    /// A `T` other than the array's data type; coordinates outside the grid; data of the
-    /// wrong length; an I/O error (a full disk).
+    /// `T` is not the array's type ([`crate::ErrorKind::TypeMismatch`]); `chunk` outside the
+    /// grid ([`crate::ErrorKind::OutOfBounds`]); `data` of neither length
+    /// ([`crate::ErrorKind::ShapeMismatch`]); encoding or writing the shard fails.
     pub fn write_chunk<T: Element>(&self, chunk: &[u64], data: &[T]) -> Result<()> {
         if T::DATA_TYPE != self.data_type {
             return Err(type_mismatch(format!(
@@ -349,9 +398,8 @@ impl ArrayWriter {
     /// boundary and end on one or at the array's edge. Chunks are encoded in parallel.
     ///
     /// # Errors
-    ///
-    /// A region not aligned to chunk boundaries or outside the array; the errors of
-    /// [`ArrayWriter::write_chunk`].
+    /// A region that is not chunk-aligned or not inside the array
+    /// ([`crate::ErrorKind::ShapeMismatch`]); as [`ArrayWriter::write_chunk`] for each chunk.
     pub fn write_region<T: Element>(&self, start: &[u64], data: ArrayViewD<'_, T>) -> Result<()> {
         let shape = self.grid.shape();
         let chunk_shape = self.grid.chunk_shape();
@@ -389,8 +437,7 @@ impl ArrayWriter {
     /// Writes the whole array from an n-d array of its shape.
     ///
     /// # Errors
-    ///
-    /// An array of another shape; the errors of [`ArrayWriter::write_chunk`].
+    /// As [`ArrayWriter::write_region`].
     pub fn write_array<T: Element>(&self, data: ArrayViewD<'_, T>) -> Result<()> {
         self.write_region(&vec![0; self.grid.ndim()], data)
     }
@@ -514,9 +561,8 @@ impl ArrayWriter {
     /// a new array) renames the array into place. Returns the array, opened.
     ///
     /// # Errors
-    ///
-    /// An I/O error committing a shard, the sidecar or `zarr.json`, or renaming the array
-    /// into place (the store then holds the previous array, if any, unchanged).
+    /// A shard, the sidecar or `zarr.json` cannot be written, synced or renamed
+    /// ([`crate::ErrorKind::Io`]); an existing node at the destination cannot be replaced.
     pub fn finish(self) -> Result<Array> {
         self.finish_files().map_err(|e| self.public(e))?;
         let final_dir = match self.mode {

@@ -3,7 +3,6 @@
 //! concatenated (`--concat`). The result is built under a temporary name beside OUTPUT and
 //! renamed into place at the end.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -238,8 +237,12 @@ fn detect(path: &Path, args: &Args) -> Result<Format> {
 pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let started = Instant::now();
     if let Some(threads) = args.threads {
+        let most = crate::max_threads();
+        if threads == 0 || threads > most {
+            bail!("--threads {threads}: give 1 to {most}");
+        }
         rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
+            .num_threads(threads)
             .build_global()
             .context("setting the number of threads")?;
     }

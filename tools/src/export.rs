@@ -1,7 +1,6 @@
 //! `outcore export PATH OUTPUT.npy|OUTPUT.zarr`: streams an array out to a `.npy` file or to
 //! a plain (unsharded) Zarr v3 array for tools that do not read sharding.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};

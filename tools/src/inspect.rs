@@ -42,7 +42,7 @@ fn bytes(n: u64) -> String {
     }
 }
 
-fn print_text(out: &mut impl Write, report: &StoreReport) -> Result<()> {
+fn print_text(out: &mut dyn Write, report: &StoreReport) -> Result<()> {
     for node in &report.nodes {
         let depth = if node.path.is_empty() {
             0
@@ -70,7 +70,7 @@ fn print_text(out: &mut impl Write, report: &StoreReport) -> Result<()> {
     Ok(())
 }
 
-fn print_array(out: &mut impl Write, indent: &str, a: &ArrayReport) -> Result<()> {
+fn print_array(out: &mut dyn Write, indent: &str, a: &ArrayReport) -> Result<()> {
     writeln!(
         out,
         "{indent}shape {:?} {}  fill {}",

@@ -67,7 +67,8 @@ enum Command {
 }
 
 /// Opens the array at `path`: an array directory (a store that is one array, or an array
-/// inside a store). A group is an error listing its arrays.
+/// inside a store). A group is an error listing its arrays; anything else that fails to open
+/// (a damaged `zarr.json` included) is the library's error.
 ///
 /// # Errors
 ///
@@ -75,26 +76,84 @@ enum Command {
 /// cannot be opened.
 pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
     let store = outcore::Store::open(path)?;
-    match store.open_array("") {
-        Ok(array) => Ok(array),
-        Err(e) => {
-            let arrays = store.arrays().unwrap_or_default();
-            if arrays.is_empty() {
-                return Err(e.into());
+    let error = match store.open_array("") {
+        Ok(array) => return Ok(array),
+        Err(e) => e,
+    };
+    let is_group = store
+        .nodes()
+        .ok()
+        .and_then(|nodes| nodes.into_iter().next())
+        .is_some_and(|root| root.kind == outcore::NodeKind::Group);
+    let arrays = if is_group {
+        store.arrays().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    if arrays.is_empty() {
+        return Err(error.into());
+    }
+    let shown: Vec<&str> = arrays.iter().take(8).map(String::as_str).collect();
+    anyhow::bail!(
+        "{} is a group, not an array: name one of its arrays ({}), e.g. {}/{}",
+        path.display(),
+        shown.join(", "),
+        path.display(),
+        shown[0]
+    )
+}
+
+/// Most worker threads `--threads` may ask for: four per core the machine has, and at least
+/// 64. More only adds stacks and scheduling, and a mistyped 100000 would not finish starting.
+pub fn max_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .saturating_mul(4)
+        .max(64)
+}
+
+/// `text` with every control character (escape sequences, carriage returns, ...; a newline
+/// too) written as its Rust escape, so names read from disk never drive the terminal.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Text output on its way to the terminal: each line's control characters escaped (the line
+/// ends themselves kept).
+struct Escaping<W: std::io::Write>(W);
+
+impl<W: std::io::Write> std::io::Write for Escaping<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                self.0.write_all(b"\n")?;
             }
-            let shown: Vec<&str> = arrays.iter().take(8).map(String::as_str).collect();
-            anyhow::bail!(
-                "{} is a group, not an array: name one of its arrays ({}), e.g. {}/{}",
-                path.display(),
-                shown.join(", "),
-                path.display(),
-                shown[0]
-            )
+            self.0.write_all(escape_controls(line).as_bytes())?;
         }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
 /// Prints `report` as pretty JSON with `--json`; otherwise, when `show_text`, runs `text`.
+/// The text goes through [`Escaping`]: names read from disk are printed, never obeyed.
 ///
 /// # Errors
 ///
@@ -103,7 +162,7 @@ pub fn emit<T: serde::Serialize>(
     output: &OutputArgs,
     report: &T,
     show_text: bool,
-    text: impl FnOnce(&mut std::io::StdoutLock<'static>) -> anyhow::Result<()>,
+    text: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -111,7 +170,9 @@ pub fn emit<T: serde::Serialize>(
         serde_json::to_writer_pretty(&mut out, report)?;
         writeln!(out)?;
     } else if show_text {
-        text(&mut out)?;
+        let mut escaped = Escaping(out);
+        text(&mut escaped)?;
+        escaped.flush()?;
     }
     Ok(())
 }
@@ -133,7 +194,7 @@ fn main() -> ExitCode {
                 .next()
                 .unwrap_or("")
                 .trim_start_matches("error: ");
-            eprintln!("outcore: error: {first} (see --help)");
+            eprintln!("outcore: error: {} (see --help)", escape_controls(first));
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -157,9 +218,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // Library errors already name their cause; add only causes not yet said.
-            let mut message = e.to_string();
+            let mut message = shortened(e.to_string());
             for cause in e.chain().skip(1) {
-                let cause = cause.to_string();
+                let cause = shortened(cause.to_string());
                 if !message.contains(&cause) {
                     message.push_str(&format!(": {cause}"));
                 }
@@ -167,9 +228,25 @@ fn main() -> ExitCode {
             if let Some(hint) = flag_hint(&e) {
                 message.push_str(hint);
             }
-            eprintln!("outcore: error: {}", message.replace('\n', " "));
+            // One line, whatever the names in it hold.
+            eprintln!(
+                "outcore: error: {}",
+                escape_controls(&message.replace('\n', " "))
+            );
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// Most characters of one error message (or cause) printed: the library bounds what it
+/// quotes of metadata, and this bounds what other crates' errors quote.
+const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// `text` cut to [`MAX_MESSAGE_CHARS`] characters, saying how long it was.
+fn shortened(text: String) -> String {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => text,
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()),
     }
 }
 

@@ -2,7 +2,6 @@
 //! an array, or per index along an axis. Instant from the statistics sidecar when the store
 //! has one; `--scan` always reads the data (with a progress bar).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;

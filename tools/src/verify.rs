@@ -1,7 +1,6 @@
 //! `outcore verify PATH`: checks every shard index, every chunk (CRC32C, decoding) and the
 //! statistics sidecar of every array, and lists each problem with its file and offset.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
