@@ -19,9 +19,7 @@
 mod common;
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use ndarray::{ArrayD, IxDyn};
@@ -47,30 +45,6 @@ struct Case {
     sum: Option<Value>,
     sum_scale: Option<f64>,
     max: Option<Value>,
-}
-
-fn scratch_dir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "outcore-numpy-extract-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// numpy's cases, written into `dir`.
-fn numpy_cases(python: &std::ffi::OsStr, dir: &Path) -> Vec<Case> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_extract/reference.py");
-    let out = Command::new(python).arg(script).arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
 /// Blocks of about `1 / parts` of each axis.
@@ -257,8 +231,8 @@ fn extract_agrees_with_numpy() {
     let Some(python) = common::python() else {
         return;
     };
-    let dir = scratch_dir();
-    let cases = numpy_cases(&python, &dir);
+    let dir = common::scratch_dir("numpy-extract");
+    let cases = common::reference_cases::<Case>(&python, "tests/numpy_extract/reference.py", &dir);
     assert!(cases.len() > 10);
     let mut failures = Vec::new();
     for case in &cases {

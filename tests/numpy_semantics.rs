@@ -11,9 +11,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use ndarray::ArrayD;
 use outcore::convert::binary::open_npy;
@@ -32,42 +30,6 @@ struct Case {
     dtype: Option<String>,
     shape: Option<Vec<usize>>,
     error: Option<String>,
-}
-
-fn python() -> Option<std::ffi::OsString> {
-    let python = std::env::var_os("OUTCORE_PYTHON");
-    if python.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set OUTCORE_PYTHON (see .ci/run)"
-        );
-        eprintln!("skipped: set OUTCORE_PYTHON to a Python with numpy");
-    }
-    python
-}
-
-fn scratch_dir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "outcore-numpy-semantics-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// numpy's cases, written into `dir`.
-fn numpy_cases(python: &std::ffi::OsStr, dir: &Path) -> Vec<Case> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_semantics/reference.py");
-    let out = Command::new(python).arg(script).arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
 /// Blocks of about a third of each axis, so every case spans several uneven blocks.
@@ -303,9 +265,12 @@ fn check(case: &Case, dir: &Path) -> Result<(), String> {
 
 #[test]
 fn outcore_agrees_with_numpy() {
-    let Some(python) = python() else { return };
-    let dir = scratch_dir();
-    let cases = numpy_cases(&python, &dir);
+    let Some(python) = common::python() else {
+        return;
+    };
+    let dir = common::scratch_dir("numpy-semantics");
+    let cases =
+        common::reference_cases::<Case>(&python, "tests/numpy_semantics/reference.py", &dir);
     assert!(!cases.is_empty());
     let failures: Vec<String> = cases
         .iter()

@@ -36,8 +36,9 @@ pub(crate) fn same_bits<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>) -> bool {
     a.len() == b.len() && bytemuck::cast_slice::<T, u8>(&a) == bytemuck::cast_slice::<T, u8>(&b)
 }
 
-/// The Python named by `OUTCORE_PYTHON` (one with numpy), or `None` with a note that the
-/// test is skipped; under `CI` it must be set.
+/// The Python named by `OUTCORE_PYTHON` (one with the packages of
+/// `tests/interop/requirements.txt`), or `None` with a note that the test is skipped; under
+/// `CI` it must be set.
 pub(crate) fn python() -> Option<std::ffi::OsString> {
     let python = std::env::var_os("OUTCORE_PYTHON");
     if python.is_none() {
@@ -45,9 +46,47 @@ pub(crate) fn python() -> Option<std::ffi::OsString> {
             std::env::var_os("CI").is_none(),
             "CI must set OUTCORE_PYTHON (see .ci/run)"
         );
-        eprintln!("skipped: set OUTCORE_PYTHON to a Python with numpy");
+        eprintln!("skipped: set OUTCORE_PYTHON to a Python with tests/interop/requirements.txt");
     }
     python
+}
+
+/// A fresh, empty directory under the system's temporary directory, named after `label`,
+/// the process and a counter, so parallel tests never share one.
+pub(crate) fn scratch_dir(label: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "outcore-{label}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the reference script `script` (a path under the crate's root) with `dir` as its
+/// argument; the script writes its inputs and answers into `dir`, and its list of cases to
+/// `dir/manifest.json`, which is returned parsed.
+pub(crate) fn reference_cases<C: serde::de::DeserializeOwned>(
+    python: &std::ffi::OsStr,
+    script: &str,
+    dir: &std::path::Path,
+) -> Vec<C> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
 /// Runs `script` with `python`, `input` on its standard input, and parses the JSON it prints.
