@@ -21,11 +21,15 @@ mod eval;
 mod extract;
 mod functions;
 mod fused;
+mod histogram;
 mod kernels;
+mod quantile;
 mod reduce;
 pub(crate) mod summary;
 
 pub use any_array::AnyArray;
+pub use histogram::{Bins, Histogram, Histogram2d, Unique};
+pub use quantile::{QuantileMethod, Quantiles};
 
 use crate::element::{DataType, Element};
 use crate::error::{shape_mismatch, too_large, type_mismatch, Error, Result};

@@ -410,6 +410,22 @@ impl Axes {
         self.keepdims = true;
         self
     }
+
+    /// The axes of `array` these name, sorted.
+    pub(crate) fn resolve(&self, array: &LazyArray) -> Result<Vec<usize>> {
+        let mut list: Vec<usize> = match &self.axes {
+            None => (0..array.ndim()).collect(),
+            Some(v) => v.iter().map(|&a| array.axis(a)).collect::<Result<_>>()?,
+        };
+        list.sort_unstable();
+        if list.windows(2).any(|w| w[0] == w[1]) {
+            return Err(crate::error::invalid(format!(
+                "reduction axes {:?} repeat an axis",
+                self.axes
+            )));
+        }
+        Ok(list)
+    }
 }
 
 impl From<i64> for Axes {
