@@ -74,10 +74,9 @@ fn floats(v: &[Value]) -> Vec<f64> {
 
 fn same_floats(got: &[f64], want: &[f64]) -> bool {
     got.len() == want.len()
-        && got
-            .iter()
-            .zip(want)
-            .all(|(g, w)| g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()) || (*g == 0.0 && *w == 0.0))
+        && got.iter().zip(want).all(|(g, w)| {
+            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()) || (*g == 0.0 && *w == 0.0)
+        })
 }
 
 fn bins(v: &Value) -> Bins {
@@ -130,7 +129,12 @@ fn compare(r: &Request, open: &dyn Fn(&str) -> LazyArray) -> Result<(), String> 
                         ErrorKind::InvalidArgument,
                         format!(
                             "counts {:?} edges {:?} ({}), numpy {:?} {:?} ({:?})",
-                            h.counts, h.edges, h.edges_type, counts_want(), want_edges, r.edges_dtype
+                            h.counts,
+                            h.edges,
+                            h.edges_type,
+                            counts_want(),
+                            want_edges,
+                            r.edges_dtype
                         ),
                     ));
                 }
@@ -149,7 +153,10 @@ fn compare(r: &Request, open: &dyn Fn(&str) -> LazyArray) -> Result<(), String> 
                 }
                 let want = floats(r.counts.as_ref().unwrap());
                 let got: Vec<f64> = h.counts.iter().copied().collect();
-                let (wx, wy) = (floats(r.x_edges.as_ref().unwrap()), floats(r.y_edges.as_ref().unwrap()));
+                let (wx, wy) = (
+                    floats(r.x_edges.as_ref().unwrap()),
+                    floats(r.y_edges.as_ref().unwrap()),
+                );
                 if got != want
                     || h.counts.shape() != r.shape.as_ref().unwrap().as_slice()
                     || !same_floats(&h.x_edges, &wx)
@@ -169,11 +176,10 @@ fn compare(r: &Request, open: &dyn Fn(&str) -> LazyArray) -> Result<(), String> 
                 }
                 let values = r.values.as_ref().unwrap();
                 let ok = match (&got, r.dtype.as_deref().unwrap()) {
-                    (AnyArray::Int64(a), "int64") => a
-                        .iter()
-                        .zip(values)
-                        .all(|(g, w)| Some(*g) == w.as_i64())
-                        && a.len() == values.len(),
+                    (AnyArray::Int64(a), "int64") => {
+                        a.iter().zip(values).all(|(g, w)| Some(*g) == w.as_i64())
+                            && a.len() == values.len()
+                    }
                     (AnyArray::Float64(a), "float64") => {
                         same_floats(&a.iter().copied().collect::<Vec<_>>(), &floats(values))
                     }
@@ -194,8 +200,14 @@ fn compare(r: &Request, open: &dyn Fn(&str) -> LazyArray) -> Result<(), String> 
                 let values = floats(r.values.as_ref().unwrap());
                 let got = u.values.astype::<f64>().iter().copied().collect::<Vec<_>>();
                 let exact = match &u.values {
-                    AnyArray::Int64(a) => a.iter().zip(r.values.as_ref().unwrap()).all(|(g, w)| Some(*g) == w.as_i64()),
-                    AnyArray::UInt64(a) => a.iter().zip(r.values.as_ref().unwrap()).all(|(g, w)| Some(*g) == w.as_u64()),
+                    AnyArray::Int64(a) => a
+                        .iter()
+                        .zip(r.values.as_ref().unwrap())
+                        .all(|(g, w)| Some(*g) == w.as_i64()),
+                    AnyArray::UInt64(a) => a
+                        .iter()
+                        .zip(r.values.as_ref().unwrap())
+                        .all(|(g, w)| Some(*g) == w.as_u64()),
                     _ => true,
                 };
                 let counts: Vec<u64> = counts_want();
@@ -233,8 +245,16 @@ fn counting_equals_numpy() {
     };
     let dir = scratch_dir();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_counting/reference.py");
-    let out = Command::new(&python).arg(script).arg(&dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let requests: Vec<Request> =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let store = Store::create(dir.join("stores.zarr")).unwrap();
@@ -263,7 +283,10 @@ fn counting_equals_numpy() {
         runs.push(("stored", Box::new(stored)));
         for (how, open) in &runs {
             if let Err(e) = compare(r, open.as_ref()) {
-                failures.push(format!("{} {} {:?} {:?} ({how}): {e}", r.kind, r.x, r.bins, r.range));
+                failures.push(format!(
+                    "{} {} {:?} {:?} ({how}): {e}",
+                    r.kind, r.x, r.bins, r.range
+                ));
             }
         }
     }
@@ -272,7 +295,12 @@ fn counting_equals_numpy() {
         failures.is_empty(),
         "{} differ from numpy:\n{}",
         failures.len(),
-        failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(requests.len() > 100);
 }
@@ -290,12 +318,20 @@ fn stored_histogram_takes_its_range_from_the_sidecar() {
             passes.fetch_add(1, Ordering::Relaxed);
         }
     };
-    let h = stored.compute().progress(&observer).histogram(&Bins::Count(20), None).unwrap();
+    let h = stored
+        .compute()
+        .progress(&observer)
+        .histogram(&Bins::Count(20), None)
+        .unwrap();
     assert_eq!(passes.load(Ordering::Relaxed), 1);
     assert_eq!(h.counts.iter().sum::<u64>(), 20_000);
     // The same answer from the lazy array, whose range takes a pass of its own.
     let passes_before = passes.load(Ordering::Relaxed);
-    let again = x.compute().progress(&observer).histogram(&Bins::Count(20), None).unwrap();
+    let again = x
+        .compute()
+        .progress(&observer)
+        .histogram(&Bins::Count(20), None)
+        .unwrap();
     assert_eq!(again, h);
     assert_eq!(passes.load(Ordering::Relaxed) - passes_before, 2);
     let _ = std::fs::remove_dir_all(&dir);

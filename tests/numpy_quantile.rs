@@ -157,7 +157,9 @@ fn same_values(got: &AnyArray, want: &[Value]) -> Result<(), String> {
         ($a:expr) => {
             for (i, (g, w)) in $a.iter().zip(want).enumerate() {
                 let (g, w) = (f64::from(*g), python_float(w));
-                let same = (g.is_nan() && w.is_nan()) || g.to_bits() == w.to_bits() || (g == 0.0 && w == 0.0);
+                let same = (g.is_nan() && w.is_nan())
+                    || g.to_bits() == w.to_bits()
+                    || (g == 0.0 && w == 0.0);
                 check(i, same, format!("{g:?}"))?;
             }
         };
@@ -221,7 +223,10 @@ fn quantiles_equal_numpy() {
             .encoding(ChunkEncoding::zstd(1));
         let stored = LazyArray::from_stored(&thirds.to_store(&store, &case.name, &spec).unwrap());
         for (i, r) in case.requests.iter().enumerate() {
-            let mut runs = vec![("thirds", &thirds, None), ("sevenths, 1 KiB", &sevenths, Some(1024))];
+            let mut runs = vec![
+                ("thirds", &thirds, None),
+                ("sevenths, 1 KiB", &sevenths, Some(1024)),
+            ];
             if i % 10 == 0 {
                 runs.push(("stored, 1 KiB", &stored, Some(1024)));
             }
@@ -241,7 +246,12 @@ fn quantiles_equal_numpy() {
         failures.is_empty(),
         "{} of {checked} differ from numpy:\n{}",
         failures.len(),
-        failures.iter().step_by(failures.len().div_ceil(40).max(1)).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .step_by(failures.len().div_ceil(40).max(1))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(checked > 10_000, "only {checked} checks");
 }
@@ -277,7 +287,10 @@ fn narrowing_passes_select_exactly() {
                 .unwrap(),
         );
     });
-    assert_eq!(got.unwrap(), AnyArray::Float64(ndarray::arr0(want).into_dyn()));
+    assert_eq!(
+        got.unwrap(),
+        AnyArray::Float64(ndarray::arr0(want).into_dyn())
+    );
     assert!((2..10).contains(&passes), "{passes} passes");
     // Within a large budget: one pass.
     let one = passes_of(|p| {
@@ -300,7 +313,11 @@ fn narrowing_passes_select_exactly() {
             stored
                 .compute()
                 .progress(p)
-                .quantiles_within(&Quantiles::of(0.3).method(QuantileMethod::Lower), Axes::all(), 4096)
+                .quantiles_within(
+                    &Quantiles::of(0.3).method(QuantileMethod::Lower),
+                    Axes::all(),
+                    4096,
+                )
                 .unwrap(),
         );
     });
@@ -325,36 +342,58 @@ fn narrowing_passes_select_exactly() {
         });
         assert_eq!(passes, 0, "{name}");
         let got = got.unwrap().astype::<f64>().into_raw_vec_and_offset().0;
-        assert!(got[0] == want || (got[0].is_nan() && want.is_nan()), "{name}: {got:?}");
+        assert!(
+            got[0] == want || (got[0].is_nan() && want.is_nan()),
+            "{name}: {got:?}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn quantile_errors() {
-    let x = LazyArray::arange(0, 10, 1).unwrap().astype(DataType::Float64);
+    let x = LazyArray::arange(0, 10, 1)
+        .unwrap()
+        .astype(DataType::Float64);
     for q in [-0.1, 1.5, f64::NAN] {
-        let e = x.quantile(q, Axes::all(), QuantileMethod::Linear).unwrap_err();
+        let e = x
+            .quantile(q, Axes::all(), QuantileMethod::Linear)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{q}: {e}");
         assert!(e.to_string().contains("outside [0, 1]"), "{e}");
     }
-    let e = x.percentile(100.5, Axes::all(), QuantileMethod::Linear).unwrap_err();
-    assert!(e.to_string().contains("percentile 100.5 is outside [0, 100]"), "{e}");
+    let e = x
+        .percentile(100.5, Axes::all(), QuantileMethod::Linear)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("percentile 100.5 is outside [0, 100]"),
+        "{e}"
+    );
     let e = x
         .compute()
         .quantiles(&Quantiles::list(&[0.5, 2.0]), Axes::all())
         .unwrap_err();
     assert!(e.to_string().contains("quantile 2 is outside"), "{e}");
     let b = x.greater(3.0).unwrap();
-    assert_eq!(b.median(Axes::all()).unwrap_err().kind(), ErrorKind::TypeMismatch);
-    assert_eq!(x.median(Axes::from(1)).unwrap_err().kind(), ErrorKind::OutOfBounds);
+    assert_eq!(
+        b.median(Axes::all()).unwrap_err().kind(),
+        ErrorKind::TypeMismatch
+    );
+    assert_eq!(
+        x.median(Axes::from(1)).unwrap_err().kind(),
+        ErrorKind::OutOfBounds
+    );
     assert_eq!(
         x.median(Axes::of(&[0, 0])).unwrap_err().kind(),
         ErrorKind::InvalidArgument
     );
     let empty = LazyArray::zeros(&[0], DataType::Int32);
     assert_eq!(
-        empty.quantile(0.5, Axes::all(), QuantileMethod::Lower).unwrap_err().kind(),
+        empty
+            .quantile(0.5, Axes::all(), QuantileMethod::Lower)
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidArgument
     );
     // numpy: the median of nothing is NaN.

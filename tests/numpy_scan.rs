@@ -96,7 +96,9 @@ fn random_lengths(n: u64, seed: &mut u64) -> Vec<u64> {
     let mut out = Vec::new();
     let mut left = n;
     while left > 0 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let take = ((*seed >> 33) % 9 + 1).min(left);
         out.push(take);
         left -= take;
@@ -115,7 +117,11 @@ fn scans_equal_numpy() {
     let dir = scratch_dir();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_scan/reference.py");
     let out = Command::new(python).arg(script).arg(&dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cases: Vec<Case> =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let store = Store::create(dir.join("out.zarr")).unwrap();
@@ -127,15 +133,30 @@ fn scans_equal_numpy() {
         let whole = open_npy(&dir.join(&case.x), None).unwrap();
         let shape = whole.shape().to_vec();
         let parts = |p: u64| -> Vec<u64> { shape.iter().map(|&n| n.div_ceil(p).max(1)).collect() };
-        let irregular: Vec<Vec<u64>> = shape.iter().map(|&n| random_lengths(n, &mut seed)).collect();
+        let irregular: Vec<Vec<u64>> = shape
+            .iter()
+            .map(|&n| random_lengths(n, &mut seed))
+            .collect();
         let chunkings: Vec<(&str, LazyArray)> = vec![
-            ("one block", open_npy(&dir.join(&case.x), Some(&parts(1))).unwrap()),
-            ("thirds", open_npy(&dir.join(&case.x), Some(&parts(3))).unwrap()),
-            ("sevenths", open_npy(&dir.join(&case.x), Some(&parts(7))).unwrap()),
+            (
+                "one block",
+                open_npy(&dir.join(&case.x), Some(&parts(1))).unwrap(),
+            ),
+            (
+                "thirds",
+                open_npy(&dir.join(&case.x), Some(&parts(3))).unwrap(),
+            ),
+            (
+                "sevenths",
+                open_npy(&dir.join(&case.x), Some(&parts(7))).unwrap(),
+            ),
             ("irregular", whole.rechunk_irregular(&irregular).unwrap()),
         ];
         for r in &case.requests {
-            let want = open_npy(&dir.join(&r.expect), None).unwrap().to_dynamic().unwrap();
+            let want = open_npy(&dir.join(&r.expect), None)
+                .unwrap()
+                .to_dynamic()
+                .unwrap();
             for (how, x) in &chunkings {
                 checked += 1;
                 let got = build(x, r).and_then(|y| y.to_dynamic());
@@ -152,7 +173,10 @@ fn scans_equal_numpy() {
             let y = build(&chunkings[2].1, r).unwrap();
             stored += 1;
             let spec = ArraySpec::new(y.data_type(), y.shape()).chunks(
-                &y.shape().iter().map(|&n| n.div_ceil(2).max(1)).collect::<Vec<_>>(),
+                &y.shape()
+                    .iter()
+                    .map(|&n| n.div_ceil(2).max(1))
+                    .collect::<Vec<_>>(),
             );
             let back = y
                 .to_store(&store, &format!("r{stored}"), &spec)
@@ -169,7 +193,12 @@ fn scans_equal_numpy() {
         failures.is_empty(),
         "{} of {checked} differ from numpy:\n{}",
         failures.len(),
-        failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(checked > 500, "{checked}");
 }
@@ -182,7 +211,10 @@ fn scans_compose_with_reductions_and_scans() {
         .unwrap();
     let values = x.to_ndarray::<i64>().unwrap();
     // Serial: running sums down the rows, then along each row, then the total.
-    let mut grid = values.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
+    let mut grid = values
+        .clone()
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap();
     for i in 1..40 {
         for j in 0..30 {
             grid[[i, j]] += grid[[i - 1, j]];
@@ -195,7 +227,10 @@ fn scans_compose_with_reductions_and_scans() {
     }
     let want: i64 = grid.iter().sum();
     let twice = x.cumsum(0).unwrap().cumsum(1).unwrap();
-    assert_eq!(twice.sum(Axes::all()).unwrap().to_scalar::<i64>().unwrap(), want);
+    assert_eq!(
+        twice.sum(Axes::all()).unwrap().to_scalar::<i64>().unwrap(),
+        want
+    );
     // A scan of something minus its mean (a reduction feeding the scan's input).
     let centred = (&x.astype(DataType::Float64) - &x.astype(DataType::Float64).mean(0).unwrap())
         .checked()
@@ -209,7 +244,13 @@ fn scans_compose_with_reductions_and_scans() {
         .unwrap();
     assert!(last.iter().all(|v| v.abs() < 1e-9), "{last:?}");
     // Errors.
-    assert_eq!(x.cumsum(2).unwrap_err().kind(), outcore::ErrorKind::OutOfBounds);
+    assert_eq!(
+        x.cumsum(2).unwrap_err().kind(),
+        outcore::ErrorKind::OutOfBounds
+    );
     let scalar = LazyArray::full(&[], 1.0f64);
-    assert_eq!(scalar.diff(1, 0).unwrap_err().kind(), outcore::ErrorKind::InvalidArgument);
+    assert_eq!(
+        scalar.diff(1, 0).unwrap_err().kind(),
+        outcore::ErrorKind::InvalidArgument
+    );
 }

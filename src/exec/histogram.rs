@@ -366,7 +366,11 @@ impl<'a> Compute<'a> {
         match (given, detected) {
             (Some((lo, hi)), _) => {
                 // Python floats: compared with float32 data as float32, with integers as f64.
-                let (first, last) = if lo == hi { (lo - 0.5, hi + 0.5) } else { (lo, hi) };
+                let (first, last) = if lo == hi {
+                    (lo - 0.5, hi + 0.5)
+                } else {
+                    (lo, hi)
+                };
                 u.lo = first;
                 u.hi = last;
                 u.first = first;
@@ -423,8 +427,7 @@ impl<'a> Compute<'a> {
             return Err(invalid(format!(
                 "histogram: too many bins for the data range: {n} bins of [{}, {}] are not all \
                  of finite width",
-                u.edges[0],
-                u.edges[n as usize]
+                u.edges[0], u.edges[n as usize]
             )));
         }
         Ok(u)
@@ -469,7 +472,9 @@ impl<'a> Compute<'a> {
         let mut edges = Vec::new();
         for (array, (b, r)) in [x, y].into_iter().zip(bins.into_iter().zip(range)) {
             if array.data_type() == DataType::Bool {
-                return Err(type_mismatch("histogram2d of a bool array: convert it first"));
+                return Err(type_mismatch(
+                    "histogram2d of a bool array: convert it first",
+                ));
             }
             edges.push(match b {
                 Bins::Edges(e) => {
@@ -670,8 +675,11 @@ impl<'a> Compute<'a> {
         let shape = |n: usize| IxDyn(&[n]);
         Ok(match weights {
             None => AnyArray::Int64(
-                ArrayD::from_shape_vec(shape(counts.len()), counts.iter().map(|&c| c as i64).collect())
-                    .map_err(|e| invalid(format!("bincount: {e}")))?,
+                ArrayD::from_shape_vec(
+                    shape(counts.len()),
+                    counts.iter().map(|&c| c as i64).collect(),
+                )
+                .map_err(|e| invalid(format!("bincount: {e}")))?,
             ),
             Some(_) => AnyArray::Float64(
                 ArrayD::from_shape_vec(shape(sums.len()), sums)

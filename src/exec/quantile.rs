@@ -164,10 +164,7 @@ impl Quantiles {
         for (i, &q) in self.q.iter().enumerate() {
             if !(0.0..=1.0).contains(&q) {
                 return Err(match &self.percent {
-                    Some(p) => invalid(format!(
-                        "percentile {} is outside [0, 100]",
-                        p[i]
-                    )),
+                    Some(p) => invalid(format!("percentile {} is outside [0, 100]", p[i])),
                     None => invalid(format!("quantile {q} is outside [0, 1]")),
                 });
             }
@@ -635,7 +632,9 @@ where
         let mut counted = false;
         if reduced.len() == array.ndim() && !compute.opts.scan {
             // The sidecar's counts, min and max, when the array is stored with one.
-            if let Some(s) = super::summary::from_sidecar(array, None)?.and_then(|v| v.first().copied()) {
+            if let Some(s) =
+                super::summary::from_sidecar(array, None)?.and_then(|v| v.first().copied())
+            {
                 first.values = s.count - s.nan_count;
                 first.nans = s.nan_count;
                 first.intervals[0].count = first.values;
@@ -653,7 +652,13 @@ where
         order.extend_from_slice(reduced);
         let keepdims_shape = if keepdims {
             (0..array.ndim())
-                .map(|a| if reduced.contains(&a) { 1 } else { shape[a] as usize })
+                .map(|a| {
+                    if reduced.contains(&a) {
+                        1
+                    } else {
+                        shape[a] as usize
+                    }
+                })
                 .collect()
         } else {
             kept_shape.iter().map(|&n| n as usize).collect()
@@ -709,11 +714,7 @@ where
             let fits = if self.counted {
                 open.saturating_mul(8) <= self.budget / 2
             } else {
-                self.compute
-                    .array
-                    .len()
-                    .saturating_mul(8)
-                    <= self.budget / 2
+                self.compute.array.len().saturating_mul(8) <= self.budget / 2
             };
             if fits {
                 if open > 0 || !self.counted {
@@ -748,7 +749,10 @@ where
             for iv in std::mem::take(&mut g.intervals) {
                 if iv.buckets.is_empty() {
                     // Solved before this pass.
-                    if ranks.iter().any(|&r| iv.below <= r && r < iv.below + iv.count) {
+                    if ranks
+                        .iter()
+                        .any(|&r| iv.below <= r && r < iv.below + iv.count)
+                    {
                         kept.push(iv);
                     }
                     continue;
@@ -862,7 +866,11 @@ where
             for g in &self.groups {
                 let n = g.values;
                 let nan = (g.nans > 0 && !self.request.skip_nan) || n == 0;
-                if n == 0 && g.nans == 0 && !self.request.median && !(float && self.request.skip_nan) {
+                if n == 0
+                    && g.nans == 0
+                    && !self.request.median
+                    && !(float && self.request.skip_nan)
+                {
                     return Err(invalid(
                         "quantile of an empty array (numpy raises IndexError): there is no \
                          value to take",
@@ -886,10 +894,9 @@ where
                     )),
                     // numpy's mean of one value is the value.
                     Pick::Mean(a, b) if a == b => floats.push(T::from_key(g.key_at(a)).to_f64()),
-                    Pick::Mean(a, b) => floats.push(T::mean2(
-                        T::from_key(g.key_at(a)),
-                        T::from_key(g.key_at(b)),
-                    )),
+                    Pick::Mean(a, b) => {
+                        floats.push(T::mean2(T::from_key(g.key_at(a)), T::from_key(g.key_at(b))))
+                    }
                 }
             }
         }

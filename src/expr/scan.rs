@@ -123,7 +123,10 @@ impl LazyArray {
             if a.shape()[axis] == 0 {
                 break;
             }
-            let (hi, lo) = (a.slice_np(&pick(Some(1), None))?, a.slice_np(&pick(None, Some(-1)))?);
+            let (hi, lo) = (
+                a.slice_np(&pick(Some(1), None))?,
+                a.slice_np(&pick(None, Some(-1)))?,
+            );
             let op = if a.data_type() == crate::element::DataType::Bool {
                 BinaryOp::Ne
             } else {

@@ -97,7 +97,11 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         total: h.counts.iter().sum(),
         counts: h.counts,
         edges: h.edges,
-        range: if args.range.is_some() { "given" } else { "data" },
+        range: if args.range.is_some() {
+            "given"
+        } else {
+            "data"
+        },
     };
     if let Some(svg) = &args.svg {
         std::fs::write(svg, svg_of(&report))
@@ -115,7 +119,11 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         )?;
         let most = report.counts.iter().copied().max().unwrap_or(0).max(1);
         for (i, &c) in report.counts.iter().enumerate() {
-            let close = if i + 1 == report.counts.len() { ']' } else { ')' };
+            let close = if i + 1 == report.counts.len() {
+                ']'
+            } else {
+                ')'
+            };
             let width = (c as f64 / most as f64 * 50.0).round() as usize;
             writeln!(
                 out,
@@ -155,8 +163,15 @@ fn svg_of(h: &HistOutput) -> String {
             bh
         );
     }
-    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let (lo, hi) = (h.edges.first().copied().unwrap_or(0.0), h.edges.last().copied().unwrap_or(0.0));
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let (lo, hi) = (
+        h.edges.first().copied().unwrap_or(0.0),
+        h.edges.last().copied().unwrap_or(0.0),
+    );
     let _ = writeln!(
         s,
         r#"<line x1="{margin}" y1="{y}" x2="{x2}" y2="{y}" stroke="black"/>"#,
@@ -209,7 +224,11 @@ pub(crate) fn quantiles(
     let values = json_values(&result);
     let groups = values.len() / q.len().max(1);
     Ok((0..groups)
-        .map(|g| (0..q.len()).map(|i| values[i * groups + g].clone()).collect())
+        .map(|g| {
+            (0..q.len())
+                .map(|i| values[i * groups + g].clone())
+                .collect()
+        })
         .collect())
 }
 
@@ -219,6 +238,10 @@ fn json_values(a: &AnyArray) -> Vec<Value> {
         AnyArray::Float64(x) => x.iter().map(|&v| float(v)).collect(),
         AnyArray::Float32(x) => x.iter().map(|&v| float(f64::from(v))).collect(),
         AnyArray::UInt64(x) => x.iter().map(|&v| Value::from(v)).collect(),
-        other => other.astype::<i64>().iter().map(|&v| Value::from(v)).collect(),
+        other => other
+            .astype::<i64>()
+            .iter()
+            .map(|&v| Value::from(v))
+            .collect(),
     }
 }

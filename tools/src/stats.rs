@@ -117,7 +117,11 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     bar.finish();
     let quantiles = match &args.quantiles {
         Some(q) => Some(crate::hist::quantiles(
-            &lazy, &q.0, args.axis, args.method, output,
+            &lazy,
+            &q.0,
+            args.axis,
+            args.method,
+            output,
         )?),
         None => None,
     };
@@ -172,8 +176,11 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 show(&e.std)
             )?;
             if let (Some(q), Some(v)) = (&report.quantiles, &e.quantiles) {
-                let parts: Vec<String> =
-                    q.iter().zip(v).map(|(q, v)| format!("q{q}={}", show(v))).collect();
+                let parts: Vec<String> = q
+                    .iter()
+                    .zip(v)
+                    .map(|(q, v)| format!("q{q}={}", show(v)))
+                    .collect();
                 writeln!(out, "{index}  quantiles: {}", parts.join(" "))?;
             }
         }

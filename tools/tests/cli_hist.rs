@@ -72,7 +72,10 @@ fn histogram_of_a_store() {
     let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
 
     let h: HistOutput = json(&["hist", s(&store), "--bins", "8"]);
-    assert_eq!((h.data_type.as_str(), h.shape.as_slice(), h.range.as_str()), ("float64", &[50u64, 40][..], "data"));
+    assert_eq!(
+        (h.data_type.as_str(), h.shape.as_slice(), h.range.as_str()),
+        ("float64", &[50u64, 40][..], "data")
+    );
     assert_eq!(h.path, s(&store));
     assert_eq!(h.counts.len(), 8);
     assert_eq!((h.edges[0], h.edges[8]), (min, max));
@@ -80,7 +83,10 @@ fn histogram_of_a_store() {
     assert_eq!(h.total, finite.len() as u64);
 
     let h: HistOutput = json(&["hist", s(&store), "--bins", "5", "--range", "-100,250.5"]);
-    assert_eq!((h.edges[0], h.edges[5], h.range.as_str()), (-100.0, 250.5, "given"));
+    assert_eq!(
+        (h.edges[0], h.edges[5], h.range.as_str()),
+        (-100.0, 250.5, "given")
+    );
     assert_eq!(h.counts, serial_counts(&finite, &h.edges));
     assert!(h.total < finite.len() as u64);
 
@@ -90,7 +96,11 @@ fn histogram_of_a_store() {
     assert!(text.lines().skip(1).all(|l| l.starts_with('[')), "{text}");
     let picture = std::fs::read_to_string(&svg).unwrap();
     assert!(picture.starts_with("<svg"), "{picture}");
-    assert_eq!(picture.matches("<rect").count(), 7, "background and six bars");
+    assert_eq!(
+        picture.matches("<rect").count(),
+        7,
+        "background and six bars"
+    );
 }
 
 #[test]
@@ -100,16 +110,41 @@ fn quantiles_in_stats() {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
     sorted.sort_by(f64::total_cmp);
     let rank = |values: &[f64], q: f64| values[((values.len() - 1) as f64 * q).floor() as usize];
-    let r: QuantileStats = json(&["stats", s(&store), "--quantiles", "0,0.25,0.5,1", "--method", "lower"]);
+    let r: QuantileStats = json(&[
+        "stats",
+        s(&store),
+        "--quantiles",
+        "0,0.25,0.5,1",
+        "--method",
+        "lower",
+    ]);
     assert_eq!(r.quantiles, vec![0.0, 0.25, 0.5, 1.0]);
-    let want: Vec<Option<f64>> = r.quantiles.iter().map(|&q| Some(rank(&sorted, q))).collect();
+    let want: Vec<Option<f64>> = r
+        .quantiles
+        .iter()
+        .map(|&q| Some(rank(&sorted, q)))
+        .collect();
     assert_eq!(r.stats[0].quantiles, want);
 
     // Per row: the quantiles of each row's values.
-    let r: QuantileStats = json(&["stats", s(&store), "--axis", "0", "--quantiles", "0.5", "--method", "lower"]);
+    let r: QuantileStats = json(&[
+        "stats",
+        s(&store),
+        "--axis",
+        "0",
+        "--quantiles",
+        "0.5",
+        "--method",
+        "lower",
+    ]);
     assert_eq!(r.stats.len(), 50);
     for (i, e) in r.stats.iter().enumerate() {
-        let mut row: Vec<f64> = values.row(i).iter().copied().filter(|v| !v.is_nan()).collect();
+        let mut row: Vec<f64> = values
+            .row(i)
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect();
         row.sort_by(f64::total_cmp);
         assert_eq!(e.quantiles, vec![Some(rank(&row, 0.5))], "row {i}");
     }
@@ -131,6 +166,13 @@ fn bad_arguments_are_one_line_errors() {
     assert!(e.contains("quantile 2 is outside [0, 1]"), "{e}");
     let e = error(&["stats", s(&store), "--quantiles", "x"]);
     assert!(e.contains("not a number"), "{e}");
-    let e = error(&["stats", s(&store), "--quantiles", "0.5", "--method", "cubic"]);
+    let e = error(&[
+        "stats",
+        s(&store),
+        "--quantiles",
+        "0.5",
+        "--method",
+        "cubic",
+    ]);
     assert!(e.contains("cubic"), "{e}");
 }
