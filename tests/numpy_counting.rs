@@ -234,6 +234,9 @@ fn compare(r: &Request, open: &dyn Fn(&str) -> LazyArray) -> Result<(), String> 
     }
 }
 
+/// Opens an input by name, one way.
+type Opener<'a> = Box<dyn Fn(&str) -> LazyArray + 'a>;
+
 fn parts_of(shape: &[u64], parts: u64) -> Vec<u64> {
     shape.iter().map(|&n| n.div_ceil(parts).max(1)).collect()
 }
@@ -275,7 +278,7 @@ fn counting_equals_numpy() {
     };
     let mut failures = Vec::new();
     for r in &requests {
-        let mut runs: Vec<(&str, Box<dyn Fn(&str) -> LazyArray>)> = vec![
+        let mut runs: Vec<(&str, Opener<'_>)> = vec![
             ("one block", Box::new(|n: &str| file(n, 1))),
             ("thirds", Box::new(|n: &str| file(n, 3))),
             ("sevenths", Box::new(|n: &str| file(n, 7))),

@@ -110,6 +110,11 @@ fn each<T: Element>(block: &Block, mut f: impl FnMut(T)) -> Result<()> {
     Ok(())
 }
 
+/// Whether `edges` never decrease (and hold no NaN).
+fn non_decreasing(edges: &[f64]) -> bool {
+    edges.windows(2).all(|w| w[0] <= w[1])
+}
+
 /// A vector of `n` zeros, or an error naming `what` when memory cannot hold it.
 fn zeros<V: Clone + Default>(n: u64, what: &str) -> Result<Vec<V>> {
     let mut v = Vec::new();
@@ -243,7 +248,7 @@ impl<'a> Compute<'a> {
         }
         match bins {
             Bins::Edges(edges) => {
-                if edges.windows(2).any(|w| !(w[0] <= w[1])) {
+                if !non_decreasing(edges) {
                     return Err(invalid("histogram: bin edges must increase monotonically"));
                 }
                 let n = edges.len().saturating_sub(1) as u64;
@@ -478,7 +483,7 @@ impl<'a> Compute<'a> {
             }
             edges.push(match b {
                 Bins::Edges(e) => {
-                    if e.len() < 2 || e.windows(2).any(|w| !(w[0] <= w[1])) {
+                    if e.len() < 2 || !non_decreasing(e) {
                         return Err(invalid(
                             "histogram2d: bin edges must be at least two and increase \
                              monotonically",
@@ -519,7 +524,7 @@ impl<'a> Compute<'a> {
             });
         }
         let (nx, ny) = (edges[0].len() - 1, edges[1].len() - 1);
-        let cells = (nx as u64).checked_mul(ny as u64).unwrap_or(u64::MAX);
+        let cells = (nx as u64).saturating_mul(ny as u64);
         let mut counts: Vec<u64> = zeros(cells, "histogram2d")?;
         let bin = |e: &[f64], v: f64| -> Option<usize> {
             let last = *e.last().expect("two edges");
@@ -618,7 +623,7 @@ impl<'a> Compute<'a> {
             None => Vec::new(),
         };
         let grow = |len: &mut Vec<u64>, sums: &mut Vec<f64>, v: u64| -> Result<()> {
-            let need = v.checked_add(1).unwrap_or(u64::MAX);
+            let need = v.saturating_add(1);
             if (len.len() as u64) < need {
                 let more = need - len.len() as u64;
                 let extra: Vec<u64> = zeros(more, "bincount")?;
