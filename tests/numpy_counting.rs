@@ -15,8 +15,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use outcore::convert::binary::open_npy;
@@ -46,30 +44,8 @@ struct Request {
     dtype: Option<String>,
 }
 
-fn scratch_dir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "outcore-numpy-counting-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn python_float(v: &Value) -> f64 {
-    match v.as_str() {
-        Some("nan") => f64::NAN,
-        Some("inf") => f64::INFINITY,
-        Some("-inf") => f64::NEG_INFINITY,
-        Some(text) => text.parse().unwrap(),
-        None => v.as_f64().unwrap(),
-    }
-}
-
 fn floats(v: &[Value]) -> Vec<f64> {
-    v.iter().map(python_float).collect()
+    v.iter().map(common::python_float).collect()
 }
 
 fn same_floats(got: &[f64], want: &[f64]) -> bool {
@@ -110,7 +86,7 @@ fn compare(r: &Request, open: &dyn Fn(&str) -> LazyArray) -> Result<(), String> 
             .as_ref()
             .unwrap()
             .iter()
-            .map(|c| c.as_u64().unwrap_or_else(|| python_float(c) as u64))
+            .map(|c| c.as_u64().unwrap_or_else(|| common::python_float(c) as u64))
             .collect()
     };
     let outcome: outcore::Result<()> = (|| {
@@ -237,34 +213,19 @@ fn compare(r: &Request, open: &dyn Fn(&str) -> LazyArray) -> Result<(), String> 
 /// Opens an input by name, one way.
 type Opener<'a> = Box<dyn Fn(&str) -> LazyArray + 'a>;
 
-fn parts_of(shape: &[u64], parts: u64) -> Vec<u64> {
-    shape.iter().map(|&n| n.div_ceil(parts).max(1)).collect()
-}
-
 #[test]
 fn counting_equals_numpy() {
     let Some(python) = common::python() else {
         return;
     };
-    let dir = scratch_dir();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_counting/reference.py");
-    let out = Command::new(&python)
-        .arg(script)
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = common::scratch_dir("numpy-counting");
     let requests: Vec<Request> =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        common::numpy_manifest(&python, "tests/numpy_counting/reference.py", &dir);
     let store = Store::create(dir.join("stores.zarr")).unwrap();
     let file = |name: &str, parts: u64| {
         let path = dir.join(format!("{name}.npy"));
         let whole = open_npy(&path, None).unwrap();
-        open_npy(&path, Some(&parts_of(whole.shape(), parts))).unwrap()
+        open_npy(&path, Some(&common::parts_of(whole.shape(), parts))).unwrap()
     };
     let stored = |name: &str| {
         if let Ok(a) = store.open_array(name) {
@@ -272,7 +233,7 @@ fn counting_equals_numpy() {
         }
         let a = file(name, 1);
         let spec = ArraySpec::new(a.data_type(), a.shape())
-            .chunks(&parts_of(a.shape(), 4))
+            .chunks(&common::parts_of(a.shape(), 4))
             .encoding(ChunkEncoding::zstd(1));
         LazyArray::from_stored(&a.to_store(&store, name, &spec).unwrap())
     };
@@ -310,7 +271,7 @@ fn counting_equals_numpy() {
 
 #[test]
 fn stored_histogram_takes_its_range_from_the_sidecar() {
-    let dir = scratch_dir();
+    let dir = common::scratch_dir("numpy-counting");
     let store = Store::create(dir.join("s.zarr")).unwrap();
     let x = outcore::random::normal(5, &[20_000], 0.0, 1.0).unwrap();
     let spec = ArraySpec::new(DataType::Float64, &[20_000]).chunks(&[1000]);

@@ -19,8 +19,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use outcore::convert::binary::open_npy;
@@ -53,36 +52,13 @@ struct Request {
     values: Option<Vec<Value>>,
 }
 
-fn scratch_dir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "outcore-numpy-quantile-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn numpy_cases(python: &std::ffi::OsStr, dir: &Path) -> Vec<ArrayCase> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_quantile/reference.py");
-    let out = Command::new(python).arg(script).arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
-}
-
-fn parts_of(shape: &[u64], parts: u64) -> Vec<u64> {
-    shape.iter().map(|&n| n.div_ceil(parts).max(1)).collect()
-}
-
 fn open(dir: &Path, file: &str, parts: u64) -> LazyArray {
     let whole = open_npy(&dir.join(file), None).unwrap();
-    open_npy(&dir.join(file), Some(&parts_of(whole.shape(), parts))).unwrap()
+    open_npy(
+        &dir.join(file),
+        Some(&common::parts_of(whole.shape(), parts)),
+    )
+    .unwrap()
 }
 
 fn method(name: &str) -> QuantileMethod {
@@ -126,17 +102,6 @@ fn build(r: &Request) -> (Quantiles, Axes) {
     (request, axes)
 }
 
-/// A value written by the script: an integer, or a float as Python's repr.
-fn python_float(v: &Value) -> f64 {
-    match v.as_str() {
-        Some("nan") => f64::NAN,
-        Some("inf") => f64::INFINITY,
-        Some("-inf") => f64::NEG_INFINITY,
-        Some(text) => text.parse().unwrap(),
-        None => v.as_f64().unwrap(),
-    }
-}
-
 /// Whether `got` holds numpy's answer bit for bit (NaN for NaN, either zero for a zero).
 fn same_values(got: &AnyArray, want: &[Value]) -> Result<(), String> {
     let check = |i: usize, ok: bool, g: String| {
@@ -156,7 +121,7 @@ fn same_values(got: &AnyArray, want: &[Value]) -> Result<(), String> {
     macro_rules! floats {
         ($a:expr) => {
             for (i, (g, w)) in $a.iter().zip(want).enumerate() {
-                let (g, w) = (f64::from(*g), python_float(w));
+                let (g, w) = (f64::from(*g), common::python_float(w));
                 let same = (g.is_nan() && w.is_nan())
                     || g.to_bits() == w.to_bits()
                     || (g == 0.0 && w == 0.0);
@@ -210,8 +175,9 @@ fn quantiles_equal_numpy() {
     let Some(python) = common::python() else {
         return;
     };
-    let dir = scratch_dir();
-    let cases = numpy_cases(&python, &dir);
+    let dir = common::scratch_dir("numpy-quantile");
+    let cases: Vec<ArrayCase> =
+        common::numpy_manifest(&python, "tests/numpy_quantile/reference.py", &dir);
     let store = Store::create(dir.join("stores.zarr")).unwrap();
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -219,7 +185,7 @@ fn quantiles_equal_numpy() {
         let thirds = open(&dir, &case.file, 3);
         let sevenths = open(&dir, &case.file, 7);
         let spec = ArraySpec::new(thirds.data_type(), thirds.shape())
-            .chunks(&parts_of(thirds.shape(), 2))
+            .chunks(&common::parts_of(thirds.shape(), 2))
             .encoding(ChunkEncoding::zstd(1));
         let stored = LazyArray::from_stored(&thirds.to_store(&store, &case.name, &spec).unwrap());
         for (i, r) in case.requests.iter().enumerate() {
@@ -303,7 +269,7 @@ fn narrowing_passes_select_exactly() {
 
     // From a store with a sidecar: the counting passes start from its min and max, and its
     // counts answer a median of an array holding a NaN, or of a constant one, with no pass.
-    let dir = scratch_dir();
+    let dir = common::scratch_dir("numpy-quantile");
     let store = Store::create(dir.join("s.zarr")).unwrap();
     let spec = ArraySpec::new(DataType::Float64, &[n]).chunks(&[4096]);
     let stored = LazyArray::from_stored(&x.to_store(&store, "x", &spec).unwrap());

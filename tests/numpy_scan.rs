@@ -14,9 +14,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use outcore::convert::binary::open_npy;
 use outcore::{AnyArray, ArraySpec, Axes, DataType, LazyArray, NumpyIndex, Store};
@@ -36,18 +33,6 @@ struct Request {
     axis: i64,
     n: Option<u64>,
     expect: String,
-}
-
-fn scratch_dir() -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "outcore-numpy-scan-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Equal bit for bit (any NaN equal to any NaN).
@@ -114,16 +99,8 @@ fn scans_equal_numpy() {
     let Some(python) = common::python() else {
         return;
     };
-    let dir = scratch_dir();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_scan/reference.py");
-    let out = Command::new(python).arg(script).arg(&dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cases: Vec<Case> =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let dir = common::scratch_dir("numpy-scan");
+    let cases: Vec<Case> = common::numpy_manifest(&python, "tests/numpy_scan/reference.py", &dir);
     let store = Store::create(dir.join("out.zarr")).unwrap();
     let mut failures = Vec::new();
     let mut checked = 0;

@@ -126,37 +126,19 @@ fn zeros<V: Clone + Default>(n: u64, what: &str) -> Result<Vec<V>> {
     Ok(v)
 }
 
-/// numpy's `linspace(start, stop, n + 1)` in `f64`.
-fn linspace(start: f64, stop: f64, bins: u64) -> Vec<f64> {
-    let div = bins as f64;
+/// numpy's `linspace(start, stop, n + 1)`, computed in `F` (float64, or float32 for float32
+/// bounds, as numpy computes it in the bounds' type).
+fn linspace<F: num_traits::Float>(start: F, stop: F, bins: u64) -> Vec<F> {
+    let float = |n: u64| F::from(n).unwrap_or_else(F::infinity);
+    let div = float(bins);
     let delta = stop - start;
     let step = delta / div;
-    let mut y: Vec<f64> = (0..=bins)
+    let mut y: Vec<F> = (0..=bins)
         .map(|i| {
-            if step == 0.0 {
-                i as f64 / div * delta + start
+            if step == F::zero() {
+                float(i) / div * delta + start
             } else {
-                i as f64 * step + start
-            }
-        })
-        .collect();
-    if let Some(last) = y.last_mut() {
-        *last = stop;
-    }
-    y
-}
-
-/// numpy's `linspace` of float32 bounds, computed in float32.
-fn linspace_f32(start: f32, stop: f32, bins: u64) -> Vec<f32> {
-    let div = bins as f32;
-    let delta = stop - start;
-    let step = delta / div;
-    let mut y: Vec<f32> = (0..=bins)
-        .map(|i| {
-            if step == 0.0 {
-                i as f32 / div * delta + start
-            } else {
-                i as f32 * step + start
+                float(i) * step + start
             }
         })
         .collect();
@@ -252,31 +234,15 @@ impl<'a> Compute<'a> {
                     return Err(invalid("histogram: bin edges must increase monotonically"));
                 }
                 let n = edges.len().saturating_sub(1) as u64;
-                let mut counts: Vec<u64> = zeros(n, "histogram")?;
-                if n > 0 {
-                    let last = edges[n as usize];
-                    let inner = &edges[..n as usize];
-                    pass(
-                        &self,
-                        "histogram",
-                        array,
-                        None,
-                        |block, _| {
-                            let mut part: Vec<u64> = zeros(n, "histogram")?;
-                            with_element_type!(t, T => each::<T>(&block, |v| {
-                                let x = v.to_f64();
-                                if x >= edges[0] && x <= last {
-                                    part[inner.partition_point(|&e| e <= x) - 1] += 1;
-                                }
-                            }))?;
-                            Ok(part)
-                        },
-                        |part| {
-                            counts.iter_mut().zip(part).for_each(|(c, p)| *c += p);
-                            Ok(())
-                        },
-                    )?;
-                }
+                let (first, last, inner) = (edges[0], edges[n as usize], &edges[..n as usize]);
+                let counts = self.count_bins(n, |block, part| {
+                    with_element_type!(t, T => each::<T>(&block, |v| {
+                        let x = v.to_f64();
+                        if x >= first && x <= last {
+                            part[inner.partition_point(|&e| e <= x) - 1] += 1;
+                        }
+                    }))
+                })?;
                 Ok(Histogram {
                     counts,
                     edges: edges.clone(),
@@ -285,38 +251,25 @@ impl<'a> Compute<'a> {
             }
             Bins::Count(n) => {
                 let uniform = self.uniform(*n, range)?;
-                let mut counts: Vec<u64> = zeros(*n, "histogram")?;
                 let (lo, hi) = (uniform.lo, uniform.hi);
                 let f32_data = t == DataType::Float32;
-                pass(
-                    &self,
-                    "histogram",
-                    array,
-                    None,
-                    |block, _| {
-                        let mut part: Vec<u64> = zeros(*n, "histogram")?;
-                        if f32_data {
-                            let (lo, hi) = (lo as f32, hi as f32);
-                            each::<f32>(&block, |v| {
-                                if v >= lo && v <= hi {
-                                    part[uniform.index(f64::from(v))] += 1;
-                                }
-                            })?;
-                        } else {
-                            with_element_type!(t, T => each::<T>(&block, |v| {
-                                let x = v.to_f64();
-                                if x >= lo && x <= hi {
-                                    part[uniform.index(x)] += 1;
-                                }
-                            }))?;
-                        }
-                        Ok(part)
-                    },
-                    |part| {
-                        counts.iter_mut().zip(part).for_each(|(c, p)| *c += p);
-                        Ok(())
-                    },
-                )?;
+                let counts = self.count_bins(*n, |block, part| {
+                    if f32_data {
+                        let (lo, hi) = (lo as f32, hi as f32);
+                        each::<f32>(&block, |v| {
+                            if v >= lo && v <= hi {
+                                part[uniform.index(f64::from(v))] += 1;
+                            }
+                        })
+                    } else {
+                        with_element_type!(t, T => each::<T>(&block, |v| {
+                            let x = v.to_f64();
+                            if x >= lo && x <= hi {
+                                part[uniform.index(x)] += 1;
+                            }
+                        }))
+                    }
+                })?;
                 Ok(Histogram {
                     counts,
                     edges: uniform.edges,
@@ -328,6 +281,35 @@ impl<'a> Compute<'a> {
                 })
             }
         }
+    }
+
+    /// Counts in `n` bins in one pass: `bin(block, counts)` counts a block into its own
+    /// partial on a worker thread; the partials are added up in order.
+    fn count_bins(
+        &self,
+        n: u64,
+        bin: impl Fn(Block, &mut [u64]) -> Result<()> + Sync,
+    ) -> Result<Vec<u64>> {
+        let mut counts: Vec<u64> = zeros(n, "histogram")?;
+        if n == 0 {
+            return Ok(counts);
+        }
+        pass(
+            self,
+            "histogram",
+            self.array,
+            None,
+            |block, _| {
+                let mut part: Vec<u64> = zeros(n, "histogram")?;
+                bin(block, &mut part)?;
+                Ok(part)
+            },
+            |part| {
+                counts.iter_mut().zip(part).for_each(|(c, p)| *c += p);
+                Ok(())
+            },
+        )?;
+        Ok(counts)
     }
 
     /// numpy's `_get_outer_edges` and `linspace` for `n` equal bins.
@@ -399,7 +381,7 @@ impl<'a> Compute<'a> {
                 u.hi = f64::from(last);
                 u.first = f64::from(first);
                 u.denom = f64::from(last - first);
-                u.edges = linspace_f32(first, last, n)
+                u.edges = linspace(first, last, n)
                     .into_iter()
                     .map(f64::from)
                     .collect();
