@@ -8,47 +8,16 @@
 //! written once to `target/outcore-bench/` and reused; page cache warm after the first pass).
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{criterion_main, Criterion, Throughput};
-use outcore::{Array, ArraySpec, Axes, ChunkEncoding, DataType, LazyArray, Store};
+use outcore::{Axes, LazyArray};
 
 mod common;
 
-use common::{bench_dir, bytes, chunk_bytes, decompress_all, field, sum_mapped, COLS};
-
-fn stores() -> (Array, Array) {
-    let rows = bytes(4 << 30) / 8 / COLS;
-    let root = bench_dir().join(format!("engine-{rows}x{COLS}.zarr"));
-    if !root.join("zstd/zarr.json").exists() {
-        let _ = std::fs::remove_dir_all(&root);
-        let store = Store::create(&root).unwrap();
-        let x = field(rows);
-        for (name, encoding) in [
-            ("raw", ChunkEncoding::raw()),
-            ("zstd", ChunkEncoding::zstd(1)),
-        ] {
-            let spec = ArraySpec::new(DataType::Float64, &[rows, COLS])
-                .chunks(&[16, COLS])
-                .encoding(encoding);
-            x.to_store(&store, name, &spec).unwrap();
-        }
-    }
-    // The raw store keeps the default cache (its chunks are zero-copy views, never cached,
-    // and its mapped pages stay resident when the array fits the budget); the zstd store has
-    // no cache for decoded chunks, so every pass decodes, as a pass over a store larger than
-    // memory does (and as the decompress baseline does).
-    let raw = Store::open(&root).unwrap().open_array("raw").unwrap();
-    let zstd = Store::open(&root)
-        .unwrap()
-        .with_cache(Arc::new(outcore::LruChunkCache::new(0)))
-        .open_array("zstd")
-        .unwrap();
-    (raw, zstd)
-}
+use common::{chunk_bytes, decompress_all, engine_stores, sum_mapped};
 
 fn bench(c: &mut Criterion) {
-    let (raw, zstd) = stores();
+    let (raw, zstd) = engine_stores();
     let logical = raw.shape().iter().product::<u64>() * 8;
     let chunk_len = raw.meta().chunk_bytes();
     let mut group = c.benchmark_group("engine");

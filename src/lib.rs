@@ -95,7 +95,10 @@ pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "engine")]
 pub use exec::summary::{summarize, Summaries, Summary};
 #[cfg(feature = "engine")]
-pub use exec::{AnyArray, Blocks, Compute, Progress, ProgressFn};
+pub use exec::{
+    AnyArray, Bins, Blocks, Compute, Histogram, Histogram2d, Progress, ProgressFn, QuantileMethod,
+    Quantiles, Unique,
+};
 #[cfg(feature = "engine")]
 pub use expr::{
     random, Axes, AxisBlocks, BinaryOp, Block, BlockGrid, InMemoryArray, LazyArray, NumpyIndex,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use outcore::test_support::{
     iter_box, zstd_decode_into, AlignedBuf, ChunkLocation, MappedFile, ShardIndex,
 };
-use outcore::{Array, ChunkEncoding, LazyArray};
+use outcore::{Array, ArraySpec, ChunkEncoding, DataType, LazyArray, Store};
 use rayon::prelude::*;
 
 /// The benchmarks' fallible results: their errors are only ever printed.
@@ -149,4 +149,37 @@ pub(crate) fn decompress_all(chunks: &[StoredChunk], chunk_len: usize) -> BenchR
             })
         })
         .sum()
+}
+
+/// The engine benchmarks' reference field ([`field`]), `bytes(4 GiB)` of float64 in
+/// `16 x COLS` chunks, as a raw and a zstd-1 store, written once under [`bench_dir`]: the raw
+/// array with the default cache, the zstd one with none (every pass decodes).
+pub(crate) fn engine_stores() -> (Array, Array) {
+    let rows = bytes(4 << 30) / 8 / COLS;
+    let root = bench_dir().join(format!("engine-{rows}x{COLS}.zarr"));
+    if !root.join("zstd/zarr.json").exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        let store = Store::create(&root).unwrap();
+        let x = field(rows);
+        for (name, encoding) in [
+            ("raw", ChunkEncoding::raw()),
+            ("zstd", ChunkEncoding::zstd(1)),
+        ] {
+            let spec = ArraySpec::new(DataType::Float64, &[rows, COLS])
+                .chunks(&[16, COLS])
+                .encoding(encoding);
+            x.to_store(&store, name, &spec).unwrap();
+        }
+    }
+    // The raw store keeps the default cache (its chunks are zero-copy views, never cached,
+    // and its mapped pages stay resident when the array fits the budget); the zstd store has
+    // no cache for decoded chunks, so every pass decodes, as a pass over a store larger than
+    // memory does (and as the decompress baseline does).
+    let raw = Store::open(&root).unwrap().open_array("raw").unwrap();
+    let zstd = Store::open(&root)
+        .unwrap()
+        .with_cache(Arc::new(outcore::LruChunkCache::new(0)))
+        .open_array("zstd")
+        .unwrap();
+    (raw, zstd)
 }

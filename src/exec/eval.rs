@@ -281,6 +281,7 @@ pub(crate) fn eval_in(
             eval(result, region)
         }
         Op::Extract(extraction) => super::extract::eval_extract(node.data_type, extraction, region),
+        Op::Scan(scan) => super::scan::eval_scan(array, scan, region),
         Op::Failed(kind, message) => Err(crate::Error::new(*kind, message.clone())),
         Op::MapBlocks(input, f) => {
             // The kernel always sees whole blocks of this node's grid; cut the region out.

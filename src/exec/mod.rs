@@ -21,11 +21,16 @@ mod eval;
 mod extract;
 mod functions;
 mod fused;
+mod histogram;
 mod kernels;
+mod quantile;
 mod reduce;
+mod scan;
 pub(crate) mod summary;
 
 pub use any_array::AnyArray;
+pub use histogram::{Bins, Histogram, Histogram2d, Unique};
+pub use quantile::{QuantileMethod, Quantiles};
 
 use crate::element::{DataType, Element};
 use crate::error::{shape_mismatch, too_large, type_mismatch, Error, Result};
@@ -186,6 +191,9 @@ fn prepare(root: &LazyArray, opts: &RunOptions<'_>) -> Result<()> {
     for input in root.node.op.inputs() {
         prepare_node(input, opts, &mut visited)?;
     }
+    if let Op::Scan(scan) = &root.node.op {
+        scan::prepare(root, scan, opts)?;
+    }
     Ok(())
 }
 
@@ -199,6 +207,9 @@ fn prepare_node(
     }
     for input in array.node.op.inputs() {
         prepare_node(input, opts, visited)?;
+    }
+    if let Op::Scan(scan) = &array.node.op {
+        scan::prepare(array, scan, opts)?;
     }
     if let Op::Reduce(reduction) = &array.node.op {
         if reduction.result.get().is_none() {

@@ -195,7 +195,7 @@ fn merge_into(slot: &mut Option<ChunkStats>, s: &ChunkStats) {
     });
 }
 
-fn from_sidecar(array: &LazyArray, axis: Option<usize>) -> Result<Option<Vec<Summary>>> {
+pub(crate) fn from_sidecar(array: &LazyArray, axis: Option<usize>) -> Result<Option<Vec<Summary>>> {
     let Op::Stored(stored) = &array.node.op else {
         return Ok(None);
     };

@@ -24,6 +24,7 @@ mod ops;
 pub(crate) mod plan;
 pub mod random;
 mod reduce;
+mod scan;
 mod select;
 mod shape;
 mod source;
@@ -36,6 +37,7 @@ pub use elementwise::{BinaryOp, UnaryOp};
 pub(crate) use grid::element_count;
 pub use grid::{AxisBlocks, BlockGrid, MAX_EXPLICIT_BLOCKS};
 pub use reduce::ReduceOp;
+pub(crate) use scan::{Scan, ScanOp};
 pub(crate) use select::Extraction;
 pub(crate) use shape::unit_axes_map;
 pub use shape::NumpyIndex;
@@ -138,6 +140,8 @@ pub(crate) enum Op {
     Concat(Vec<LazyArray>, usize),
     Rechunk(LazyArray),
     Reduce(Box<Reduction>),
+    /// A running fold along an axis (`cumsum` and kin, see `scan.rs`).
+    Scan(Box<Scan>),
     MapBlocks(LazyArray, BlockFn),
     /// numpy's `x[mask]` with a mask of `x`'s shape, its true values counted (see
     /// `select.rs`).
@@ -168,6 +172,7 @@ impl Op {
             Op::Concat(..) => "concatenate",
             Op::Rechunk(_) => "rechunk",
             Op::Reduce(_) => "reduce",
+            Op::Scan(s) => s.op.name(),
             Op::MapBlocks(..) => "map_blocks",
             Op::Extract(_) => "extract",
             Op::Failed(..) => "failed",
@@ -189,6 +194,7 @@ impl Op {
             Op::Where(c, a, b) => vec![c, a, b],
             Op::Stack(v, _) | Op::Concat(v, _) => v.iter().collect(),
             Op::Reduce(r) => vec![&r.input],
+            Op::Scan(s) => vec![&s.input],
             Op::Extract(e) => vec![&e.values, &e.mask],
             _ => vec![],
         }
@@ -409,6 +415,22 @@ impl Axes {
     pub fn keepdims(mut self) -> Self {
         self.keepdims = true;
         self
+    }
+
+    /// The axes of `array` these name, sorted.
+    pub(crate) fn resolve(&self, array: &LazyArray) -> Result<Vec<usize>> {
+        let mut list: Vec<usize> = match &self.axes {
+            None => (0..array.ndim()).collect(),
+            Some(v) => v.iter().map(|&a| array.axis(a)).collect::<Result<_>>()?,
+        };
+        list.sort_unstable();
+        if list.windows(2).any(|w| w[0] == w[1]) {
+            return Err(crate::error::invalid(format!(
+                "reduction axes {:?} repeat an axis",
+                self.axes
+            )));
+        }
+        Ok(list)
     }
 }
 

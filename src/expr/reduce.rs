@@ -126,17 +126,7 @@ impl LazyArray {
     pub fn reduce(&self, op: ReduceOp, axes: impl Into<Axes>) -> Result<LazyArray> {
         self.built()?;
         let axes = axes.into();
-        let mut list: Vec<usize> = match &axes.axes {
-            None => (0..self.ndim()).collect(),
-            Some(v) => v.iter().map(|&a| self.axis(a)).collect::<Result<_>>()?,
-        };
-        list.sort_unstable();
-        if list.windows(2).any(|w| w[0] == w[1]) {
-            return Err(invalid(format!(
-                "reduction axes {:?} repeat an axis",
-                axes.axes
-            )));
-        }
+        let list = axes.resolve(self)?;
         if op.is_arg() && list.len() != 1 && list.len() != self.ndim() {
             return Err(unsupported(
                 "arg reductions take one axis or all of them (as numpy)",

@@ -119,3 +119,56 @@ pub(crate) fn run_python_json(
     );
     serde_json::from_slice(&out.stdout).expect("python prints JSON")
 }
+
+/// A fresh empty directory under the system's temporary directory, named after `what`, this
+/// process and a counter (the numpy oracles write their inputs and answers there).
+pub(crate) fn scratch_dir(what: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "outcore-{what}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A float the numpy scripts wrote: Python's repr as a string (`nan`, `inf`, `-0.0`, ...), or
+/// a JSON number.
+pub(crate) fn python_float(v: &serde_json::Value) -> f64 {
+    match v.as_str() {
+        Some("nan") => f64::NAN,
+        Some("inf") => f64::INFINITY,
+        Some("-inf") => f64::NEG_INFINITY,
+        Some(text) => text.parse().unwrap(),
+        None => v.as_f64().unwrap(),
+    }
+}
+
+/// Block extents of about `1 / parts` of each axis of `shape` (at least 1).
+pub(crate) fn parts_of(shape: &[u64], parts: u64) -> Vec<u64> {
+    shape.iter().map(|&n| n.div_ceil(parts).max(1)).collect()
+}
+
+/// Runs the numpy script `script` (a path under the crate) with `python`, writing into
+/// `dir`, and parses the `manifest.json` it leaves there.
+pub(crate) fn numpy_manifest<T: serde::de::DeserializeOwned>(
+    python: &std::ffi::OsStr,
+    script: &str,
+    dir: &std::path::Path,
+) -> T {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}

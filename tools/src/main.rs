@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod convert;
 mod export;
+mod hist;
 mod inspect;
 mod progress;
 mod stats;
@@ -51,9 +52,14 @@ enum Command {
     Convert(convert::Args),
     /// Count, NaN count, min, max, sum, mean and std of an array, or per index along an axis.
     #[command(
-        after_help = "Examples:\n  outcore stats climate.zarr/t2m\n  outcore stats climate.zarr/t2m --axis 0 --json\n  outcore stats climate.zarr/t2m --scan"
+        after_help = "Examples:\n  outcore stats climate.zarr/t2m\n  outcore stats climate.zarr/t2m --axis 0 --json\n  outcore stats climate.zarr/t2m --scan\n  outcore stats climate.zarr/t2m --quantiles 0.01,0.5,0.99"
     )]
     Stats(stats::Args),
+    /// Draw a histogram of an array in the terminal, as JSON, or as an SVG picture.
+    #[command(
+        after_help = "Examples:\n  outcore hist climate.zarr/t2m\n  outcore hist climate.zarr/t2m --bins 50 --range -40,50 --svg t2m.svg\n  outcore hist climate.zarr/t2m --json"
+    )]
+    Hist(hist::Args),
     /// Write an array to a .npy file, or to plain (unsharded) Zarr v3.
     #[command(
         after_help = "Examples:\n  outcore export climate.zarr/t2m t2m.npy\n  outcore export climate.zarr/t2m plain.zarr --chunks 1,720,1440 --codec zstd:3"
@@ -202,6 +208,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args, &cli.output),
         Command::Convert(args) => convert::run(args, &cli.output),
         Command::Stats(args) => stats::run(args, &cli.output),
+        Command::Hist(args) => hist::run(args, &cli.output),
         Command::Export(args) => export::run(args, &cli.output),
         Command::Verify(args) => verify::run(args, &cli.output),
     };

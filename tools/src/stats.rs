@@ -24,6 +24,14 @@ pub(crate) struct Args {
     /// Always read the data, never the statistics sidecar.
     #[arg(long)]
     pub scan: bool,
+    /// Also the exact quantiles (NaN skipped), e.g. `0.01,0.5,0.99`: a pass, or a few when
+    /// the values do not fit in memory.
+    #[arg(long, value_parser = crate::hist::parse_number_list)]
+    pub quantiles: Option<crate::hist::Numbers>,
+    /// How a quantile between two values is chosen: linear, lower, higher, nearest,
+    /// midpoint (numpy's methods).
+    #[arg(long, default_value = "linear", value_parser = |s: &str| s.parse::<outcore::QuantileMethod>().map_err(|e| e.to_string()))]
+    pub method: outcore::QuantileMethod,
 }
 
 /// The `--json` output.
@@ -41,6 +49,9 @@ pub(crate) struct StatsOutput {
     pub source: &'static str,
     /// One entry for the array, or one per index along `axis`.
     pub stats: Vec<StatsEntry>,
+    /// The quantiles asked for (`--quantiles`), whose values each entry lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Vec<f64>>,
 }
 
 /// The statistics of a set of elements. `min`, `max` and `sum` are JSON integers for integer
@@ -64,6 +75,9 @@ pub(crate) struct StatsEntry {
     pub mean: Value,
     /// Population standard deviation of the non-NaN values.
     pub std: Value,
+    /// The values of the quantiles asked for, in order (`null` where there are no values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Vec<Value>>,
 }
 
 fn float(v: f64) -> Value {
@@ -89,6 +103,7 @@ fn entry(index: Option<u64>, s: &Summary) -> StatsEntry {
         sum: scalar(s.sum),
         mean: float(s.mean),
         std: float(s.std),
+        quantiles: None,
     }
 }
 
@@ -100,7 +115,17 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
     let observer = |p: &outcore::Progress| bar.update(p);
     let found = summarize(&lazy, args.axis, args.scan, Some(&observer))?;
     bar.finish();
-    let report = StatsOutput {
+    let quantiles = match &args.quantiles {
+        Some(q) => Some(crate::hist::quantiles(
+            &lazy,
+            &q.0,
+            args.axis,
+            args.method,
+            output,
+        )?),
+        None => None,
+    };
+    let mut report = StatsOutput {
         path: args.path.display().to_string(),
         data_type: array.data_type().name().to_string(),
         shape: array.shape().to_vec(),
@@ -116,7 +141,11 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             .enumerate()
             .map(|(i, s)| entry(args.axis.map(|_| i as u64), s))
             .collect(),
+        quantiles: args.quantiles.as_ref().map(|q| q.0.clone()),
     };
+    for (e, values) in report.stats.iter_mut().zip(quantiles.into_iter().flatten()) {
+        e.quantiles = Some(values);
+    }
     crate::emit(output, &report, !output.quiet, |out| {
         writeln!(
             out,
@@ -146,6 +175,14 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 show(&e.mean),
                 show(&e.std)
             )?;
+            if let (Some(q), Some(v)) = (&report.quantiles, &e.quantiles) {
+                let parts: Vec<String> = q
+                    .iter()
+                    .zip(v)
+                    .map(|(q, v)| format!("q{q}={}", show(v)))
+                    .collect();
+                writeln!(out, "{index}  quantiles: {}", parts.join(" "))?;
+            }
         }
         Ok(())
     })?;
