@@ -47,7 +47,6 @@ fn odd_chunks(shape: &[u64], start: usize) -> Vec<u64> {
         .collect()
 }
 
-
 fn run_python(python: &std::ffi::OsStr, script: &str, args: &[&Path]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/convert_binary")
@@ -116,7 +115,9 @@ fn check_import<T: Element + ndarray_npy::ReadableElement>(
 
 #[test]
 fn numpy_inputs_import_exactly_and_exports_read_back_in_numpy_and_zarr_python() {
-    let Some(python) = common::python() else { return };
+    let Some(python) = common::python() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let inputs_dir = dir.path().join("inputs");
     run_python(&python, "make_inputs.py", &[&inputs_dir]);

@@ -47,11 +47,6 @@ struct Case {
     max: Option<Value>,
 }
 
-/// Blocks of about `1 / parts` of each axis.
-fn parts_of(shape: &[u64], parts: u64) -> Vec<u64> {
-    shape.iter().map(|&n| n.div_ceil(parts).max(1)).collect()
-}
-
 /// How `x` and the mask are cut: parts per axis for each (the mask's differ from `x`'s in
 /// most), from one block to blocks of a seventh of every axis.
 const CHUNKINGS: [(u64, u64); 6] = [(1, 1), (3, 1), (7, 3), (1, 5), (7, 7), (4, 6)];
@@ -66,13 +61,17 @@ enum Source<'a> {
 
 fn open(dir: &Path, file: &str, parts: u64) -> LazyArray {
     let whole = open_npy(&dir.join(file), None).unwrap();
-    open_npy(&dir.join(file), Some(&parts_of(whole.shape(), parts))).unwrap()
+    open_npy(
+        &dir.join(file),
+        Some(&common::parts_of(whole.shape(), parts)),
+    )
+    .unwrap()
 }
 
 fn stored(store_dir: &Path, name: &str, a: &LazyArray, parts: u64) -> LazyArray {
     let store = Store::create(store_dir.join(format!("{name}.zarr"))).unwrap();
     let spec = ArraySpec::new(a.data_type(), a.shape())
-        .chunks(&parts_of(a.shape(), parts))
+        .chunks(&common::parts_of(a.shape(), parts))
         .encoding(ChunkEncoding::zstd(1));
     LazyArray::from_stored(&a.to_store(&store, "a", &spec).unwrap())
 }
@@ -92,7 +91,7 @@ fn build(case: &Case, dir: &Path, source: &Source<'_>) -> outcore::Result<LazyAr
             mask_file.map(|m| stored(store_dir, &format!("{}_m", case.name), &m, mask_parts));
     }
     // A mask made from `x` is made from `x` in the mask's blocks.
-    let x_for_mask = || x.rechunk(&parts_of(x.shape(), mask_parts));
+    let x_for_mask = || x.rechunk(&common::parts_of(x.shape(), mask_parts));
     let number = |key: &str| -> f64 { case.mask[key].as_f64().unwrap() };
     let mask = match case.mask["op"].as_str().unwrap() {
         "file" => mask_file.unwrap(),
@@ -127,17 +126,6 @@ fn element_json<T: Num>(x: T) -> Value {
     }
 }
 
-/// A float written by the script (Python's repr: `nan`, `inf`, `-0.0`, ...).
-fn python_float(v: &Value) -> f64 {
-    let text = v.as_str().unwrap();
-    match text {
-        "nan" => f64::NAN,
-        "inf" => f64::INFINITY,
-        "-inf" => f64::NEG_INFINITY,
-        _ => text.parse().unwrap(),
-    }
-}
-
 /// The one element of a 0-d result, as JSON.
 fn scalar_json(a: &LazyArray) -> Result<Value, String> {
     with_element_type!(a.data_type(), T => {
@@ -150,7 +138,7 @@ fn scalar_json(a: &LazyArray) -> Result<Value, String> {
 fn same_number(got: &Value, want: &Value, scale: Option<f64>) -> bool {
     match scale {
         Some(scale) => {
-            let (g, w) = (python_float(got), python_float(want));
+            let (g, w) = (common::python_float(got), common::python_float(want));
             (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= scale
         }
         None => got == want,
@@ -232,7 +220,8 @@ fn extract_agrees_with_numpy() {
         return;
     };
     let dir = common::scratch_dir("numpy-extract");
-    let cases = common::reference_cases::<Case>(&python, "tests/numpy_extract/reference.py", &dir);
+    let cases =
+        common::numpy_manifest::<Vec<Case>>(&python, "tests/numpy_extract/reference.py", &dir);
     assert!(cases.len() > 10);
     let mut failures = Vec::new();
     for case in &cases {

@@ -14,7 +14,6 @@
 
 mod common;
 
-
 use outcore::convert::binary::open_npy;
 use outcore::{AnyArray, ArraySpec, Axes, DataType, LazyArray, NumpyIndex, Store};
 use serde::Deserialize;

@@ -270,7 +270,7 @@ fn outcore_agrees_with_numpy() {
     };
     let dir = common::scratch_dir("numpy-semantics");
     let cases =
-        common::reference_cases::<Case>(&python, "tests/numpy_semantics/reference.py", &dir);
+        common::numpy_manifest::<Vec<Case>>(&python, "tests/numpy_semantics/reference.py", &dir);
     assert!(!cases.is_empty());
     let failures: Vec<String> = cases
         .iter()

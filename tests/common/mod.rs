@@ -66,29 +66,6 @@ pub(crate) fn scratch_dir(label: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Runs the reference script `script` (a path under the crate's root) with `dir` as its
-/// argument; the script writes its inputs and answers into `dir`, and its list of cases to
-/// `dir/manifest.json`, which is returned parsed.
-pub(crate) fn reference_cases<C: serde::de::DeserializeOwned>(
-    python: &std::ffi::OsStr,
-    script: &str,
-    dir: &std::path::Path,
-) -> Vec<C> {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
-    let out = std::process::Command::new(python)
-        .arg(&script)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
-}
-
 /// Runs `script` with `python`, `input` on its standard input, and parses the JSON it prints.
 pub(crate) fn run_python_json(
     python: &std::ffi::OsStr,
@@ -118,21 +95,6 @@ pub(crate) fn run_python_json(
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("python prints JSON")
-}
-
-/// A fresh empty directory under the system's temporary directory, named after `what`, this
-/// process and a counter (the numpy oracles write their inputs and answers there).
-pub(crate) fn scratch_dir(what: &str) -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "outcore-{what}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A float the numpy scripts wrote: Python's repr as a string (`nan`, `inf`, `-0.0`, ...), or
