@@ -95,7 +95,7 @@ pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "engine")]
 pub use exec::summary::{summarize, Summaries, Summary};
 #[cfg(feature = "engine")]
-pub use exec::{AnyArray, Blocks, Compute, Progress, ProgressFn};
+pub use exec::{Agg, AnyArray, Blocks, Compute, GroupBy, GroupTable, Progress, ProgressFn};
 #[cfg(feature = "engine")]
 pub use expr::{
     random, Axes, AxisBlocks, BinaryOp, Block, BlockGrid, InMemoryArray, LazyArray, NumpyIndex,

@@ -21,11 +21,14 @@ mod eval;
 mod extract;
 mod functions;
 mod fused;
+mod group;
 mod kernels;
 mod reduce;
 pub(crate) mod summary;
 
 pub use any_array::AnyArray;
+pub use group::{Agg, GroupBy, GroupTable};
+pub(crate) use extract::extract_each;
 
 use crate::element::{DataType, Element};
 use crate::error::{shape_mismatch, too_large, type_mismatch, Error, Result};
