@@ -32,7 +32,7 @@ use crate::{DataType, ErrorKind};
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Table {
     names: Vec<String>,
     columns: Vec<LazyArray>,

@@ -355,8 +355,8 @@ impl LocalGroups {
 /// A grouping of an array's rows by one or more keys, ready for reductions: made by
 /// [`LazyArray::group_by`] or [`LazyArray::group_by_keys`], computed by [`GroupBy::agg`].
 ///
-/// Rows are the positions along the grouped axis (the first, unless [`GroupBy::axis`]
-/// names another); the result has one row per group, in key order (tuples in lexicographic
+/// Rows are the positions along the grouped axis (the first, unless
+/// [`LazyArray::group_by_axis`] names another); the result has one row per group, in key order (tuples in lexicographic
 /// order), and each reduction's values have the shape of the array without the grouped axis.
 /// Only groups that occur are listed (pandas' `observed=True`). Rows whose key is the
 /// missing code ([`GroupBy::missing`], `-1` for a CSV conversion's categories through
@@ -412,10 +412,21 @@ impl LazyArray {
     /// [`ErrorKind::TypeMismatch`]: crate::ErrorKind::TypeMismatch
     /// [`ErrorKind::ShapeMismatch`]: crate::ErrorKind::ShapeMismatch
     pub fn group_by_keys(&self, keys: &[&LazyArray]) -> Result<GroupBy<'static>> {
+        self.group_by_axis(keys, 0)
+    }
+
+    /// Groups the positions along `axis` (rather than axis 0) by `keys`, one value of each per
+    /// position; each group's results have the shape of the array without that axis.
+    ///
+    /// # Errors
+    /// As [`LazyArray::group_by_keys`], and
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an axis the
+    /// array does not have.
+    pub fn group_by_axis(&self, keys: &[&LazyArray], axis: usize) -> Result<GroupBy<'static>> {
         let grouping = GroupBy {
             values: self.clone(),
             keys: keys.iter().map(|&k| k.clone()).collect(),
-            axis: 0,
+            axis,
             missing: vec![None; keys.len()],
             names: (0..keys.len()).map(|i| format!("key{i}")).collect(),
             labels: vec![None; keys.len()],
@@ -424,6 +435,18 @@ impl LazyArray {
         };
         grouping.check()?;
         Ok(grouping)
+    }
+}
+
+impl std::fmt::Debug for GroupBy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupBy")
+            .field("values", &self.values)
+            .field("keys", &self.keys)
+            .field("axis", &self.axis)
+            .field("missing", &self.missing)
+            .field("names", &self.names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -461,18 +484,6 @@ impl<'a> GroupBy<'a> {
             }
         }
         Ok(())
-    }
-
-    /// Groups positions along `axis` instead of axis 0.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an axis the
-    /// array does not have; [`ErrorKind::ShapeMismatch`](crate::ErrorKind::ShapeMismatch)
-    /// when a key's length is not that axis's.
-    pub fn axis(mut self, axis: usize) -> Result<Self> {
-        self.axis = axis;
-        self.check()?;
-        Ok(self)
     }
 
     /// Leaves out the rows where a key equals `code` (a CSV conversion's categories mark a
