@@ -201,7 +201,7 @@ impl Table {
             .key_names(keys);
         for (k, &i) in positions.iter().enumerate() {
             if let Some(names) = &self.categories[i] {
-                grouping = grouping.labels(k, names.clone()).missing_for(k, Some(-1));
+                grouping = grouping.labels(k, names.clone()).missing_key(k, -1);
             }
         }
         Ok(grouping)

@@ -510,9 +510,11 @@ impl<'a> GroupBy<'a> {
         self
     }
 
-    pub(crate) fn missing_for(mut self, key: usize, code: Option<i64>) -> Self {
+    /// Leaves out the rows where key `key` (counted from 0) equals `code`; the other keys
+    /// keep their own missing codes.
+    pub fn missing_key(mut self, key: usize, code: i64) -> Self {
         if let Some(slot) = self.missing.get_mut(key) {
-            *slot = code;
+            *slot = Some(code);
         }
         self
     }

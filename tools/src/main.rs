@@ -10,6 +10,7 @@ mod export;
 mod inspect;
 mod progress;
 mod stats;
+mod stats_by;
 mod verify;
 
 /// Flags every subcommand takes.
@@ -51,7 +52,7 @@ enum Command {
     Convert(convert::Args),
     /// Count, NaN count, min, max, sum, mean and std of an array, or per index along an axis.
     #[command(
-        after_help = "Examples:\n  outcore stats climate.zarr/t2m\n  outcore stats climate.zarr/t2m --axis 0 --json\n  outcore stats climate.zarr/t2m --scan"
+        after_help = "Examples:\n  outcore stats climate.zarr/t2m\n  outcore stats climate.zarr/t2m --axis 0 --json\n  outcore stats climate.zarr/t2m --scan\n  outcore stats taxi.zarr/trips/tip_amount --by payment_type"
     )]
     Stats(stats::Args),
     /// Write an array to a .npy file, or to plain (unsharded) Zarr v3.

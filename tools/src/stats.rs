@@ -24,6 +24,10 @@ pub(crate) struct Args {
     /// Always read the data, never the statistics sidecar.
     #[arg(long)]
     pub scan: bool,
+    /// Statistics per group of these key arrays (comma-separated; arrays beside ARRAY in its
+    /// group, such as a CSV conversion's columns, or paths), labelled with their categories.
+    #[arg(long, value_name = "KEYS", conflicts_with = "axis")]
+    pub by: Option<String>,
 }
 
 /// The `--json` output.
@@ -94,6 +98,9 @@ fn entry(index: Option<u64>, s: &Summary) -> StatsEntry {
 
 /// Runs the subcommand.
 pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+    if let Some(by) = &args.by {
+        return crate::stats_by::run(&args.path, by, output);
+    }
     let array = crate::open_array(&args.path)?;
     let lazy = LazyArray::from_stored(&array);
     let bar = Bar::new(output, "stats", lazy.nbytes());
