@@ -99,7 +99,11 @@ fn means_per_class(table: &LazyArray) -> outcore::Result<(Vec<i64>, Vec<u64>, Ar
     let class = table.slice(s![.., 8])?.astype(DataType::Int8);
     let per_class = statistics.group_by(&class)?.mean()?;
     let means = per_class.to_ndarray::<f64>(Agg::NanMean)?;
-    Ok((per_class.keys(0).to_vec(), per_class.sizes().to_vec(), means))
+    Ok((
+        per_class.keys(0).to_vec(),
+        per_class.sizes().to_vec(),
+        means,
+    ))
 }
 
 fn main() -> ExitCode {
@@ -141,7 +145,10 @@ fn main() -> ExitCode {
         step.done(format!("{} classes", classes.len()), Some(table.nbytes()));
         for ((class, n), row) in classes.iter().zip(&rows).zip(means.outer_iter()) {
             let shown: Vec<String> = row.iter().map(|v| format!("{v:.4}")).collect();
-            println!("    class {class}: {n:>6} rows, means [{}]", shown.join(", "));
+            println!(
+                "    class {class}: {n:>6} rows, means [{}]",
+                shown.join(", ")
+            );
         }
         Ok(())
     })
@@ -194,9 +201,16 @@ mod tests {
         }
         assert_eq!((classes, rows), (vec![0, 1], class_rows.to_vec()));
         for class in 0..2 {
-            for (got, sum) in means.index_axis(outcore::ndarray::Axis(0), class).iter().zip(&class_sums[class]) {
+            for (got, sum) in means
+                .index_axis(outcore::ndarray::Axis(0), class)
+                .iter()
+                .zip(&class_sums[class])
+            {
                 let want = sum / class_rows[class] as f64;
-                assert!(common::close(*got, want, 1e-12), "class {class}: {got} vs {want}");
+                assert!(
+                    common::close(*got, want, 1e-12),
+                    "class {class}: {got} vs {want}"
+                );
             }
         }
     }

@@ -132,12 +132,23 @@ fn long_trip_share(trips: &Table) -> outcore::Result<f64> {
 /// Per payment type (by name): trips, mean total amount and mean tip.
 fn per_payment(trips: &Table) -> outcore::Result<Vec<(String, u64, f64, f64)>> {
     let aggs = [Agg::NanMean];
-    let totals = trips.group_by(&["payment_type"], "total_amount")?.agg(&aggs)?;
-    let tips = trips.group_by(&["payment_type"], "tip_amount")?.agg(&aggs)?;
+    let totals = trips
+        .group_by(&["payment_type"], "total_amount")?
+        .agg(&aggs)?;
+    let tips = trips
+        .group_by(&["payment_type"], "tip_amount")?
+        .agg(&aggs)?;
     let total_means = totals.to_ndarray::<f64>(Agg::NanMean)?;
     let tip_means = tips.to_ndarray::<f64>(Agg::NanMean)?;
     Ok((0..totals.len())
-        .map(|g| (totals.label(0, g), totals.sizes()[g], total_means[[g]], tip_means[[g]]))
+        .map(|g| {
+            (
+                totals.label(0, g),
+                totals.sizes()[g],
+                total_means[[g]],
+                tip_means[[g]],
+            )
+        })
         .collect())
 }
 
@@ -218,7 +229,10 @@ fn main() -> ExitCode {
 
         let step = Step::start("trips per hour of the day");
         let hours = trips_per_hour(&trips)?;
-        step.done(format!("busiest hour {:?}", busiest(&hours)), Some(8 * report.rows));
+        step.done(
+            format!("busiest hour {:?}", busiest(&hours)),
+            Some(8 * report.rows),
+        );
         let shown: Vec<String> = hours.iter().map(u64::to_string).collect();
         println!("    {}", shown.join(" "));
 
@@ -310,15 +324,24 @@ mod tests {
         {
             assert_eq!((name, n), (want_name, want_n));
             let (want_total, want_tip) = (want_total / *n as f64, want_tip / *n as f64);
-            assert!(common::close(*total, want_total, 1e-12), "{name}: {total} vs {want_total}");
-            assert!(common::close(*tip, want_tip, 1e-12), "{name}: {tip} vs {want_tip}");
+            assert!(
+                common::close(*total, want_total, 1e-12),
+                "{name}: {total} vs {want_total}"
+            );
+            assert!(
+                common::close(*tip, want_tip, 1e-12),
+                "{name}: {tip} vs {want_tip}"
+            );
         }
         assert_eq!(hours, per_hour);
         assert_eq!(passengers.len(), per_passengers.len());
         for ((k, n, tip), (want_k, (want_n, want_sum))) in passengers.iter().zip(&per_passengers) {
             assert_eq!((k, n), (want_k, want_n));
             let want_tip = want_sum / *n as f64;
-            assert!(common::close(*tip, want_tip, 1e-12), "{k}: {tip} vs {want_tip}");
+            assert!(
+                common::close(*tip, want_tip, 1e-12),
+                "{k}: {tip} vs {want_tip}"
+            );
         }
         assert!(!far.is_empty(), "some trips are long");
         assert_eq!(long_distance, far.into_iter().collect::<Vec<_>>());

@@ -84,7 +84,8 @@ fn agrees(agg: Agg, data_type: DataType, ours: &str, theirs: &str) -> bool {
             | Agg::Last
             | Agg::NanFirst
             | Agg::NanLast
-    ) || (matches!(agg, Agg::Sum | Agg::NanSum) && data_type.kind() != outcore::Kind::Float);
+    ) || (matches!(agg, Agg::Sum | Agg::NanSum)
+        && data_type.kind() != outcore::Kind::Float);
     if exact {
         return a == b;
     }
@@ -224,7 +225,11 @@ fn build(case: &RawCase, dir: &Path, index: usize) -> Built {
         Keys::Two => vec![DataType::Int16, DataType::Int64],
         Keys::Many => vec![DataType::Int32],
     };
-    let smallest = key_columns[0].iter().copied().filter(|&k| Some(k) != missing).min();
+    let smallest = key_columns[0]
+        .iter()
+        .copied()
+        .filter(|&k| Some(k) != missing)
+        .min();
     let chunk = |rng: &mut rand::rngs::StdRng| -> u64 {
         if n == 0 {
             1
@@ -240,9 +245,10 @@ fn build(case: &RawCase, dir: &Path, index: usize) -> Built {
         let path = dir.join(format!("case{index}_key{k}.bin"));
         std::fs::write(&path, bytemuck::cast_slice::<i64, u8>(column)).unwrap();
         key_paths.push(path.to_str().unwrap().to_string());
-        let lazy = LazyArray::from_array(Array1::from(column.clone()).into_dyn(), &[chunk(&mut rng)])
-            .unwrap()
-            .astype(dt);
+        let lazy =
+            LazyArray::from_array(Array1::from(column.clone()).into_dyn(), &[chunk(&mut rng)])
+                .unwrap()
+                .astype(dt);
         keys.push(lazy);
     }
     // Values of the case's type, moderate magnitudes, NaNs as the pattern says.
@@ -261,7 +267,9 @@ fn build(case: &RawCase, dir: &Path, index: usize) -> Built {
             }
         })
         .collect();
-    let ints: Vec<i64> = (0..n).map(|_| rng.gen_range(-(1i64 << 40)..1 << 40)).collect();
+    let ints: Vec<i64> = (0..n)
+        .map(|_| rng.gen_range(-(1i64 << 40)..1 << 40))
+        .collect();
     let values_chunk = chunk(&mut rng);
     let values_path = dir.join(format!("case{index}_values.bin"));
     let (values, bytes): (LazyArray, Vec<u8>) = {
@@ -474,7 +482,11 @@ fn csv_conversion_as_a_table_against_pandas() {
                 "aggs": AGGS.iter().map(|a| a.name()).collect::<Vec<_>>(),
             })
         };
-        let tip_by_payment = table.group_by(&["payment"], "tip").unwrap().agg(&AGGS).unwrap();
+        let tip_by_payment = table
+            .group_by(&["payment"], "tip")
+            .unwrap()
+            .agg(&AGGS)
+            .unwrap();
         requests.push(csv(&["payment"], "tip", None));
         tables.push((tip_by_payment, DataType::Float64, "tip by payment"));
         let tip_by_two = table
@@ -483,11 +495,19 @@ fn csv_conversion_as_a_table_against_pandas() {
             .agg(&AGGS)
             .unwrap();
         requests.push(csv(&["payment", "passengers"], "tip", None));
-        tables.push((tip_by_two, DataType::Float64, "tip by payment and passengers"));
+        tables.push((
+            tip_by_two,
+            DataType::Float64,
+            "tip by payment and passengers",
+        ));
         let generous = table
             .filter(&table.column("tip").unwrap().greater(5.0).unwrap())
             .unwrap();
-        let filtered = generous.group_by(&["hour"], "tip").unwrap().agg(&AGGS).unwrap();
+        let filtered = generous
+            .group_by(&["hour"], "tip")
+            .unwrap()
+            .agg(&AGGS)
+            .unwrap();
         requests.push(csv(&["hour"], "tip", Some(("tip", 5.0))));
         tables.push((filtered, DataType::Float64, "tips over 5 by hour"));
         let passengers = table
@@ -522,7 +542,10 @@ fn answers_do_not_depend_on_threads_and_barely_on_chunks() {
     let wide = grouping(&built).agg(&aggs).unwrap();
     let serial = grouping(&built).max_blocks_in_flight(1).agg(&aggs).unwrap();
     assert_eq!(format!("{wide:?}"), format!("{serial:?}"));
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let one_thread = pool.install(|| grouping(&built).agg(&aggs).unwrap());
     assert_eq!(format!("{wide:?}"), format!("{one_thread:?}"));
     let rechunked = Built {
@@ -537,7 +560,11 @@ fn answers_do_not_depend_on_threads_and_barely_on_chunks() {
             .iter()
             .zip(column_text(other.column(agg).unwrap()))
         {
-            assert!(agrees(agg, DataType::Float64, a, &b), "{}: {a} vs {b}", agg.name());
+            assert!(
+                agrees(agg, DataType::Float64, a, &b),
+                "{}: {a} vs {b}",
+                agg.name()
+            );
         }
     }
 }
@@ -546,8 +573,9 @@ fn answers_do_not_depend_on_threads_and_barely_on_chunks() {
 #[test]
 fn table_to_ndarray_and_to_store() {
     let dir = tempfile::tempdir().unwrap();
-    let values = LazyArray::from_array(ndarray::array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], &[2, 1])
-        .unwrap();
+    let values =
+        LazyArray::from_array(ndarray::array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], &[2, 1])
+            .unwrap();
     let keys = LazyArray::from_array(ndarray::array![1i8, 0, 1], &[2]).unwrap();
     let table = values
         .group_by(&keys)
@@ -580,15 +608,37 @@ fn table_to_ndarray_and_to_store() {
     let store = Store::create(dir.path().join("out.zarr")).unwrap();
     table.to_store(&store, "per_code").unwrap();
     let code = store.open_array("per_code/code").unwrap();
-    assert_eq!(code.read_all::<i64>().unwrap().as_slice(), Some(&[0, 1][..]));
-    assert_eq!(code.meta().attributes()["categories"], json!(["zero", "one"]));
     assert_eq!(
-        store.open_array("per_code/size").unwrap().read_all::<i64>().unwrap().as_slice(),
+        code.read_all::<i64>().unwrap().as_slice(),
+        Some(&[0, 1][..])
+    );
+    assert_eq!(
+        code.meta().attributes()["categories"],
+        json!(["zero", "one"])
+    );
+    assert_eq!(
+        store
+            .open_array("per_code/size")
+            .unwrap()
+            .read_all::<i64>()
+            .unwrap()
+            .as_slice(),
         Some(&[1, 2][..])
     );
-    assert_eq!(store.open_array("per_code/sum").unwrap().read_all::<f64>().unwrap(), sums);
     assert_eq!(
-        store.open_array("per_code/nanmax").unwrap().read_all::<f64>().unwrap(),
+        store
+            .open_array("per_code/sum")
+            .unwrap()
+            .read_all::<f64>()
+            .unwrap(),
+        sums
+    );
+    assert_eq!(
+        store
+            .open_array("per_code/nanmax")
+            .unwrap()
+            .read_all::<f64>()
+            .unwrap(),
         ndarray::array![[3.0, 4.0], [5.0, 6.0]].into_dyn()
     );
 }
@@ -615,14 +665,31 @@ fn bad_groupings_are_typed_errors() {
         .mean()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    assert!(values.group_by(&many).unwrap().memory_budget(1 << 30).mean().is_ok());
+    assert!(values
+        .group_by(&many)
+        .unwrap()
+        .memory_budget(1 << 30)
+        .mean()
+        .is_ok());
 
     let short = LazyArray::arange(0i64, 9_999, 1).unwrap();
-    assert_eq!(values.group_by(&short).unwrap_err().kind(), ErrorKind::ShapeMismatch);
+    assert_eq!(
+        values.group_by(&short).unwrap_err().kind(),
+        ErrorKind::ShapeMismatch
+    );
     let square = many.reshape(&[100, 100]).unwrap();
-    assert_eq!(values.group_by(&square).unwrap_err().kind(), ErrorKind::ShapeMismatch);
-    assert_eq!(values.group_by(&values).unwrap_err().kind(), ErrorKind::TypeMismatch);
-    assert_eq!(values.group_by_keys(&[]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        values.group_by(&square).unwrap_err().kind(),
+        ErrorKind::ShapeMismatch
+    );
+    assert_eq!(
+        values.group_by(&values).unwrap_err().kind(),
+        ErrorKind::TypeMismatch
+    );
+    assert_eq!(
+        values.group_by_keys(&[]).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
     assert_eq!(
         values.group_by_axis(&[&many], 1).unwrap_err().kind(),
         ErrorKind::InvalidArgument
@@ -637,11 +704,18 @@ fn bad_groupings_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("t.zarr")).unwrap();
     values
-        .to_store(&store, "t/x", &outcore::ArraySpec::new(DataType::Float64, &[10_000]))
+        .to_store(
+            &store,
+            "t/x",
+            &outcore::ArraySpec::new(DataType::Float64, &[10_000]),
+        )
         .unwrap();
     let table = Table::open(&store, "t").unwrap();
     assert_eq!(table.column("y").unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(table.group_by(&["x"], "x").unwrap_err().kind(), ErrorKind::TypeMismatch);
+    assert_eq!(
+        table.group_by(&["x"], "x").unwrap_err().kind(),
+        ErrorKind::TypeMismatch
+    );
     assert_eq!(
         table.filter(&values).unwrap_err().kind(),
         ErrorKind::TypeMismatch
@@ -650,5 +724,8 @@ fn bad_groupings_are_typed_errors() {
         table.filter(&short.greater(3).unwrap()).unwrap_err().kind(),
         ErrorKind::ShapeMismatch
     );
-    assert_eq!(Table::open(&store, "none").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        Table::open(&store, "none").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 }

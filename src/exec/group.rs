@@ -29,8 +29,8 @@ use std::sync::atomic::AtomicBool;
 use ndarray::{ArrayD, IxDyn};
 
 use super::reduce::TreeMerge;
-use super::{check_block_size, eval, pass_blocks, prepare, run_batched, AnyArray, ProgressFn};
 use super::RunOptions;
+use super::{check_block_size, eval, pass_blocks, prepare, run_batched, AnyArray, ProgressFn};
 use crate::element::{extremes, pairwise_nansum, DataType, Element, Kind, Moments, Num};
 use crate::error::{invalid, shape_mismatch, too_large, type_mismatch, Result};
 use crate::expr::{LazyArray, ReduceOp};
@@ -904,7 +904,8 @@ fn merge_partials<T: Num>(
     cols: usize,
 ) -> Partial<T> {
     let (nl, nr) = (left.keys.len() / width, right.keys.len() / width);
-    let key = |p: &Partial<T>, g: usize| -> Vec<i64> { p.keys[g * width..(g + 1) * width].to_vec() };
+    let key =
+        |p: &Partial<T>, g: usize| -> Vec<i64> { p.keys[g * width..(g + 1) * width].to_vec() };
     let mut out = Partial {
         keys: Vec::with_capacity(left.keys.len() + right.keys.len()),
         accs: Vec::with_capacity(left.accs.len() + right.accs.len()),
@@ -1022,9 +1023,21 @@ fn finish<T: Num>(agg: Agg, accs: &[Acc<T>], shape: &[usize]) -> AnyArray {
             }
         }),
         Agg::NanStd { ddof } => floats(&|a| variance(&a.moments, ddof).sqrt()),
-        Agg::Min => same(&|a| if a.has_nan() || a.valid == 0 { nan } else { a.min }),
+        Agg::Min => same(&|a| {
+            if a.has_nan() || a.valid == 0 {
+                nan
+            } else {
+                a.min
+            }
+        }),
         Agg::NanMin => same(&|a| if a.valid == 0 { nan } else { a.min }),
-        Agg::Max => same(&|a| if a.has_nan() || a.valid == 0 { nan } else { a.max }),
+        Agg::Max => same(&|a| {
+            if a.has_nan() || a.valid == 0 {
+                nan
+            } else {
+                a.max
+            }
+        }),
         Agg::NanMax => same(&|a| if a.valid == 0 { nan } else { a.max }),
         Agg::First => same(&|a| a.first),
         Agg::Last => same(&|a| a.last),
@@ -1125,7 +1138,9 @@ impl GroupTable {
     /// error writing the store.
     pub fn to_store(&self, store: &Store, name: &str) -> Result<()> {
         store.create_group(name, serde_json::Map::new())?;
-        let write = |node: &str, data: &AnyArray, attrs: serde_json::Map<String, serde_json::Value>| {
+        let write = |node: &str,
+                     data: &AnyArray,
+                     attrs: serde_json::Map<String, serde_json::Value>| {
             let shape: Vec<u64> = data.shape().iter().map(|&n| n as u64).collect();
             let spec = ArraySpec::new(data.data_type(), &shape).attributes(attrs);
             let writer = store.create_array(&format!("{name}/{node}"), &spec)?;
@@ -1150,4 +1165,3 @@ impl GroupTable {
         Ok(())
     }
 }
-

@@ -27,8 +27,8 @@ mod reduce;
 pub(crate) mod summary;
 
 pub use any_array::AnyArray;
-pub use group::{Agg, GroupBy, GroupTable};
 pub(crate) use extract::extract_each;
+pub use group::{Agg, GroupBy, GroupTable};
 
 use crate::element::{DataType, Element};
 use crate::error::{shape_mismatch, too_large, type_mismatch, Error, Result};

@@ -107,7 +107,11 @@ pub(crate) fn run(path: &Path, by: &str, output: &OutputArgs) -> Result<u8> {
             .attributes()
             .get("categories")
             .and_then(|c| c.as_array())
-            .map(|c| c.iter().map(|n| n.as_str().unwrap_or_default().to_string()).collect());
+            .map(|c| {
+                c.iter()
+                    .map(|n| n.as_str().unwrap_or_default().to_string())
+                    .collect()
+            });
         labels.push(categories);
         keys.push(LazyArray::from_stored(&key));
         names.push(name.to_string());

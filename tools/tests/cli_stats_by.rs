@@ -63,7 +63,9 @@ fn check(group: &GroupEntry, values: &[f64], what: &str) {
             "{what}"
         );
         assert!(
-            [group.min, group.max, group.mean, group.std].iter().all(Option::is_none),
+            [group.min, group.max, group.mean, group.std]
+                .iter()
+                .all(Option::is_none),
             "{what}: {group:?}"
         );
     } else {
@@ -79,14 +81,22 @@ fn write_trips(path: &Path, rows: usize) -> Vec<(String, i64, f64)> {
     let mut text = String::from("payment,passengers,tip\n");
     let mut out = Vec::new();
     for i in 0..rows {
-        let payment = if i % 13 == 5 { "" } else { PAYMENTS[(i * 7 + i / 3) % 4] };
+        let payment = if i % 13 == 5 {
+            ""
+        } else {
+            PAYMENTS[(i * 7 + i / 3) % 4]
+        };
         let passengers = (i % 4) as i64 + 1;
         let tip = if payment == "Dispute" || i % 7 == 2 {
             f64::NAN
         } else {
             ((i * 37) % 1000) as f64 / 100.0
         };
-        let tip_text = if tip.is_nan() { String::new() } else { format!("{tip}") };
+        let tip_text = if tip.is_nan() {
+            String::new()
+        } else {
+            format!("{tip}")
+        };
         text += &format!("{payment},{passengers},{tip_text}\n");
         out.push((payment.to_string(), passengers, tip));
     }
@@ -105,7 +115,11 @@ fn stats_by_a_category_and_by_two_columns() {
 
     let report: GroupedStatsOutput = json(&["stats", s(&tip), "--by", "payment"]);
     assert_eq!(
-        (report.path.as_str(), report.data_type.as_str(), &report.shape[..]),
+        (
+            report.path.as_str(),
+            report.data_type.as_str(),
+            &report.shape[..]
+        ),
         (s(&tip), "float64", &[5000][..])
     );
     assert_eq!(report.by, [s(&store.join("payment"))]);
@@ -118,7 +132,10 @@ fn stats_by_a_category_and_by_two_columns() {
     let labels: Vec<&str> = report.groups.iter().map(|g| g.keys[0].as_str()).collect();
     assert_eq!(labels, serial.keys().copied().collect::<Vec<_>>());
     for (g, (name, tips)) in report.groups.iter().zip(&serial) {
-        assert_eq!(g.codes, [PAYMENTS.iter().position(|p| p == name).unwrap() as i64]);
+        assert_eq!(
+            g.codes,
+            [PAYMENTS.iter().position(|p| p == name).unwrap() as i64]
+        );
         check(g, tips, name);
     }
 
