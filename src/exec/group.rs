@@ -718,7 +718,7 @@ impl BlockFold<'_> {
         let view = block.view::<T>()?;
         let view = view.as_standard_layout();
         let data = view.as_slice().expect("standard layout");
-        let block_cols = if n == 0 { 0 } else { data.len() / n };
+        let block_cols = data.len().checked_div(n).unwrap_or(0);
         let col_map = global_columns(&region[1..], self.trailing);
         let keys: Vec<Vec<i64>> = self
             .keys
