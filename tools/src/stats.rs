@@ -70,7 +70,8 @@ pub(crate) struct StatsEntry {
     pub std: Value,
 }
 
-fn float(v: f64) -> Value {
+/// `v` as JSON, `null` for NaN and infinities.
+pub(crate) fn float(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
@@ -94,6 +95,32 @@ fn entry(index: Option<u64>, s: &Summary) -> StatsEntry {
         mean: float(s.mean),
         std: float(s.std),
     }
+}
+
+/// The text table's column names, aligned with [`row`].
+pub(crate) fn heading() -> String {
+    format!(
+        "{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
+        "count", "nan", "min", "max", "sum", "mean", "std"
+    )
+}
+
+/// One entry as a row of the text table (`nan` for a null).
+pub(crate) fn row(e: &StatsEntry) -> String {
+    let show = |v: &Value| match v {
+        Value::Null => "nan".to_string(),
+        other => other.to_string(),
+    };
+    format!(
+        "{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
+        e.count,
+        e.nan_count,
+        show(&e.min),
+        show(&e.max),
+        show(&e.sum),
+        show(&e.mean),
+        show(&e.std)
+    )
 }
 
 /// Runs the subcommand.
@@ -130,29 +157,11 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             "{}: {} {:?} (from the {})",
             report.path, report.data_type, report.shape, report.source
         )?;
-        let show = |v: &Value| match v {
-            Value::Null => "nan".to_string(),
-            other => other.to_string(),
-        };
         let header = if args.axis.is_some() { "index " } else { "" };
-        writeln!(
-            out,
-            "{header}{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
-            "count", "nan", "min", "max", "sum", "mean", "std"
-        )?;
+        writeln!(out, "{header}{}", heading())?;
         for e in &report.stats {
             let index = e.index.map(|i| format!("{i:>5} ")).unwrap_or_default();
-            writeln!(
-                out,
-                "{index}{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
-                e.count,
-                e.nan_count,
-                show(&e.min),
-                show(&e.max),
-                show(&e.sum),
-                show(&e.mean),
-                show(&e.std)
-            )?;
+            writeln!(out, "{index}{}", row(e))?;
         }
         Ok(())
     })?;

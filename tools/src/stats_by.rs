@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::progress::Bar;
+use crate::stats::{float, heading, row, StatsEntry};
 use crate::OutputArgs;
 
 /// The `--json` output of `stats --by`.
@@ -28,28 +29,16 @@ pub(crate) struct GroupedStatsOutput {
     pub groups: Vec<GroupEntry>,
 }
 
-/// The statistics of one group, as `stats` gives them for a whole array (`min`, `max` and
-/// `sum` are JSON integers for integer arrays; a float that is NaN or infinite is `null`).
+/// The statistics of one group: its keys, then `stats`' fields for its values.
 #[derive(Debug, Serialize)]
 pub(crate) struct GroupEntry {
     /// The keys' labels (category names, or the numbers).
     pub keys: Vec<String>,
     /// The keys' values (category codes, or the numbers).
     pub codes: Vec<i64>,
-    /// Elements in the group.
-    pub count: u64,
-    /// NaN elements.
-    pub nan_count: u64,
-    /// Smallest non-NaN value.
-    pub min: Value,
-    /// Largest non-NaN value.
-    pub max: Value,
-    /// Sum of the non-NaN values.
-    pub sum: Value,
-    /// Mean of the non-NaN values.
-    pub mean: Value,
-    /// Population standard deviation of the non-NaN values.
-    pub std: Value,
+    /// `count`, `nan_count`, `min`, `max`, `sum`, `mean` and `std`, as `stats` gives them.
+    #[serde(flatten)]
+    pub stats: StatsEntry,
 }
 
 /// The reductions shown, in the columns' order.
@@ -64,7 +53,6 @@ const AGGS: [Agg; 6] = [
 
 /// Group `g`'s value of a reduction's column as JSON.
 fn value_at(column: &AnyArray, g: usize) -> Value {
-    let float = |v: f64| serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number);
     match column {
         AnyArray::Bool(a) => Value::Bool(a[[g]]),
         AnyArray::Float32(a) => float(f64::from(a[[g]])),
@@ -144,13 +132,16 @@ pub(crate) fn run(path: &Path, by: &str, output: &OutputArgs) -> Result<u8> {
             GroupEntry {
                 keys: (0..names.len()).map(|k| table.label(k, g)).collect(),
                 codes: (0..names.len()).map(|k| table.keys(k)[g]).collect(),
-                count,
-                nan_count: count - valid,
-                min: value_at(column(Agg::NanMin), g),
-                max: value_at(column(Agg::NanMax), g),
-                sum: value_at(column(Agg::NanSum), g),
-                mean: value_at(column(Agg::NanMean), g),
-                std: value_at(column(Agg::NanStd { ddof: 0.0 }), g),
+                stats: StatsEntry {
+                    index: None,
+                    count,
+                    nan_count: count - valid,
+                    min: value_at(column(Agg::NanMin), g),
+                    max: value_at(column(Agg::NanMax), g),
+                    sum: value_at(column(Agg::NanSum), g),
+                    mean: value_at(column(Agg::NanMean), g),
+                    std: value_at(column(Agg::NanStd { ddof: 0.0 }), g),
+                },
             }
         })
         .collect();
@@ -170,10 +161,6 @@ pub(crate) fn run(path: &Path, by: &str, output: &OutputArgs) -> Result<u8> {
             report.shape,
             names.join(", ")
         )?;
-        let show = |v: &Value| match v {
-            Value::Null => "nan".to_string(),
-            other => other.to_string(),
-        };
         let label = names.join(", ");
         let width = report
             .groups
@@ -182,24 +169,9 @@ pub(crate) fn run(path: &Path, by: &str, output: &OutputArgs) -> Result<u8> {
             .chain([label.chars().count()])
             .max()
             .unwrap_or(0);
-        writeln!(
-            out,
-            "{label:<width$} {:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
-            "count", "nan", "min", "max", "sum", "mean", "std"
-        )?;
+        writeln!(out, "{label:<width$} {}", heading())?;
         for g in &report.groups {
-            writeln!(
-                out,
-                "{:<width$} {:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
-                g.keys.join(", "),
-                g.count,
-                g.nan_count,
-                show(&g.min),
-                show(&g.max),
-                show(&g.sum),
-                show(&g.mean),
-                show(&g.std)
-            )?;
+            writeln!(out, "{:<width$} {}", g.keys.join(", "), row(&g.stats))?;
         }
         Ok(())
     })?;
