@@ -33,7 +33,7 @@ use super::RunOptions;
 use super::{check_block_size, eval, pass_blocks, prepare, run_batched, AnyArray, ProgressFn};
 use crate::element::{extremes, pairwise_nansum, DataType, Element, Kind, Moments, Num};
 use crate::error::{invalid, shape_mismatch, too_large, type_mismatch, Result};
-use crate::expr::{LazyArray, ReduceOp};
+use crate::expr::{Block, LazyArray, ReduceOp};
 use crate::store::{ArraySpec, Store};
 use crate::with_element_type;
 
@@ -720,10 +720,10 @@ impl BlockFold<'_> {
         let data = view.as_slice().expect("standard layout");
         let block_cols = data.len().checked_div(n).unwrap_or(0);
         let col_map = global_columns(&region[1..], self.trailing);
-        let keys: Vec<Vec<i64>> = self
+        let keys: Vec<Block> = self
             .keys
             .iter()
-            .map(|k| key_values(k, rows.clone()))
+            .map(|k| eval::eval(k, std::slice::from_ref(&rows)))
             .collect::<Result<_>>()?;
         let width = keys.len();
         let mut bytes = (data.len() * T::DATA_TYPE.size()) as u64;
@@ -731,36 +731,44 @@ impl BlockFold<'_> {
             bytes += (n * k.data_type().size()) as u64;
         }
 
-        // Each row's group in this block.
+        // Tile by tile, so that keys, group numbers and gathered values stay in L1: each
+        // row's group in this block, then the tile's rows ordered by group and each group's
+        // values folded.
         let mut groups = LocalGroups::new(width);
-        let mut slots = vec![NONE; n];
+        let mut accs: Vec<Acc<T>> = Vec::new();
+        let mut key_tiles: Vec<Vec<i64>> = vec![Vec::with_capacity(TILE); width];
         let mut tuple = vec![0i64; width];
-        for (r, slot) in slots.iter_mut().enumerate() {
-            let mut dropped = false;
-            for (k, key) in keys.iter().enumerate() {
-                tuple[k] = key[r];
-                dropped |= self.missing[k] == Some(key[r]);
-            }
-            if dropped {
-                continue;
-            }
-            let (s, new) = groups.slot(&tuple);
-            if new && groups.len() as u64 > self.max_groups {
-                return Err(self.too_many(groups.len() as u64));
-            }
-            *slot = s;
-        }
-
-        let mut accs = vec![Acc::<T>::default(); groups.len() * self.cols];
+        let mut slots: Vec<u32> = Vec::with_capacity(TILE);
         let mut order: Vec<u32> = Vec::with_capacity(TILE);
         let mut runs: Vec<(u32, Range<usize>)> = Vec::new();
         let mut counts: Vec<usize> = Vec::new();
         let mut pairs: Vec<u64> = Vec::new();
         let mut gathered: Vec<T> = Vec::with_capacity(TILE);
         for start in (0..n).step_by(TILE) {
-            let tile = &slots[start..(start + TILE).min(n)];
+            let tile = start..(start + TILE).min(n);
+            for (block, out) in keys.iter().zip(&mut key_tiles) {
+                key_values(block, tile.clone(), out)?;
+            }
+            slots.clear();
+            for r in 0..tile.len() {
+                let mut dropped = false;
+                for (k, key) in key_tiles.iter().enumerate() {
+                    tuple[k] = key[r];
+                    dropped |= self.missing[k] == Some(key[r]);
+                }
+                if dropped {
+                    slots.push(NONE);
+                    continue;
+                }
+                let (slot, new) = groups.slot(&tuple);
+                if new && groups.len() as u64 > self.max_groups {
+                    return Err(self.too_many(groups.len() as u64));
+                }
+                slots.push(slot);
+            }
+            accs.resize(groups.len() * self.cols, Acc::default());
             sort_tile(
-                tile,
+                &slots,
                 groups.len(),
                 &mut order,
                 &mut runs,
@@ -774,7 +782,7 @@ impl BlockFold<'_> {
                     gathered.extend(
                         members
                             .iter()
-                            .map(|&r| data[(start + r as usize) * block_cols + c]),
+                            .map(|&r| data[(tile.start + r as usize) * block_cols + c]),
                     );
                     let run = Acc::of(&gathered, &self.needs);
                     accs[*slot as usize * self.cols + col].merge(&run);
@@ -873,25 +881,27 @@ fn global_columns(region: &[Range<u64>], trailing: &[u64]) -> Vec<usize> {
     out
 }
 
-/// The values of `key` at `rows` as `i64`.
-fn key_values(key: &LazyArray, rows: Range<u64>) -> Result<Vec<i64>> {
-    let block = eval::eval(key, std::slice::from_ref(&rows))?;
-    with_element_type!(key.data_type(), K => {
+/// Elements `rows` of a key's 1-d block, as `i64` into `out`.
+fn key_values(block: &Block, rows: Range<usize>, out: &mut Vec<i64>) -> Result<()> {
+    out.clear();
+    with_element_type!(block.data_type(), K => {
         let view = block.view::<K>()?;
+        let view = view.slice(ndarray::s![rows]);
         if K::DATA_TYPE == DataType::UInt64 {
-            view.iter()
-                .map(|v| {
-                    i64::try_from(v.as_u64()).map_err(|_| {
-                        invalid(format!(
-                            "group_by: the key value {} is above i64::MAX, the largest key",
-                            v.as_u64()
-                        ))
-                    })
-                })
-                .collect()
+            for v in view.iter() {
+                out.push(i64::try_from(v.as_u64()).map_err(|_| {
+                    invalid(format!(
+                        "group_by: the key value {} is above i64::MAX, the largest key",
+                        v.as_u64()
+                    ))
+                })?);
+            }
+        } else if let Some(values) = view.as_slice() {
+            out.extend(values.iter().map(|v| v.as_i64()));
         } else {
-            Ok(view.iter().map(|v| v.as_i64()).collect())
+            out.extend(view.iter().map(|v| v.as_i64()));
         }
+        Ok(())
     })
 }
 
