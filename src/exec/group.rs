@@ -3,13 +3,13 @@
 //! reductions asked together.
 //!
 //! A block of the values (rows along the grouped axis, moved first) and the same rows of
-//! every key are evaluated together. Each row's key (a tuple for several keys) is looked up
-//! in the block's groups: keys in `0..DENSE_KEYS` index a table straight (category codes,
-//! hours, small integers), others go through a hash map. The block is then cut into tiles of
-//! [`TILE`] rows; each tile's rows are ordered by group (a counting sort, or a sort when the
-//! block has many groups), and every group's values in the tile are gathered, in row order,
-//! into a run folded like any reduction's: pairwise sum and NaN count
-//! (`element::pairwise_nansum`), two-pass moments (`element::Moments`), extremes
+//! every key are evaluated together, then walked in tiles of [`TILE`] rows so that everything
+//! per row stays in L1. In a tile, each row's key (a tuple for several keys) is looked up in
+//! the block's groups: keys in `0..DENSE_KEYS` index a table straight (category codes, hours,
+//! small integers), others go through a hash map. The tile's rows are ordered by group (a
+//! counting sort, or a sort when the block has many groups), and every group's values in the
+//! tile are gathered, in row order, into a run folded like any reduction's: pairwise sum and
+//! NaN count (`element::pairwise_nansum`), two-pass moments (`element::Moments`), extremes
 //! (`element::extremes`), first and last values. A tile's run merges into its group's
 //! partial, so a group's values are summed pairwise within tiles and in row order across
 //! them.
@@ -1089,7 +1089,8 @@ impl GroupTable {
     }
 
     /// Key `key`'s value for group `group` as text: its label when the key has labels (a
-    /// category's name) and the value is one of them, else the number.
+    /// category's name) and the value is one of them, else the number (panics for a key or
+    /// group out of range).
     pub fn label(&self, key: usize, group: usize) -> String {
         let value = self.keys[key][group];
         self.labels
