@@ -1,18 +1,21 @@
 //! The tutorial's pulsar survey table (HTRU2: 17,898 candidates, 8 statistics of their
 //! integrated profile and DM-SNR curve, and a 0/1 class, in a CSV without a header),
-//! filtered on its first column and summed: `df[df[0] < 80].sum()`.
+//! filtered on its first column and summed: `df[df[0] < 80].sum()`, and the mean of each
+//! statistic per class: `df.groupby(8).mean()`.
 //!
 //! The example writes an HTRU2-like file (each statistic normal with roughly HTRU2's mean and
 //! spread for pulsars and for other candidates, about 9% pulsars), imports it with
 //! `convert::csv::import_csv` as one (rows, 9) float64 matrix, then computes with the engine:
 //! a mask from the first column (mean of the integrated profile below 80, where pulsars
-//! are), broadcast against the matrix in `where`, summed over rows.
+//! are), broadcast against the matrix in `where`, summed over rows; then the eight statistics
+//! grouped by the class column (`LazyArray::group_by`, the class as int8 codes), each class's
+//! means in one pass over the matrix.
 //!
 //! `cargo run --release --example pulsar_csv -- [DIR] [ROWS]`
 //!
 //! (default `target/tutorials/pulsar_csv`, 17898 rows). Prints the import, then the number
-//! of rows kept, how many are pulsars and the sum of each column, each with its wall time
-//! and peak resident memory.
+//! of rows kept, how many are pulsars and the sum of each column, then each class's rows and
+//! means, each step with its wall time and peak resident memory.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,7 +24,7 @@ use std::process::ExitCode;
 use outcore::convert::csv::{import_csv, CsvOptions, CsvReport, Header};
 use outcore::convert::ConvertOptions;
 use outcore::ndarray::{s, ArrayD};
-use outcore::{random, Axes, DataType, LazyArray, Store};
+use outcore::{random, Agg, Axes, DataType, LazyArray, Store};
 
 mod common;
 use common::{Args, Step};
@@ -89,6 +92,20 @@ fn filtered_sums(table: &LazyArray, limit: f64) -> outcore::Result<(i64, ArrayD<
     Ok((count, sums))
 }
 
+/// Per class (0: other candidates, 1: pulsars): rows, and the mean of each of the eight
+/// statistics.
+fn means_per_class(table: &LazyArray) -> outcore::Result<(Vec<i64>, Vec<u64>, ArrayD<f64>)> {
+    let statistics = table.slice(s![.., 0..8])?;
+    let class = table.slice(s![.., 8])?.astype(DataType::Int8);
+    let per_class = statistics.group_by(&class)?.mean()?;
+    let means = per_class.to_ndarray::<f64>(Agg::NanMean)?;
+    Ok((
+        per_class.keys(0).to_vec(),
+        per_class.sizes().to_vec(),
+        means,
+    ))
+}
+
 fn main() -> ExitCode {
     common::run("[DIR] [ROWS]", |args: &Args| {
         let dir = args.dir(0, "target/tutorials/pulsar_csv")?;
@@ -122,6 +139,17 @@ fn main() -> ExitCode {
             ),
             Some(table.nbytes()),
         );
+
+        let step = Step::start("mean of each statistic per class");
+        let (classes, rows, means) = means_per_class(&table)?;
+        step.done(format!("{} classes", classes.len()), Some(table.nbytes()));
+        for ((class, n), row) in classes.iter().zip(&rows).zip(means.outer_iter()) {
+            let shown: Vec<String> = row.iter().map(|v| format!("{v:.4}")).collect();
+            println!(
+                "    class {class}: {n:>6} rows, means [{}]",
+                shown.join(", ")
+            );
+        }
         Ok(())
     })
 }
@@ -139,15 +167,23 @@ mod tests {
         let (report, table) = import(&csv, &store).unwrap();
         assert_eq!(report.shape, vec![3000, 9]);
         let (count, sums) = filtered_sums(&table, FIRST_COLUMN_BELOW).unwrap();
+        let (classes, rows, means) = means_per_class(&table).unwrap();
 
         let mut want_count = 0;
         let mut want_sums = [0.0f64; 9];
+        let mut class_rows = [0u64; 2];
+        let mut class_sums = [[0.0f64; 8]; 2];
         let mut reader = ::csv::ReaderBuilder::new()
             .has_headers(false)
             .from_path(&csv)
             .unwrap();
         for record in reader.records() {
             let values: Vec<f64> = record.unwrap().iter().map(|f| f.parse().unwrap()).collect();
+            let class = values[8] as usize;
+            class_rows[class] += 1;
+            for (s, v) in class_sums[class].iter_mut().zip(&values) {
+                *s += v;
+            }
             if values[0] < FIRST_COLUMN_BELOW {
                 want_count += 1;
                 for (s, v) in want_sums.iter_mut().zip(&values) {
@@ -162,6 +198,20 @@ mod tests {
         );
         for (got, want) in sums.iter().zip(&want_sums) {
             assert!(common::close(*got, *want, 1e-12), "{got} vs {want}");
+        }
+        assert_eq!((classes, rows), (vec![0, 1], class_rows.to_vec()));
+        for class in 0..2 {
+            for (got, sum) in means
+                .index_axis(outcore::ndarray::Axis(0), class)
+                .iter()
+                .zip(&class_sums[class])
+            {
+                let want = sum / class_rows[class] as f64;
+                assert!(
+                    common::close(*got, want, 1e-12),
+                    "class {class}: {got} vs {want}"
+                );
+            }
         }
     }
 }

@@ -1,23 +1,27 @@
 //! The tutorial's taxi trips: many monthly CSV files of NYC-taxi-like trips read as one
-//! table, then the fraction of trips longer than 20 minutes and the mean total amount per
-//! payment type (`df.groupby("payment_type").total_amount.mean()`).
+//! table, then what the tutorial asks of it with dask.dataframe: the fraction of trips longer
+//! than 20 minutes, the mean total and the mean tip per payment type
+//! (`df.groupby("payment_type").tip_amount.mean()`), trips per hour of the day, the mean tip
+//! per passenger count, and the long-distance trips (`df[df.trip_distance > 10]`) per payment
+//! type.
 //!
 //! The example writes the monthly files (pickup and dropoff date-times, passengers,
 //! distance, the payment type as text, fare, tip and total; durations roughly exponential
 //! from one minute, about 20% over 20 minutes), imports them with
 //! `convert::csv::import_csv` concatenated into one group of columns (date-times become int64
-//! seconds since 1970, the payment type integer codes into its sorted categories), then
-//! computes with the engine:
+//! seconds since 1970, the payment type integer codes into its sorted categories), opens the
+//! group as a `convert::Table`, then computes with the engine:
 //! - trip duration = dropoff - pickup, and the mean of `duration > 1200`;
-//! - per payment type, with one mask of (rows, categories) from comparing the codes with
-//!   every category code: the masked sums of the total over the counts, two passes for all
-//!   categories at once.
+//! - grouped reductions (`Table::group_by`, `LazyArray::group_by`), one pass each over the
+//!   value and key columns whatever the reductions: total and tip per payment type together
+//!   is one pass per column; the hour of the day is the expression `pickup // 3600 % 24`;
+//! - `Table::filter` for the long-distance trips, then a grouping of what it keeps.
 //!
 //! `cargo run --release --example taxi_trips -- [DIR] [ROWS_PER_FILE] [FILES]`
 //!
 //! (default `target/tutorials/taxi_trips`, 100000 rows in each of 12 monthly files from
-//! January 2019). Prints the import, the fraction of long trips and, per payment type, its
-//! trips and mean total, each step with its wall time and peak resident memory.
+//! January 2019). Prints the import and each answer, each step with its wall time and peak
+//! resident memory.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,9 +29,8 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Months, NaiveDate};
 use outcore::convert::csv::{import_csv, CsvOptions, CsvReport};
-use outcore::convert::{Combine, ConvertOptions};
-use outcore::ndarray::ArrayD;
-use outcore::{random, Axes, DataType, LazyArray, Store};
+use outcore::convert::{Combine, ConvertOptions, Table};
+use outcore::{random, Agg, Axes, Store};
 
 mod common;
 use common::{Args, Step};
@@ -113,50 +116,70 @@ fn import(files: &[PathBuf], store: &Store) -> outcore::Result<CsvReport> {
     )
 }
 
-fn column(store: &Store, name: &str) -> outcore::Result<LazyArray> {
-    Ok(LazyArray::from_stored(
-        &store.open_array(&format!("trips/{name}"))?,
-    ))
-}
+/// Trips longer than this many miles are the tutorial's long-distance trips.
+const LONG_DISTANCE: f64 = 10.0;
 
 /// The share of trips whose dropoff is more than 20 minutes after their pickup.
-fn long_trip_share(store: &Store) -> outcore::Result<f64> {
-    let pickup = column(store, "tpep_pickup_datetime")?;
-    let dropoff = column(store, "tpep_dropoff_datetime")?;
-    (&dropoff - &pickup)
+fn long_trip_share(trips: &Table) -> outcore::Result<f64> {
+    let pickup = trips.column("tpep_pickup_datetime")?;
+    let dropoff = trips.column("tpep_dropoff_datetime")?;
+    (dropoff - pickup)
         .greater(LONG_TRIP)?
         .mean(Axes::all())?
         .to_scalar()
 }
 
-/// The payment type's categories (its codes index them).
-fn payment_categories(store: &Store) -> common::Result<Vec<String>> {
-    let array = store.open_array("trips/payment_type")?;
-    let categories = array.meta().attributes().get("categories");
-    let names = categories
-        .and_then(|c| c.as_array())
-        .ok_or("payment_type has no categories: was it imported as text?")?;
-    Ok(names
-        .iter()
-        .map(|n| n.as_str().unwrap_or_default().to_string())
+/// Per payment type (by name): trips, mean total amount and mean tip.
+fn per_payment(trips: &Table) -> outcore::Result<Vec<(String, u64, f64, f64)>> {
+    let aggs = [Agg::NanMean];
+    let totals = trips
+        .group_by(&["payment_type"], "total_amount")?
+        .agg(&aggs)?;
+    let tips = trips
+        .group_by(&["payment_type"], "tip_amount")?
+        .agg(&aggs)?;
+    let total_means = totals.to_ndarray::<f64>(Agg::NanMean)?;
+    let tip_means = tips.to_ndarray::<f64>(Agg::NanMean)?;
+    Ok((0..totals.len())
+        .map(|g| {
+            (
+                totals.label(0, g),
+                totals.sizes()[g],
+                total_means[[g]],
+                tip_means[[g]],
+            )
+        })
         .collect())
 }
 
-/// For each of `categories` payment codes: trips and the sum of their total amount.
-fn totals_per_payment(
-    store: &Store,
-    categories: usize,
-) -> outcore::Result<(ArrayD<i64>, ArrayD<f64>)> {
-    let codes = column(store, "payment_type")?.reshape(&[-1, 1])?;
-    let total = column(store, "total_amount")?.reshape(&[-1, 1])?;
-    let every_code = LazyArray::arange(0i64, categories as i64, 1)?.reshape(&[1, -1])?;
-    // (rows, categories): row i, column k is whether trip i was paid with category k.
-    let paid_with = codes.equal(&every_code)?;
-    let counts = paid_with.astype(DataType::Int64).sum(0)?.to_ndarray()?;
-    let sums = LazyArray::where_(&paid_with, &total, 0.0)?
-        .sum(0)?
-        .to_ndarray()?;
-    Ok((counts, sums))
+/// Trips per hour of the day of their pickup (UTC): 24 counts.
+fn trips_per_hour(trips: &Table) -> outcore::Result<Vec<u64>> {
+    let pickup = trips.column("tpep_pickup_datetime")?;
+    let hour = pickup.floor_divide(3600)? % 24;
+    let table = pickup.group_by(&hour)?.size()?;
+    let mut counts = vec![0; 24];
+    for (g, &hour) in table.keys(0).iter().enumerate() {
+        counts[hour as usize] = table.sizes()[g];
+    }
+    Ok(counts)
+}
+
+/// Per passenger count: trips and mean tip.
+fn tip_per_passengers(trips: &Table) -> outcore::Result<Vec<(i64, u64, f64)>> {
+    let table = trips.group_by(&["passenger_count"], "tip_amount")?.mean()?;
+    let means = table.to_ndarray::<f64>(Agg::NanMean)?;
+    Ok((0..table.len())
+        .map(|g| (table.keys(0)[g], table.sizes()[g], means[[g]]))
+        .collect())
+}
+
+/// The trips longer than [`LONG_DISTANCE`] miles, per payment type (by name): trips.
+fn long_distance_per_payment(trips: &Table) -> outcore::Result<Vec<(String, u64)>> {
+    let long = trips.filter(&trips.column("trip_distance")?.greater(LONG_DISTANCE)?)?;
+    let table = long.group_by(&["payment_type"], "trip_distance")?.size()?;
+    Ok((0..table.len())
+        .map(|g| (table.label(0, g), table.sizes()[g]))
+        .collect())
 }
 
 fn main() -> ExitCode {
@@ -189,23 +212,54 @@ fn main() -> ExitCode {
             Some(bytes),
         );
 
+        let trips = Table::open(&store, "trips")?;
         let step = Step::start("trips over 20 minutes");
-        let share = long_trip_share(&store)?;
+        let share = long_trip_share(&trips)?;
         step.done(format!("{:.4} of all trips", share), Some(16 * report.rows));
 
-        let step = Step::start("mean total amount per payment type");
-        let categories = payment_categories(&store)?;
-        let (counts, sums) = totals_per_payment(&store, categories.len())?;
+        let step = Step::start("mean total and tip per payment type");
+        let payments = per_payment(&trips)?;
         step.done(
-            format!("{} payment types", categories.len()),
-            Some(9 * report.rows),
+            format!("{} payment types", payments.len()),
+            Some(2 * 9 * report.rows),
         );
-        for ((name, n), sum) in categories.iter().zip(&counts).zip(&sums) {
-            let mean = sum / *n as f64;
-            println!("    {name:>12}: {n:>9} trips, mean total {mean:.4}");
+        for (name, n, total, tip) in &payments {
+            println!("    {name:>12}: {n:>9} trips, mean total {total:.4}, mean tip {tip:.4}");
+        }
+
+        let step = Step::start("trips per hour of the day");
+        let hours = trips_per_hour(&trips)?;
+        step.done(
+            format!("busiest hour {:?}", busiest(&hours)),
+            Some(8 * report.rows),
+        );
+        let shown: Vec<String> = hours.iter().map(u64::to_string).collect();
+        println!("    {}", shown.join(" "));
+
+        let step = Step::start("mean tip per passenger count");
+        let passengers = tip_per_passengers(&trips)?;
+        step.done(
+            format!("{} passenger counts", passengers.len()),
+            Some(16 * report.rows),
+        );
+        for (n, trips, tip) in &passengers {
+            println!("    {n:>2} passengers: {trips:>9} trips, mean tip {tip:.4}");
+        }
+
+        let step = Step::start(format!("trips over {LONG_DISTANCE} miles per payment type"));
+        let long = long_distance_per_payment(&trips)?;
+        let total: u64 = long.iter().map(|(_, n)| n).sum();
+        step.done(format!("{total} trips"), Some(9 * report.rows));
+        for (name, n) in &long {
+            println!("    {name:>12}: {n:>9} trips");
         }
         Ok(())
     })
+}
+
+/// The hour with the most trips.
+fn busiest(hours: &[u64]) -> Option<usize> {
+    (0..hours.len()).max_by_key(|&h| hours[h])
 }
 
 #[cfg(test)]
@@ -216,21 +270,26 @@ mod tests {
 
     use super::*;
 
-    /// The engine's share of long trips and means per payment type against the CSV files
-    /// read back serially with the `csv` crate.
+    /// The engine's answers against the CSV files read back serially with the `csv` crate.
     #[test]
     fn results_equal_serial_parse() {
         let dir = tempfile::tempdir().unwrap();
         let paths = write_months(dir.path(), 700, 3).unwrap();
         let store = Store::create(dir.path().join("taxi.zarr")).unwrap();
         let report = import(&paths, &store).unwrap();
-        let share = long_trip_share(&store).unwrap();
-        let categories = payment_categories(&store).unwrap();
-        let (counts, sums) = totals_per_payment(&store, categories.len()).unwrap();
+        let trips = Table::open(&store, "trips").unwrap();
+        let share = long_trip_share(&trips).unwrap();
+        let payments = per_payment(&trips).unwrap();
+        let hours = trips_per_hour(&trips).unwrap();
+        let passengers = tip_per_passengers(&trips).unwrap();
+        let long_distance = long_distance_per_payment(&trips).unwrap();
 
-        let mut trips = 0;
+        let mut rows = 0;
         let mut long = 0;
-        let mut per_payment = BTreeMap::<String, (i64, f64)>::new();
+        let mut per_payment = BTreeMap::<String, (u64, f64, f64)>::new();
+        let mut per_hour = [0u64; 24];
+        let mut per_passengers = BTreeMap::<i64, (u64, f64)>::new();
+        let mut far = BTreeMap::<String, u64>::new();
         for path in &paths {
             let mut reader = ::csv::Reader::from_path(path).unwrap();
             for record in reader.records() {
@@ -241,23 +300,50 @@ mod tests {
                         .and_utc()
                         .timestamp()
                 };
-                trips += 1;
-                long += i64::from(time(1) - time(0) > LONG_TRIP);
+                let number = |i: usize| r[i].parse::<f64>().unwrap();
+                rows += 1;
+                long += u64::from(time(1) - time(0) > LONG_TRIP);
                 let entry = per_payment.entry(r[4].to_string()).or_default();
                 entry.0 += 1;
-                entry.1 += r[7].parse::<f64>().unwrap();
+                entry.1 += number(7);
+                entry.2 += number(6);
+                per_hour[time(0).rem_euclid(86_400) as usize / 3600] += 1;
+                let entry = per_passengers.entry(r[2].parse().unwrap()).or_default();
+                entry.0 += 1;
+                entry.1 += number(6);
+                if number(3) > LONG_DISTANCE {
+                    *far.entry(r[4].to_string()).or_default() += 1;
+                }
             }
         }
-        assert_eq!(report.rows, trips);
-        assert!(common::close(share, long as f64 / trips as f64, 1e-15));
-        assert_eq!(categories.len(), per_payment.len());
-        for ((name, n), sum) in categories.iter().zip(&counts).zip(&sums) {
-            let (want_n, want_sum) = per_payment[name];
-            assert_eq!(*n, want_n, "{name}");
+        assert_eq!(report.rows, rows);
+        assert!(common::close(share, long as f64 / rows as f64, 1e-15));
+        assert_eq!(payments.len(), per_payment.len());
+        for ((name, n, total, tip), (want_name, (want_n, want_total, want_tip))) in
+            payments.iter().zip(&per_payment)
+        {
+            assert_eq!((name, n), (want_name, want_n));
+            let (want_total, want_tip) = (want_total / *n as f64, want_tip / *n as f64);
             assert!(
-                common::close(*sum, want_sum, 1e-12),
-                "{name}: {sum} vs {want_sum}"
+                common::close(*total, want_total, 1e-12),
+                "{name}: {total} vs {want_total}"
+            );
+            assert!(
+                common::close(*tip, want_tip, 1e-12),
+                "{name}: {tip} vs {want_tip}"
             );
         }
+        assert_eq!(hours, per_hour);
+        assert_eq!(passengers.len(), per_passengers.len());
+        for ((k, n, tip), (want_k, (want_n, want_sum))) in passengers.iter().zip(&per_passengers) {
+            assert_eq!((k, n), (want_k, want_n));
+            let want_tip = want_sum / *n as f64;
+            assert!(
+                common::close(*tip, want_tip, 1e-12),
+                "{k}: {tip} vs {want_tip}"
+            );
+        }
+        assert!(!far.is_empty(), "some trips are long");
+        assert_eq!(long_distance, far.into_iter().collect::<Vec<_>>());
     }
 }

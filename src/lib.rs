@@ -96,8 +96,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use exec::summary::{summarize, Summaries, Summary};
 #[cfg(feature = "engine")]
 pub use exec::{
-    AnyArray, Bins, Blocks, Compute, Histogram, Histogram2d, Progress, ProgressFn, QuantileMethod,
-    Quantiles, Unique,
+    Agg, AnyArray, Bins, Blocks, Compute, GroupBy, GroupTable, Histogram, Histogram2d, Progress,
+    ProgressFn, QuantileMethod, Quantiles, Unique,
 };
 #[cfg(feature = "engine")]
 pub use expr::{

@@ -29,6 +29,9 @@ pub mod binary;
 #[cfg(feature = "csv")]
 pub mod csv;
 pub mod export;
+mod table;
+
+pub use table::Table;
 
 /// How converted arrays are laid out.
 #[derive(Debug, Clone, Default)]

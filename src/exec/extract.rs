@@ -191,3 +191,27 @@ fn compact<T: Element>(
 fn mask_changed() -> Error {
     invalid("extract: the mask gave other values than when its true values were counted")
 }
+
+/// [`LazyArray::extract`] of each of `columns` (every one of the mask's shape) by the one
+/// `mask`: its true values are counted once for all the columns whose flattened blocks are
+/// the same (once in all for the columns of a CSV conversion, which share their chunks).
+pub(crate) fn extract_each(columns: &[LazyArray], mask: &LazyArray) -> Result<Vec<LazyArray>> {
+    let opts = RunOptions::default();
+    let mut counted: Vec<(LazyArray, Vec<u64>)> = Vec::new();
+    columns
+        .iter()
+        .map(|column| {
+            let (values, flat_mask) = column.extract_operands(mask)?;
+            let grid = flat_mask.block_grid();
+            let offsets = match counted.iter().find(|(m, _)| m.block_grid() == grid) {
+                Some((_, offsets)) => offsets.clone(),
+                None => {
+                    let offsets = true_offsets(&flat_mask, &opts)?;
+                    counted.push((flat_mask.clone(), offsets.clone()));
+                    offsets
+                }
+            };
+            Ok(LazyArray::extracted(values, flat_mask, offsets))
+        })
+        .collect()
+}

@@ -21,6 +21,7 @@ mod eval;
 mod extract;
 mod functions;
 mod fused;
+mod group;
 mod histogram;
 mod kernels;
 mod quantile;
@@ -29,6 +30,8 @@ mod scan;
 pub(crate) mod summary;
 
 pub use any_array::AnyArray;
+pub(crate) use extract::extract_each;
+pub use group::{Agg, GroupBy, GroupTable};
 pub use histogram::{Bins, Histogram, Histogram2d, Unique};
 pub use quantile::{QuantileMethod, Quantiles};
 

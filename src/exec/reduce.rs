@@ -701,17 +701,17 @@ impl<T: Num> Kernel<T> for Count {
 /// as soon as both exist, so the merge tree is balanced and fixed by the order alone (for
 /// `2^k` equal runs, the tree pairwise summation builds over their concatenation). `V` is
 /// one partial or the partials of a whole output block ([`merge_each`]).
-struct TreeMerge<V> {
+pub(super) struct TreeMerge<V> {
     stack: Vec<(u32, V)>,
 }
 
 impl<V> TreeMerge<V> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self { stack: Vec::new() }
     }
 
     /// Adds the next value; `merge(a, b)` folds `b` (which comes after `a`) into `a`.
-    fn push(&mut self, value: V, merge: &impl Fn(&mut V, &V)) {
+    pub(super) fn push(&mut self, value: V, merge: &impl Fn(&mut V, &V)) {
         self.stack.push((0, value));
         while self.stack.len() >= 2
             && self.stack[self.stack.len() - 1].0 == self.stack[self.stack.len() - 2].0
@@ -724,7 +724,7 @@ impl<V> TreeMerge<V> {
     }
 
     /// The merge of everything pushed, `None` if nothing was.
-    fn finish(mut self, merge: &impl Fn(&mut V, &V)) -> Option<V> {
+    pub(super) fn finish(mut self, merge: &impl Fn(&mut V, &V)) -> Option<V> {
         let mut acc = self.stack.pop()?.1;
         while let Some((_, mut left)) = self.stack.pop() {
             merge(&mut left, &acc);

@@ -11,6 +11,7 @@ mod hist;
 mod inspect;
 mod progress;
 mod stats;
+mod stats_by;
 mod verify;
 
 /// Flags every subcommand takes.
@@ -52,7 +53,7 @@ enum Command {
     Convert(convert::Args),
     /// Count, NaN count, min, max, sum, mean and std of an array, or per index along an axis.
     #[command(
-        after_help = "Examples:\n  outcore stats climate.zarr/t2m\n  outcore stats climate.zarr/t2m --axis 0 --json\n  outcore stats climate.zarr/t2m --scan\n  outcore stats climate.zarr/t2m --quantiles 0.01,0.5,0.99"
+        after_help = "Examples:\n  outcore stats climate.zarr/t2m\n  outcore stats climate.zarr/t2m --axis 0 --json\n  outcore stats climate.zarr/t2m --scan\n  outcore stats climate.zarr/t2m --quantiles 0.01,0.5,0.99\n  outcore stats taxi.zarr/trips/tip_amount --by payment_type"
     )]
     Stats(stats::Args),
     /// Draw a histogram of an array in the terminal, as JSON, or as an SVG picture.

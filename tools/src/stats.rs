@@ -32,6 +32,10 @@ pub(crate) struct Args {
     /// midpoint (numpy's methods).
     #[arg(long, default_value = "linear", value_parser = |s: &str| s.parse::<outcore::QuantileMethod>().map_err(|e| e.to_string()))]
     pub method: outcore::QuantileMethod,
+    /// Statistics per group of these key arrays (comma-separated; arrays beside ARRAY in its
+    /// group, such as a CSV conversion's columns, or paths), labelled with their categories.
+    #[arg(long, value_name = "KEYS", conflicts_with_all = ["axis", "quantiles"])]
+    pub by: Option<String>,
 }
 
 /// The `--json` output.
@@ -80,7 +84,8 @@ pub(crate) struct StatsEntry {
     pub quantiles: Option<Vec<Value>>,
 }
 
-fn float(v: f64) -> Value {
+/// `v` as JSON, `null` for NaN and infinities.
+pub(crate) fn float(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
@@ -107,8 +112,41 @@ fn entry(index: Option<u64>, s: &Summary) -> StatsEntry {
     }
 }
 
+/// The text table's column names, aligned with [`row`].
+pub(crate) fn heading() -> String {
+    format!(
+        "{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
+        "count", "nan", "min", "max", "sum", "mean", "std"
+    )
+}
+
+/// A value of the text table: `nan` for a null.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "nan".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// One entry as a row of the text table.
+pub(crate) fn row(e: &StatsEntry) -> String {
+    format!(
+        "{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
+        e.count,
+        e.nan_count,
+        show(&e.min),
+        show(&e.max),
+        show(&e.sum),
+        show(&e.mean),
+        show(&e.std)
+    )
+}
+
 /// Runs the subcommand.
 pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
+    if let Some(by) = &args.by {
+        return crate::stats_by::run(&args.path, by, output);
+    }
     let array = crate::open_array(&args.path)?;
     let lazy = LazyArray::from_stored(&array);
     let bar = Bar::new(output, "stats", lazy.nbytes());
@@ -152,29 +190,11 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             "{}: {} {:?} (from the {})",
             report.path, report.data_type, report.shape, report.source
         )?;
-        let show = |v: &Value| match v {
-            Value::Null => "nan".to_string(),
-            other => other.to_string(),
-        };
         let header = if args.axis.is_some() { "index " } else { "" };
-        writeln!(
-            out,
-            "{header}{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
-            "count", "nan", "min", "max", "sum", "mean", "std"
-        )?;
+        writeln!(out, "{header}{}", heading())?;
         for e in &report.stats {
             let index = e.index.map(|i| format!("{i:>5} ")).unwrap_or_default();
-            writeln!(
-                out,
-                "{index}{:>12} {:>10} {:>14} {:>14} {:>16} {:>14} {:>14}",
-                e.count,
-                e.nan_count,
-                show(&e.min),
-                show(&e.max),
-                show(&e.sum),
-                show(&e.mean),
-                show(&e.std)
-            )?;
+            writeln!(out, "{index}{}", row(e))?;
             if let (Some(q), Some(v)) = (&report.quantiles, &e.quantiles) {
                 let parts: Vec<String> = q
                     .iter()
