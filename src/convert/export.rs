@@ -37,8 +37,9 @@ const NPY_BLOCK_BYTES: u64 = 8 << 20;
 /// Bytes of the default chunk of a Zarr export (there is no sharding to group small chunks
 /// into files, so chunks are larger than a store's inner chunks).
 const ZARR_CHUNK_BYTES: u64 = 8 << 20;
-/// Bytes of blocks held at once by an export (beyond one per thread).
-const IN_FLIGHT_BYTES: u64 = 512 << 20;
+/// Bytes of blocks an export holds at once beyond the cache budget: half being evaluated,
+/// half being written (at least one block per thread each, so more with larger blocks).
+const IN_FLIGHT_BYTES: u64 = 32 << 20;
 
 /// How [`export_zarr`] lays out the plain Zarr v3 array.
 #[derive(Debug, Clone)]
@@ -102,7 +103,9 @@ pub fn export_npy(
         .map_err(io_err(path, "size"))?;
     file.write_all_at(&header, 0)
         .map_err(io_err(path, "write"))?;
-    let block = contiguous_block(shape, size, NPY_BLOCK_BYTES);
+    let threads = rayon::current_num_threads() as u64;
+    let target = NPY_BLOCK_BYTES.min(IN_FLIGHT_BYTES / (2 * threads));
+    let block = contiguous_block(shape, size, target);
     let block_bytes = block.iter().product::<u64>() * size;
     let header_len = header.len() as u64;
     let write = |region: &[Range<u64>], block: &Block| -> Result<()> {
@@ -243,7 +246,7 @@ fn stream_blocks(
         return Ok(());
     }
     let threads = rayon::current_num_threads();
-    let batch = ((IN_FLIGHT_BYTES / block_bytes.max(1)) as usize)
+    let batch = ((IN_FLIGHT_BYTES / 2 / block_bytes.max(1)) as usize)
         .clamp(threads, threads * BLOCKS_PER_THREAD);
     let blocks = array.rechunk(block)?;
     let mut compute = blocks.compute().max_blocks_in_flight(batch);
