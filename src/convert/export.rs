@@ -29,7 +29,9 @@ use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
 use crate::format::metadata::bytes_codec;
 use crate::format::{ChunkKeyEncoding, METADATA_FILE};
-use crate::storage::{commit_temp, create_temp_in, io_err, sync_dir, write_atomic};
+use crate::storage::{
+    available_bytes, commit_temp, create_temp_in, io_err, sync_dir, write_atomic,
+};
 use crate::with_element_type;
 
 /// Bytes of one block of an `.npy` export (a contiguous run of the output file).
@@ -39,7 +41,7 @@ const NPY_BLOCK_BYTES: u64 = 8 << 20;
 const ZARR_CHUNK_BYTES: u64 = 8 << 20;
 /// Bytes of blocks an export holds at once beyond the cache budget: half being evaluated,
 /// half being written (at least one block per thread each, so more with larger blocks).
-const IN_FLIGHT_BYTES: u64 = 32 << 20;
+const IN_FLIGHT_BYTES: u64 = 16 << 20;
 
 /// How [`export_zarr`] lays out the plain Zarr v3 array.
 #[derive(Debug, Clone)]
@@ -71,7 +73,8 @@ impl Default for ExportOptions {
 ///
 /// # Errors
 /// `path` is a directory, or an existing file without `overwrite`
-/// ([`ErrorKind::AlreadyExists`]); the data is more than 2^64 bytes, or `array` is a stored
+/// ([`ErrorKind::AlreadyExists`]); the file would be more than 2^64 bytes or more than the
+/// destination's file system has free (`statvfs`), or `array` is a stored
 /// array whose chunk positions are mostly never written and too many to visit
 /// ([`ErrorKind::TooLarge`]); any error evaluating `array`; I/O errors creating, sizing,
 /// writing, syncing or renaming the file (named as `path` or its directory, never by the
@@ -91,16 +94,26 @@ pub fn export_npy(
     let shape = array.shape();
     let size = data_type.size() as u64;
     let header = npy_header(data_type, shape);
-    let data_bytes = shape
+    let file_bytes = shape
         .iter()
         .try_fold(size, |acc, &n| acc.checked_mul(n))
+        .and_then(|data| data.checked_add(header.len() as u64))
         .ok_or_else(|| too_large(format!("shape {shape:?} is too large for one file")))?;
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+    // The file is sized first (sparse), so a full disk would otherwise surface as a failed
+    // write part way through.
+    let available = available_bytes(&dir)?;
+    if file_bytes > available {
+        return Err(too_large(format!(
+            "export to {}: the file needs {file_bytes} bytes, but {} has {available} bytes free",
+            path.display(),
+            dir.display()
+        )));
+    }
     let tmp = create_temp_in(&dir)?;
     let file = tmp.as_file();
-    file.set_len(header.len() as u64 + data_bytes)
-        .map_err(io_err(path, "size"))?;
+    file.set_len(file_bytes).map_err(io_err(path, "size"))?;
     file.write_all_at(&header, 0)
         .map_err(io_err(path, "write"))?;
     let threads = rayon::current_num_threads() as u64;
