@@ -157,7 +157,7 @@ fn outcore_v1_golden_store_reads_equal() {
         with_element_type!(dt, T => check_golden::<T>(&as_golden));
         let array = store.open_array(&entry.array).unwrap();
         assert!(array.is_fast_path(), "{}", entry.array);
-        let spec = array.encoding().unwrap().spec();
+        let spec = array.encoding().unwrap().to_string();
         assert_eq!(spec, entry.codec, "{}", entry.array);
         let report = array.verify().unwrap();
         assert!(
