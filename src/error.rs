@@ -134,6 +134,7 @@ impl Error {
             Error::Format(e) => match e {
                 FormatError::MissingMetadata { .. } => ErrorKind::NotFound,
                 FormatError::UnsupportedDataType { .. } => ErrorKind::Unsupported,
+                FormatError::SidecarRead { .. } => ErrorKind::Io,
                 _ => ErrorKind::Corrupt,
             },
             Error::Storage(StorageError::Io { source, .. }) => match source.kind() {

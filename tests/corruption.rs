@@ -266,3 +266,79 @@ fn verify_reports_a_recorded_chunk_missing_from_an_existing_shard() {
         "{message}"
     );
 }
+
+#[test]
+fn damaged_zstd_frame_that_still_decodes_is_a_checksum_error_naming_the_chunk() {
+    // Values zstd cannot compress: each chunk is stored as a raw block, so a flipped payload
+    // byte still decodes, to one wrong value; only the frame's content checksum tells.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let spec = ArraySpec::new(DataType::Float64, &[32, 32])
+        .chunks(&[8, 8])
+        .shards(&[16, 16])
+        .encoding(ChunkEncoding::zstd(1));
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let data = ndarray::ArrayD::from_shape_simple_fn(vec![32, 32], || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        f64::from_bits(0x3ff0_0000_0000_0000 | (state >> 12))
+    });
+    let w = store.create_array("a", &spec).unwrap();
+    w.write_array(data.view()).unwrap();
+    w.finish().unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(store.root().join("a/zarr.json")).unwrap()).unwrap();
+    let inner = &meta["codecs"][0]["configuration"]["codecs"][1];
+    assert_eq!(inner["name"], "zstd");
+    assert_eq!(inner["configuration"]["checksum"], true, "{meta}");
+
+    let path = shard(&store, 0, 1);
+    let bytes = fs::read(&path).unwrap();
+    // Index entry 0 (chunk [0, 2]): offset and length, at the start of the trailing index.
+    let entry = bytes.len() - index_len(4).unwrap() as usize;
+    let field = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let (offset, nbytes) = (field(entry), field(entry + 8));
+    let frame = bytes[offset as usize..(offset + nbytes) as usize].to_vec();
+    // Frame header descriptor bit 2: the content checksum flag (RFC 8878, 3.1.1.1.1).
+    assert_ne!(frame[4] & 0b100, 0, "the frame carries its checksum");
+    let at = offset as usize + frame.len() / 2;
+    flip(&path, at);
+
+    // The same damaged frame without its checksum decodes, to other values than written.
+    let mut unchecked =
+        fs::read(&path).unwrap()[offset as usize..(offset + nbytes) as usize - 4].to_vec();
+    unchecked[4] &= !0b100;
+    let mut decoded = vec![0u8; 8 * 8 * 8];
+    let n = outcore::test_support::zstd_decode_into(&unchecked, &mut decoded).unwrap();
+    assert_eq!(n, decoded.len());
+    let written: Vec<u8> = data
+        .slice(ndarray::s![0..8, 16..24])
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    assert_ne!(decoded, written, "the flip changes the decoded values");
+
+    // With it, reading the chunk is an error naming the shard, the chunk and its offset.
+    let a = store.open_array("a").unwrap();
+    let err = a.read_chunk(&[0, 2]).unwrap_err();
+    match &err {
+        Error::Codec(CodecError::Zstd {
+            path: p,
+            chunk,
+            offset: o,
+            source,
+        }) => {
+            assert_eq!((p, chunk.as_slice(), *o), (&path, &[0u64, 2][..], offset));
+            assert!(source.to_string().contains("checksum"), "{source}");
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(err.kind(), outcore::ErrorKind::Corrupt);
+    assert!(
+        a.read_chunk(&[0, 3]).is_ok(),
+        "the shard's other chunks still read"
+    );
+    let report = a.verify().unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+}

@@ -197,3 +197,57 @@ fn cancelled_and_nothing_left_behind() {
         .collect();
     assert!(names.is_empty(), "left behind: {names:?}");
 }
+
+/// An `.npy` export larger than the destination's free space is refused before anything is
+/// written, naming the bytes needed and the bytes free (`df`'s figure, give or take what
+/// other processes wrote meanwhile).
+#[test]
+fn export_larger_than_the_free_space_is_refused_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("huge.npy");
+    // 2^41 float64 values: 16 TiB, more than any test machine has free.
+    let huge = LazyArray::zeros(&[1 << 41], DataType::Float64);
+    let err = outcore::convert::export::export_npy(&huge, &out, false, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    let message = err.to_string();
+    let numbers: Vec<u64> = message
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let header = 128;
+    assert!(
+        numbers.contains(&((8u64 << 41) + header)),
+        "names the bytes needed: {message}"
+    );
+    let df = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let avail: u64 = String::from_utf8_lossy(&df.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        numbers
+            .iter()
+            .any(|&n| n.abs_diff(avail) <= (64 << 20).max(avail / 100)),
+        "names the bytes free ({avail} by df): {message}"
+    );
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    // The size itself past 2^64 bytes is refused as well, before any arithmetic wraps.
+    let past = LazyArray::zeros(&[1 << 62, 8], DataType::Float64);
+    let err = outcore::convert::export::export_npy(&past, &out, false, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+}

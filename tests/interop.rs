@@ -114,6 +114,102 @@ fn golden_stores_from_zarr_python_and_tensorstore_read_equal() {
     assert!(manifest.iter().any(|e| e.writer == "tensorstore"));
 }
 
+/// `tests/golden/outcore_v1_manifest.json`: the arrays of the golden store written by
+/// outcore itself (`tests/golden/make_outcore_v1.py`).
+#[derive(Debug, Deserialize)]
+struct OutcoreGolden {
+    arrays: Vec<OutcoreGoldenArray>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OutcoreGoldenArray {
+    array: String,
+    dtype: String,
+    shape: Vec<u64>,
+    expected: String,
+    codec: String,
+}
+
+/// Backward compatibility: the store written by an earlier version of outcore
+/// (`tests/golden/outcore_v1.zarr`, never regenerated) reads equal to the `.npy` files numpy
+/// wrote beside it, chunk by chunk and whole, on the fast path, with the codec it was
+/// written with; its statistics sidecars still answer (equal to numpy's), and it verifies
+/// clean.
+#[test]
+fn outcore_v1_golden_store_reads_equal() {
+    let golden: OutcoreGolden = serde_json::from_slice(
+        &std::fs::read(golden_dir().join("outcore_v1_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(golden.arrays.len() >= 10);
+    let store = Store::open(golden_dir().join("outcore_v1.zarr")).unwrap();
+    for entry in &golden.arrays {
+        let as_golden = GoldenEntry {
+            store: "outcore_v1.zarr".into(),
+            array: entry.array.clone(),
+            dtype: entry.dtype.clone(),
+            shape: entry.shape.clone(),
+            expected: entry.expected.clone(),
+            writer: "outcore v1".into(),
+            sharded: true,
+        };
+        let dt = DataType::from_name(&entry.dtype).unwrap();
+        with_element_type!(dt, T => check_golden::<T>(&as_golden));
+        let array = store.open_array(&entry.array).unwrap();
+        assert!(array.is_fast_path(), "{}", entry.array);
+        let spec = array.encoding().unwrap().to_string();
+        assert_eq!(spec, entry.codec, "{}", entry.array);
+        let report = array.verify().unwrap();
+        assert!(
+            report.problems.is_empty(),
+            "{}: {:?}",
+            entry.array,
+            report.problems
+        );
+        // The sidecar answers without reading data, as numpy computes over the values.
+        let lazy = outcore::LazyArray::from_stored(&array);
+        let from_sidecar = outcore::summarize(&lazy, None, false, None).unwrap();
+        assert!(from_sidecar.from_sidecar, "{}", entry.array);
+        let expected: ArrayD<f64> = with_element_type!(dt, T => {
+            let values: ArrayD<T> = read_npy(golden_dir().join(&entry.expected)).unwrap();
+            values.mapv(|v| v.to_f64())
+        });
+        let finite: Vec<f64> = expected.iter().copied().filter(|v| !v.is_nan()).collect();
+        let summary = &from_sidecar.summaries[0];
+        assert_eq!(summary.count, expected.len() as u64, "{}", entry.array);
+        assert_eq!(
+            summary.nan_count,
+            (expected.len() - finite.len()) as u64,
+            "{}",
+            entry.array
+        );
+        let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mean = finite.iter().sum::<f64>() / finite.len() as f64;
+        let widened = |s: outcore::Scalar| match s {
+            outcore::Scalar::Bool(b) => f64::from(u8::from(b)),
+            outcore::Scalar::Int(v) => v as f64,
+            outcore::Scalar::UInt(v) => v as f64,
+            outcore::Scalar::Float(v) => v,
+        };
+        assert_eq!(
+            (widened(summary.min), widened(summary.max)),
+            (min, max),
+            "{}",
+            entry.array
+        );
+        assert!(
+            (summary.mean - mean).abs() <= 1e-9 * mean.abs().max(1.0),
+            "{}: mean {} against {mean}",
+            entry.array,
+            summary.mean
+        );
+    }
+    let kinds: std::collections::BTreeSet<&str> =
+        golden.arrays.iter().map(|a| a.codec.as_str()).collect();
+    assert!(kinds.contains("raw") && kinds.iter().any(|k| k.starts_with("zstd")));
+}
+
 #[test]
 fn inspect_reads_every_golden_store() {
     for store in [

@@ -7,11 +7,14 @@
 //! releases the compressed bytes' pages once decoded whatever the array's size (only the
 //! zero-copy pages of raw arrays within the budget stay mapped for the next pass).
 //!
-//! An exact median of the same 50x store keeps to the same bound: its narrowing passes hold
-//! at most half the budget of selection state (bucket counts, then the values left).
+//! Every other pass over such a store is held to the same bound: an exact median (its
+//! narrowing passes hold at most half the budget of selection state), `verify`, an export
+//! to `.npy` and a conversion with other chunks. So are `inspect`, `summarize` and `verify` of
+//! a sparse array of five million shard positions holding one chunk, whose statistics sidecar
+//! has a record per chunk: nothing they hold grows with the number of chunks.
 //!
-//! The reduction runs in a child process (this test binary re-executed) so the peak is not
-//! inflated by building the stores.
+//! Each measured operation runs in a child process (this test binary re-executed) so the
+//! peak is not inflated by building the stores.
 
 use std::process::Command;
 
@@ -19,8 +22,7 @@ use outcore::{ArraySpec, Axes, ChunkEncoding, DataType, LazyArray, Store};
 
 const STORE_ENV: &str = "OUTCORE_MEMORY_TEST_STORE";
 const ARRAYS_ENV: &str = "OUTCORE_MEMORY_TEST_ARRAYS";
-/// `median` for the exact median instead of the NaN-aware mean.
-const OP_ENV: &str = "OUTCORE_MEMORY_TEST_OP";
+const OPERATION_ENV: &str = "OUTCORE_MEMORY_TEST_OPERATION";
 /// The cache budget the child runs with.
 const BUDGET: u64 = 4 << 20;
 /// Each store holds this many times the budget (logical bytes).
@@ -47,22 +49,68 @@ fn memory_child() {
     let store = Store::open(&path).unwrap();
     let base = status_kib("VmRSS:") * 1024;
     let names = std::env::var(ARRAYS_ENV).unwrap();
+    let operation = std::env::var(OPERATION_ENV).unwrap_or_else(|_| "reduce".into());
     for name in names.split(',') {
-        let x = LazyArray::from_stored(&store.open_array(name).unwrap());
-        if std::env::var(OP_ENV).as_deref() == Ok("median") {
-            let m = x.nanmedian(Axes::all()).unwrap().astype::<f64>();
-            let m = m.iter().next().copied().unwrap();
-            assert!((m - 0.5).abs() < 0.01, "{name}: median {m}");
-            continue;
+        let array = store.open_array(name).unwrap();
+        let x = LazyArray::from_stored(&array);
+        match operation.as_str() {
+            "reduce" => {
+                let m = x
+                    .nanmean(Axes::all())
+                    .unwrap()
+                    .compute()
+                    .scan_data()
+                    .to_scalar::<f64>()
+                    .unwrap();
+                assert!((m - 0.5).abs() < 0.01, "{name}: mean {m}");
+            }
+            "median" => {
+                let m = x.nanmedian(Axes::all()).unwrap().astype::<f64>();
+                let m = m.iter().next().copied().unwrap();
+                assert!((m - 0.5).abs() < 0.01, "{name}: median {m}");
+            }
+            "verify" => {
+                let report = array.verify().unwrap();
+                assert!(report.problems.is_empty(), "{name}: {:?}", report.problems);
+            }
+            "export" => {
+                let out = std::path::Path::new(&path).with_extension(format!("{name}.npy"));
+                outcore::convert::export::export_npy(&x, &out, true, None).unwrap();
+                let len = std::fs::metadata(&out).unwrap().len();
+                assert!(
+                    len >= array.shape().iter().product::<u64>() * 8,
+                    "{name}: {len}"
+                );
+                std::fs::remove_file(&out).unwrap();
+            }
+            "rechunk" => {
+                let shape = array.shape().to_vec();
+                let spec = ArraySpec::new(DataType::Float64, &shape)
+                    .chunks(&[64, shape[1] / 4])
+                    .shards(&[512, shape[1]])
+                    .encoding(array.encoding().unwrap().clone())
+                    .overwrite(true);
+                let copy = x
+                    .to_store(&store, &format!("{name}_rechunked"), &spec)
+                    .unwrap();
+                assert_eq!(copy.grid().chunk_shape(), [64, shape[1] / 4]);
+            }
+            "inspect" => {
+                let report = outcore::inspect(std::path::Path::new(&path)).unwrap();
+                let node = report.nodes.iter().find(|n| n.path == name).unwrap();
+                let a = node.array.as_ref().unwrap();
+                assert_eq!(a.chunks_stored, Some(1), "{name}: {a:?}");
+            }
+            "summarize" => {
+                // The sidecar cannot answer (most chunks have no record), and a scan of a
+                // million positions never written is refused: what is held meanwhile counts.
+                let err = outcore::summarize(&x, None, false, None).unwrap_err();
+                assert_eq!(err.kind(), outcore::ErrorKind::TooLarge, "{err}");
+                let err = outcore::summarize(&x, None, true, None).unwrap_err();
+                assert_eq!(err.kind(), outcore::ErrorKind::TooLarge, "{err}");
+            }
+            other => panic!("unknown operation {other}"),
         }
-        let m = x
-            .nanmean(Axes::all())
-            .unwrap()
-            .compute()
-            .scan_data()
-            .to_scalar::<f64>()
-            .unwrap();
-        assert!((m - 0.5).abs() < 0.01, "{name}: mean {m}");
     }
     let peak = status_kib("VmHWM:") * 1024;
     println!("MEMORY base={base} peak={peak}");
@@ -98,14 +146,16 @@ fn reduction_peak_memory_stays_under_budget() {
     let dir = tempfile::tempdir().unwrap();
     let path = big_store(dir.path(), &["raw", "zstd"]);
     let limit = BUDGET + CONSTANT;
-    let grown = peak_growth(&path, "raw,zstd", BUDGET, "mean");
-    assert!(
-        grown <= limit,
-        "peak RSS grew by {grown} bytes, more than the budget {BUDGET} + {CONSTANT}"
-    );
+    for operation in ["reduce", "verify", "export", "rechunk"] {
+        let grown = peak_growth(&path, operation, "raw,zstd", BUDGET);
+        assert!(
+            grown <= limit,
+            "{operation}: peak RSS grew by {grown} bytes, more than the budget {BUDGET} + {CONSTANT}"
+        );
+    }
     // The same zstd store under a budget larger than it: its compressed pages are released
     // all the same, so the growth stays under the constant alone.
-    let grown = peak_growth(&path, "zstd", 1 << 30, "mean");
+    let grown = peak_growth(&path, "reduce", "zstd", 1 << 30);
     assert!(
         grown <= CONSTANT,
         "zstd within the budget: peak RSS grew by {grown} bytes, more than {CONSTANT}"
@@ -116,21 +166,55 @@ fn reduction_peak_memory_stays_under_budget() {
 fn median_peak_memory_stays_under_budget() {
     let dir = tempfile::tempdir().unwrap();
     let path = big_store(dir.path(), &["raw"]);
-    let grown = peak_growth(&path, "raw", BUDGET, "median");
+    let grown = peak_growth(&path, "median", "raw", BUDGET);
     assert!(
         grown <= BUDGET + CONSTANT,
         "median: peak RSS grew by {grown} bytes, more than the budget {BUDGET} + {CONSTANT}"
     );
 }
 
-/// Runs the child (`op`: `mean` or `median`) over `arrays` of the store at `path` with cache
-/// budget `budget`; returns how much its peak resident memory grew over its resident memory
-/// before the computations.
-fn peak_growth(path: &std::path::Path, arrays: &str, budget: u64, op: &str) -> u64 {
+/// Shard positions of the sparse array, each of one chunk; only the first is stored. More
+/// than the 2^22 positions never written a pass visits, so `summarize` refuses to scan it. More
+/// than the 2^22 positions never written a pass visits, so `summarize` refuses to scan it.
+const SPARSE_SHARDS: u64 = 5_000_000;
+
+#[test]
+fn sparse_array_commands_hold_nothing_per_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.zarr");
+    let store = Store::create(&path).unwrap();
+    let chunk = 1024;
+    let spec = ArraySpec::new(DataType::Float64, &[SPARSE_SHARDS * chunk])
+        .chunks(&[chunk])
+        .shards(&[chunk]);
+    let writer = store.create_array("sparse", &spec).unwrap();
+    let values: Vec<f64> = (0..chunk).map(|i| i as f64).collect();
+    writer.write_chunk(&[0], &values).unwrap();
+    let array = writer.finish().unwrap();
+    // The writer leaves a record per chunk position (64 bytes each): a reader that held
+    // them, or anything else per chunk, would pass the bound many times over.
+    let sidecar = std::fs::metadata(array.path().join(outcore::test_support::STATS_FILE))
+        .unwrap()
+        .len();
+    assert!(sidecar > SPARSE_SHARDS * 64, "sidecar of {sidecar} bytes");
+    for operation in ["inspect", "summarize", "verify"] {
+        let grown = peak_growth(&path, operation, "sparse", BUDGET);
+        assert!(
+            grown <= BUDGET + CONSTANT,
+            "{operation}: peak RSS grew by {grown} bytes over {SPARSE_SHARDS} shard positions, \
+             more than the budget {BUDGET} + {CONSTANT}"
+        );
+    }
+}
+
+/// Runs `operation` in a child over `arrays` of the store at `path` with cache budget
+/// `budget`; returns how much its peak resident memory grew over its resident memory
+/// before the operation.
+fn peak_growth(path: &std::path::Path, operation: &str, arrays: &str, budget: u64) -> u64 {
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["memory_child", "--exact", "--ignored", "--nocapture"])
         .env(STORE_ENV, path)
-        .env(OP_ENV, op)
+        .env(OPERATION_ENV, operation)
         .env(ARRAYS_ENV, arrays)
         .env("OUTCORE_CACHE_BYTES", budget.to_string())
         .output()
@@ -155,7 +239,7 @@ fn peak_growth(path: &std::path::Path, arrays: &str, budget: u64, op: &str) -> u
     let (base, peak) = (field("base="), field("peak="));
     let grown = peak.saturating_sub(base);
     eprintln!(
-        "{arrays} under a {} MiB budget: peak RSS grew by {} MiB over a {} MiB base (stores {} MiB each)",
+        "{operation} {arrays} under a {} MiB budget: peak RSS grew by {} MiB over a {} MiB base (stores {} MiB each)",
         budget >> 20,
         grown >> 20,
         base >> 20,

@@ -268,16 +268,16 @@ fn raw_chunks_are_zero_copy_and_zstd_chunks_go_through_the_cache() {
     let store = Store::create(dir.path()).unwrap().with_cache(cache.clone());
     let data = random_array::<f64>(&[64, 64], 3);
     for encoding in [ChunkEncoding::raw(), ChunkEncoding::zstd(3)] {
-        let name = format!("{encoding:?}");
+        let name = encoding.codec().name();
         let spec = ArraySpec::new(DataType::Float64, &[64, 64])
             .chunks(&[16, 16])
             .shards(&[32, 64])
             .encoding(encoding);
-        let w = store.create_array(&name, &spec).unwrap();
+        let w = store.create_array(name, &spec).unwrap();
         w.write_array(data.view()).unwrap();
         w.finish().unwrap();
     }
-    let raw = store.open_array("Raw").unwrap();
+    let raw = store.open_array("raw").unwrap();
     let chunk = raw.read_chunk(&[1, 2]).unwrap();
     assert!(chunk.is_zero_copy());
     assert!(matches!(
@@ -286,7 +286,7 @@ fn raw_chunks_are_zero_copy_and_zstd_chunks_go_through_the_cache() {
     ));
     assert_eq!(raw.storage_summary().unwrap().zero_copy_chunks, 16);
 
-    let zstd = store.open_array("Zstd { level: 3 }").unwrap();
+    let zstd = store.open_array("zstd").unwrap();
     let before = cache.counters();
     // Rows 20..40, columns 0..10 touch chunks (1,0) and (2,0) only.
     let part = zstd.read_region::<f64>(&[20..40, 0..10]).unwrap();

@@ -25,22 +25,35 @@ const SPEC_LEVELS: std::ops::RangeInclusive<i32> = -7..=22;
 pub(crate) struct Zstd {
     /// The compression level (writers use it; readers ignore it).
     pub level: i32,
+    /// Whether frames carry zstd's content checksum (the low 32 bits of XXH64 of the
+    /// decoded bytes), which decoding checks: a damaged frame that still decodes is an
+    /// error, not wrong values. The codec configuration's `checksum`.
+    pub checksum: bool,
 }
 
 impl ChunkEncoding {
-    /// zstd-compressed chunks (`bytes` + `zstd`) at `level`.
+    /// zstd-compressed chunks (`bytes` + `zstd`) at `level`, each frame with its content
+    /// checksum.
     pub fn zstd(level: i32) -> Self {
-        Self::new(Zstd { level })
+        Self::new(Zstd {
+            level,
+            checksum: true,
+        })
     }
 }
 
-/// Any single `zstd` codec; a missing level reads as 0 (zstd's default), and the checksum
-/// setting needs nothing of the reader (zstd checks a frame's checksum when it has one).
+/// Any single `zstd` codec; a missing level reads as 0 (zstd's default), a missing
+/// `checksum` as false (the codec's default). Reading needs neither: zstd checks a frame's
+/// checksum whenever the frame has one, so a store written without them reads as before.
 fn from_metadata(codecs: &[Value]) -> Option<ChunkEncoding> {
     match codecs {
-        [zstd] if codec_name(zstd) == Some("zstd") => Some(ChunkEncoding::zstd(
-            zstd["configuration"]["level"].as_i64().unwrap_or(0) as i32,
-        )),
+        [zstd] if codec_name(zstd) == Some("zstd") => {
+            let configuration = &zstd["configuration"];
+            Some(ChunkEncoding::new(Zstd {
+                level: configuration["level"].as_i64().unwrap_or(0) as i32,
+                checksum: configuration["checksum"].as_bool().unwrap_or(false),
+            }))
+        }
         _ => None,
     }
 }
@@ -69,7 +82,7 @@ fn from_spec(spec: &str) -> Option<Result<ChunkEncoding, String>> {
 
 thread_local! {
     static DECOMPRESSOR: RefCell<Option<::zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
-    static COMPRESSOR: RefCell<Option<(i32, ::zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static COMPRESSOR: RefCell<Option<(Zstd, ::zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
 }
 
 /// Decompresses a zstd frame into `out`, which must be exactly the decoded size; returns the
@@ -95,7 +108,9 @@ impl ChunkCodec for Zstd {
     }
 
     fn metadata(&self) -> Vec<Value> {
-        vec![json!({"name": "zstd", "configuration": {"level": self.level, "checksum": false}})]
+        vec![
+            json!({"name": "zstd", "configuration": {"level": self.level, "checksum": self.checksum}}),
+        ]
     }
 
     fn spec(&self) -> String {
@@ -117,11 +132,13 @@ impl ChunkCodec for Zstd {
     fn encode_into(&self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
         COMPRESSOR.with(|cell| {
             let mut slot = cell.borrow_mut();
-            if slot.as_ref().is_none_or(|(l, _)| *l != self.level) {
-                *slot = Some((
-                    self.level,
-                    ::zstd::bulk::Compressor::new(self.level).map_err(CodecError::Encode)?,
-                ));
+            if slot.as_ref().is_none_or(|(made, _)| made != self) {
+                let mut compressor =
+                    ::zstd::bulk::Compressor::new(self.level).map_err(CodecError::Encode)?;
+                compressor
+                    .set_parameter(::zstd::zstd_safe::CParameter::ChecksumFlag(self.checksum))
+                    .map_err(CodecError::Encode)?;
+                *slot = Some((*self, compressor));
             }
             let (_, compressor) = slot.as_mut().expect("set above");
             // Straight into the spare capacity after `out`'s bytes: a reused buffer is not
@@ -161,7 +178,12 @@ mod tests {
             .flat_map(|i| (i / 7).to_le_bytes())
             .collect();
         let mut enc = vec![1, 2, 3];
-        Zstd { level: 3 }.encode_into(&data, &mut enc).unwrap();
+        Zstd {
+            level: 3,
+            checksum: true,
+        }
+        .encode_into(&data, &mut enc)
+        .unwrap();
         assert!(enc.len() < data.len() / 4);
         let mut out = vec![0u8; data.len()];
         assert_eq!(zstd_decode_into(&enc[3..], &mut out).unwrap(), data.len());
@@ -178,9 +200,12 @@ mod tests {
             offset: 64,
         };
         let mut big = vec![0u8; data.len() + 8];
-        let err = Zstd { level: 3 }
-            .decode_into(&enc[3..], &mut big, &at)
-            .unwrap_err();
+        let err = Zstd {
+            level: 3,
+            checksum: true,
+        }
+        .decode_into(&enc[3..], &mut big, &at)
+        .unwrap_err();
         assert!(
             matches!(
                 err,

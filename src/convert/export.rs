@@ -29,7 +29,9 @@ use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
 use crate::format::metadata::bytes_codec;
 use crate::format::{ChunkKeyEncoding, METADATA_FILE};
-use crate::storage::{commit_temp, create_temp_in, io_err, sync_dir, write_atomic};
+use crate::storage::{
+    available_bytes, commit_temp, create_temp_in, io_err, sync_dir, write_atomic,
+};
 use crate::with_element_type;
 
 /// Bytes of one block of an `.npy` export (a contiguous run of the output file).
@@ -37,8 +39,9 @@ const NPY_BLOCK_BYTES: u64 = 8 << 20;
 /// Bytes of the default chunk of a Zarr export (there is no sharding to group small chunks
 /// into files, so chunks are larger than a store's inner chunks).
 const ZARR_CHUNK_BYTES: u64 = 8 << 20;
-/// Bytes of blocks held at once by an export (beyond one per thread).
-const IN_FLIGHT_BYTES: u64 = 512 << 20;
+/// Bytes of blocks an export holds at once beyond the cache budget: half being evaluated,
+/// half being written (at least one block per thread each, so more with larger blocks).
+const IN_FLIGHT_BYTES: u64 = 16 << 20;
 
 /// How [`export_zarr`] lays out the plain Zarr v3 array.
 #[derive(Debug, Clone)]
@@ -70,7 +73,8 @@ impl Default for ExportOptions {
 ///
 /// # Errors
 /// `path` is a directory, or an existing file without `overwrite`
-/// ([`ErrorKind::AlreadyExists`]); the data is more than 2^64 bytes, or `array` is a stored
+/// ([`ErrorKind::AlreadyExists`]); the file would be more than 2^64 bytes or more than the
+/// destination's file system has free (`statvfs`), or `array` is a stored
 /// array whose chunk positions are mostly never written and too many to visit
 /// ([`ErrorKind::TooLarge`]); any error evaluating `array`; I/O errors creating, sizing,
 /// writing, syncing or renaming the file (named as `path` or its directory, never by the
@@ -90,19 +94,31 @@ pub fn export_npy(
     let shape = array.shape();
     let size = data_type.size() as u64;
     let header = npy_header(data_type, shape);
-    let data_bytes = shape
+    let file_bytes = shape
         .iter()
         .try_fold(size, |acc, &n| acc.checked_mul(n))
+        .and_then(|data| data.checked_add(header.len() as u64))
         .ok_or_else(|| too_large(format!("shape {shape:?} is too large for one file")))?;
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+    // The file is sized first (sparse), so a full disk would otherwise surface as a failed
+    // write part way through.
+    let available = available_bytes(&dir)?;
+    if file_bytes > available {
+        return Err(too_large(format!(
+            "export to {}: the file needs {file_bytes} bytes, but {} has {available} bytes free",
+            path.display(),
+            dir.display()
+        )));
+    }
     let tmp = create_temp_in(&dir)?;
     let file = tmp.as_file();
-    file.set_len(header.len() as u64 + data_bytes)
-        .map_err(io_err(path, "size"))?;
+    file.set_len(file_bytes).map_err(io_err(path, "size"))?;
     file.write_all_at(&header, 0)
         .map_err(io_err(path, "write"))?;
-    let block = contiguous_block(shape, size, NPY_BLOCK_BYTES);
+    let threads = rayon::current_num_threads() as u64;
+    let target = NPY_BLOCK_BYTES.min(IN_FLIGHT_BYTES / (2 * threads));
+    let block = contiguous_block(shape, size, target);
     let block_bytes = block.iter().product::<u64>() * size;
     let header_len = header.len() as u64;
     let write = |region: &[Range<u64>], block: &Block| -> Result<()> {
@@ -243,7 +259,7 @@ fn stream_blocks(
         return Ok(());
     }
     let threads = rayon::current_num_threads();
-    let batch = ((IN_FLIGHT_BYTES / block_bytes.max(1)) as usize)
+    let batch = ((IN_FLIGHT_BYTES / 2 / block_bytes.max(1)) as usize)
         .clamp(threads, threads * BLOCKS_PER_THREAD);
     let blocks = array.rechunk(block)?;
     let mut compute = blocks.compute().max_blocks_in_flight(batch);

@@ -395,7 +395,7 @@ fn eval_stored(array: &Array, region: &[Range<u64>]) -> Result<Block> {
             chunk.as_slice::<T>()?; // the typed view is checked once here
             return Ok(Block::from_data(Data::<T>::Chunk(chunk, local(region, &origin))));
         }
-        Ok(Block::from_array(array.read_region::<T>(region)?))
+        Ok(Block::from_array(array.read_region_streaming::<T>(region)?))
     })
 }
 

@@ -792,7 +792,7 @@ fn fold_block<T: Num, K: Kernel<T>>(
     if let Some(table) = stats {
         if let Some(p) = table
             .get(ravel(coords, &plan.input.block_grid().grid_shape()))
-            .and_then(|s| kernel.partial_from_stats(s))
+            .and_then(|s| kernel.partial_from_stats(&s))
         {
             return Ok(vec![p]);
         }

@@ -203,23 +203,24 @@ pub(crate) fn from_sidecar(array: &LazyArray, axis: Option<usize>) -> Result<Opt
         return Ok(None);
     };
     let grid = stored.grid();
-    if table.records().iter().any(Option::is_none) {
-        return Ok(None);
-    }
     if let Some(a) = axis {
         if grid.chunk_shape()[a] != 1 {
             return Ok(None);
         }
     }
+    // Merged as the records stream past; the first chunk without one sends the caller to
+    // the data.
     let chunk_grid = grid.chunk_grid_shape();
     let mut acc = empty_groups(array, axis)?;
-    for (linear, record) in table.records().iter().enumerate() {
-        let record = record.as_ref().expect("checked above");
+    for (linear, record) in table.iter().enumerate() {
+        let Some(record) = record else {
+            return Ok(None);
+        };
         let group = match axis {
             None => 0,
             Some(a) => unravel(linear as u64, &chunk_grid)[a] as usize,
         };
-        merge_into(&mut acc[group], record);
+        merge_into(&mut acc[group], &record);
     }
     Ok(acc
         .into_iter()

@@ -134,6 +134,15 @@ pub enum FormatError {
         /// What is wrong.
         reason: String,
     },
+    /// The sidecar could not be read.
+    #[error("{path}: cannot read statistics sidecar: {source}")]
+    SidecarRead {
+        /// The sidecar file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The sidecar is intact but describes a different array (shape, chunks, type) or
     /// contradicts the chunk data.
     #[error("{path}: statistics sidecar disagrees with the array: {reason}")]

@@ -4,7 +4,10 @@
 //! lie inside the array (edge padding excluded). Readers merge them to answer statistics and
 //! whole-chunk reductions without decoding data.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use multiversion::multiversion;
 
@@ -258,12 +261,54 @@ fn widen_bits_unsigned<T: Element>(v: T) -> u64 {
 
 /// The statistics of every chunk of an array, as stored in the sidecar; `None` for chunks
 /// without statistics (never written, or written by a tool that keeps none).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A table is held in memory (a writer's, or one decoded from bytes) or read from its file
+/// record by record ([`StatsTable::read_from`]): a reader's memory never grows with the
+/// number of chunks.
+#[derive(Debug, Clone)]
 pub struct StatsTable {
     data_type: DataType,
     shape: Vec<u64>,
     chunk_shape: Vec<u64>,
-    records: Vec<Option<ChunkStats>>,
+    records: Records,
+}
+
+/// Where a table's records are.
+#[derive(Debug, Clone)]
+enum Records {
+    /// One slot per chunk, in memory.
+    Owned(Vec<Option<ChunkStats>>),
+    /// In a sidecar file already checked whole (checksum and every record's counts), read
+    /// when asked: `count` records from byte `at`. A published sidecar is only ever replaced
+    /// by rename, never changed in place, so the open file keeps the bytes that were checked.
+    File {
+        file: Arc<File>,
+        at: u64,
+        count: u64,
+    },
+}
+
+/// Bytes read at once when a sidecar file is checked or its records are walked.
+const READ_PIECE_BYTES: usize = 1 << 20;
+
+impl PartialEq for StatsTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.data_type == other.data_type
+            && self.shape == other.shape
+            && self.chunk_shape == other.chunk_shape
+            && self.len() == other.len()
+            && self.iter().eq(other.iter())
+    }
+}
+
+/// What a sidecar's header says, checked against the array it belongs to.
+struct Header {
+    shape: Vec<u64>,
+    chunk_shape: Vec<u64>,
+    /// Offset of record 0.
+    records_at: usize,
+    /// Records in the file (the array's chunks).
+    count: u64,
 }
 
 impl StatsTable {
@@ -274,28 +319,119 @@ impl StatsTable {
             data_type,
             shape: grid.shape().to_vec(),
             chunk_shape: grid.chunk_shape().to_vec(),
-            records: try_records(grid.num_chunks())?,
+            records: Records::Owned(try_records(grid.num_chunks())?),
         })
     }
 
-    /// The statistics of the chunk with C-order linear index `chunk`.
-    pub fn get(&self, chunk: u64) -> Option<&ChunkStats> {
-        self.records.get(chunk as usize).and_then(Option::as_ref)
+    /// Records in the table (the array's chunks).
+    fn len(&self) -> u64 {
+        match &self.records {
+            Records::Owned(records) => records.len() as u64,
+            Records::File { count, .. } => *count,
+        }
     }
 
-    /// Sets (or clears) a chunk's statistics.
+    /// The statistics of the chunk with C-order linear index `chunk`. A record of a file
+    /// that can no longer be read (an I/O error after it was checked) counts as none: the
+    /// caller reads the data instead.
+    pub fn get(&self, chunk: u64) -> Option<ChunkStats> {
+        match &self.records {
+            Records::Owned(records) => records.get(usize::try_from(chunk).ok()?).copied()?,
+            Records::File { file, at, count } => {
+                if chunk >= *count {
+                    return None;
+                }
+                let mut record = [0u8; STATS_RECORD_BYTES as usize];
+                file.read_exact_at(&mut record, at + chunk * u64::from(STATS_RECORD_BYTES))
+                    .ok()?;
+                self.record(&record)
+            }
+        }
+    }
+
+    /// Sets (or clears) a chunk's statistics. A table read from a file is first read into
+    /// memory ([`StatsTable::into_owned`] says whether memory holds it).
+    ///
+    /// # Panics
+    /// If `chunk` is not a chunk of the table, or a table read from a file does not fit in
+    /// memory.
     pub fn set(&mut self, chunk: u64, stats: Option<ChunkStats>) {
-        self.records[chunk as usize] = stats;
+        if let Records::File { .. } = self.records {
+            *self = self.clone().into_owned().expect("the table fits in memory");
+        }
+        let Records::Owned(records) = &mut self.records else {
+            unreachable!("made owned above")
+        };
+        records[chunk as usize] = stats;
+    }
+
+    /// The table with its records in memory, or `None` when memory cannot hold them.
+    pub fn into_owned(self) -> Option<Self> {
+        if let Records::Owned(_) = self.records {
+            return Some(self);
+        }
+        let mut records = try_records(self.len())?;
+        for (slot, record) in records.iter_mut().zip(self.iter()) {
+            *slot = record;
+        }
+        Some(Self {
+            records: Records::Owned(records),
+            ..self
+        })
     }
 
     /// Chunks with statistics.
-    pub fn present(&self) -> usize {
-        self.records.iter().filter(|r| r.is_some()).count()
+    pub fn present(&self) -> u64 {
+        self.iter().filter(Option::is_some).count() as u64
     }
 
-    /// Every record, in chunk order.
-    pub fn records(&self) -> &[Option<ChunkStats>] {
-        &self.records
+    /// Every record, in chunk order, read piece by piece from a file (a record that can no
+    /// longer be read is `None`, as in [`StatsTable::get`]).
+    pub fn iter(&self) -> impl Iterator<Item = Option<ChunkStats>> + '_ {
+        let mut piece = Vec::new();
+        let mut piece_start = 0u64;
+        (0..self.len()).map(move |chunk| match &self.records {
+            Records::Owned(records) => records[chunk as usize],
+            Records::File { file, at, count } => {
+                let record_bytes = u64::from(STATS_RECORD_BYTES);
+                let per_piece = READ_PIECE_BYTES as u64 / record_bytes;
+                if chunk == 0 || chunk >= piece_start + per_piece {
+                    piece_start = chunk;
+                    let n = per_piece.min(count - chunk);
+                    piece.resize((n * record_bytes) as usize, 0);
+                    if file
+                        .read_exact_at(&mut piece, at + chunk * record_bytes)
+                        .is_err()
+                    {
+                        piece.clear();
+                    }
+                }
+                let o = ((chunk - piece_start) * record_bytes) as usize;
+                piece
+                    .get(o..o + STATS_RECORD_BYTES as usize)
+                    .and_then(|r| self.record(r))
+            }
+        })
+    }
+
+    /// A record's statistics (`None` when its present flag is clear); its counts were
+    /// checked when the table was read.
+    fn record(&self, record: &[u8]) -> Option<ChunkStats> {
+        let f = |i: usize| u64::from_le_bytes(record[8 * i..8 * i + 8].try_into().expect("8"));
+        let flags = u32::from_le_bytes(record[56..60].try_into().expect("4 bytes"));
+        if flags & STATS_FLAG_PRESENT == 0 {
+            return None;
+        }
+        let kind = self.data_type.kind();
+        Some(ChunkStats {
+            count: f(0),
+            nan_count: f(1),
+            min: scalar_from_bits(f(2), kind, false),
+            max: scalar_from_bits(f(3), kind, false),
+            sum: scalar_from_bits(f(4), kind, true),
+            mean: f64::from_bits(f(5)),
+            m2: f64::from_bits(f(6)),
+        })
     }
 
     /// The sidecar bytes.
@@ -304,7 +440,7 @@ impl StatsTable {
         let mut out = Vec::with_capacity(
             STATS_HEADER_FIXED_BYTES
                 + 16 * ndim
-                + self.records.len() * STATS_RECORD_BYTES as usize
+                + self.len() as usize * STATS_RECORD_BYTES as usize
                 + 4,
         );
         out.extend_from_slice(&STATS_MAGIC);
@@ -315,7 +451,7 @@ impl StatsTable {
         for v in self.shape.iter().chain(&self.chunk_shape) {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for record in &self.records {
+        for record in self.iter() {
             let (fields, flags) = match record {
                 None => ([0u64; 7], 0u32),
                 Some(s) => (s.record_fields(), STATS_FLAG_PRESENT),
@@ -331,7 +467,8 @@ impl StatsTable {
         out
     }
 
-    /// Reads a sidecar and checks it against the array it belongs to.
+    /// Reads a sidecar and checks it against the array it belongs to; the records are
+    /// held in memory.
     ///
     /// # Errors
     /// [`FormatError::SidecarCorrupt`] for damaged bytes (magic, checksum, version, record
@@ -344,100 +481,195 @@ impl StatsTable {
         data_type: DataType,
         grid: &ChunkGrid,
     ) -> Result<Self, FormatError> {
-        let corrupt = |reason: String| FormatError::SidecarCorrupt {
-            path: path.to_owned(),
-            reason,
+        let read_at = |buf: &mut [u8], offset: u64| {
+            let start = offset as usize;
+            buf.copy_from_slice(&bytes[start..start + buf.len()]);
+            Ok(())
         };
-        let mismatch = |reason: String| FormatError::SidecarMismatch {
+        let header = check(read_at, bytes.len() as u64, path, data_type, grid)?;
+        let mut records = try_records(header.count).ok_or_else(|| FormatError::SidecarCorrupt {
             path: path.to_owned(),
-            reason,
+            reason: format!("{} chunk records do not fit in memory", header.count),
+        })?;
+        let table = Self {
+            data_type,
+            shape: header.shape,
+            chunk_shape: header.chunk_shape,
+            records: Records::Owned(Vec::new()),
         };
-        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
-        let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
-        if bytes.len() < STATS_HEADER_FIXED_BYTES + 4 || bytes[..8] != STATS_MAGIC {
-            return Err(corrupt(
-                "not an outcore statistics file (bad magic or too short)".into(),
-            ));
-        }
-        let (body, crc) = bytes.split_at(bytes.len() - 4);
-        let stored = u32::from_le_bytes(crc.try_into().expect("4 bytes"));
-        let computed = crc32c::crc32c(body);
-        if stored != computed {
-            return Err(corrupt(format!(
-                "checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
-            )));
-        }
-        let version = u32_at(8);
-        if version != STATS_VERSION {
-            return Err(corrupt(format!(
-                "version {version}, this outcore reads {STATS_VERSION}"
-            )));
-        }
-        if u32_at(12) != STATS_RECORD_BYTES {
-            return Err(corrupt(format!("record size {}", u32_at(12))));
-        }
-        let stored_type = DataType::from_code(u32_at(16));
-        if stored_type != Some(data_type) {
-            return Err(mismatch(format!(
-                "data type code {} but the array is {data_type}",
-                u32_at(16)
-            )));
-        }
-        let ndim = u32_at(20) as usize;
-        if ndim != grid.ndim() {
-            return Err(mismatch(format!(
-                "{ndim} dimensions but the array has {}",
-                grid.ndim()
-            )));
-        }
-        let records_at = STATS_HEADER_FIXED_BYTES + 16 * ndim;
-        if body.len() < records_at {
-            return Err(corrupt(format!(
-                "{} bytes, the header of {ndim} dimensions needs {records_at}",
-                body.len()
-            )));
-        }
-        let shape: Vec<u64> = (0..ndim)
-            .map(|i| u64_at(STATS_HEADER_FIXED_BYTES + 8 * i))
-            .collect();
-        let chunk_shape: Vec<u64> = (0..ndim)
-            .map(|i| u64_at(STATS_HEADER_FIXED_BYTES + 8 * (ndim + i)))
-            .collect();
-        if shape != grid.shape() || chunk_shape != grid.chunk_shape() {
-            return Err(mismatch(format!(
-                "shape {shape:?} chunks {chunk_shape:?}, array has shape {:?} chunks {:?}",
-                grid.shape(),
-                grid.chunk_shape()
-            )));
-        }
-        // The length is checked before any record is read or allocated, in u64: a grid of
-        // 2^60 chunks must not wrap to a small expected length.
-        let chunks = grid.num_chunks();
-        let expected = chunks
-            .checked_mul(u64::from(STATS_RECORD_BYTES))
-            .and_then(|b| b.checked_add(records_at as u64));
-        if expected != Some(body.len() as u64) {
-            return Err(corrupt(format!(
-                "{} bytes, {chunks} chunk records need {}",
-                body.len(),
-                expected.map_or("more than 2^64".to_string(), |e| e.to_string())
-            )));
-        }
-        let chunks = chunks as usize; // as many records as the file holds
-        let kind = data_type.kind();
-        let chunk_grid = grid.chunk_grid_shape();
-        let mut records = try_records(chunks as u64)
-            .ok_or_else(|| corrupt(format!("{chunks} chunk records do not fit in memory")))?;
         for (c, slot) in records.iter_mut().enumerate() {
-            let o = records_at + c * STATS_RECORD_BYTES as usize;
-            let f = |i: usize| u64_at(o + 8 * i);
-            if u32_at(o + 56) & STATS_FLAG_PRESENT == 0 {
+            let o = header.records_at + c * STATS_RECORD_BYTES as usize;
+            *slot = table.record(&bytes[o..o + STATS_RECORD_BYTES as usize]);
+        }
+        Ok(Self {
+            records: Records::Owned(records),
+            ..table
+        })
+    }
+
+    /// Reads the sidecar open as `file` (at `path`) and checks it against the array it
+    /// belongs to, as [`StatsTable::decode`] does, reading it piece by piece: the records
+    /// stay in the file, read when asked, so memory does not grow with their number.
+    ///
+    /// # Errors
+    /// As [`StatsTable::decode`]; [`FormatError::SidecarRead`] when the file cannot be read.
+    pub fn read_from(
+        file: File,
+        path: &Path,
+        data_type: DataType,
+        grid: &ChunkGrid,
+    ) -> Result<Self, FormatError> {
+        let read_err = |source| FormatError::SidecarRead {
+            path: path.to_owned(),
+            source,
+        };
+        let len = file.metadata().map_err(read_err)?.len();
+        let header = check(
+            |buf: &mut [u8], offset| file.read_exact_at(buf, offset),
+            len,
+            path,
+            data_type,
+            grid,
+        )?;
+        Ok(Self {
+            data_type,
+            shape: header.shape,
+            chunk_shape: header.chunk_shape,
+            records: Records::File {
+                file: Arc::new(file),
+                at: header.records_at as u64,
+                count: header.count,
+            },
+        })
+    }
+}
+
+/// Checks a sidecar of `len` bytes, read through `read_at` piece by piece (never whole):
+/// magic, checksum, then the header against the array, then every record's counts.
+fn check(
+    read_at: impl Fn(&mut [u8], u64) -> std::io::Result<()>,
+    len: u64,
+    path: &Path,
+    data_type: DataType,
+    grid: &ChunkGrid,
+) -> Result<Header, FormatError> {
+    let corrupt = |reason: String| FormatError::SidecarCorrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let mismatch = |reason: String| FormatError::SidecarMismatch {
+        path: path.to_owned(),
+        reason,
+    };
+    let read = |buf: &mut [u8], offset: u64| {
+        read_at(buf, offset).map_err(|source| FormatError::SidecarRead {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let mut fixed = [0u8; STATS_HEADER_FIXED_BYTES];
+    if len < STATS_HEADER_FIXED_BYTES as u64 + 4 || {
+        read(&mut fixed, 0)?;
+        fixed[..8] != STATS_MAGIC
+    } {
+        return Err(corrupt(
+            "not an outcore statistics file (bad magic or too short)".into(),
+        ));
+    }
+    // The checksum covers everything before its own four bytes.
+    let body_len = len - 4;
+    let mut crc = 0u32;
+    let mut piece = vec![0u8; READ_PIECE_BYTES];
+    let mut offset = 0u64;
+    while offset < body_len {
+        let n = (body_len - offset).min(READ_PIECE_BYTES as u64) as usize;
+        read(&mut piece[..n], offset)?;
+        crc = crc32c::crc32c_append(crc, &piece[..n]);
+        offset += n as u64;
+    }
+    let mut stored = [0u8; 4];
+    read(&mut stored, body_len)?;
+    let stored = u32::from_le_bytes(stored);
+    if stored != crc {
+        return Err(corrupt(format!(
+            "checksum mismatch: stored {stored:#010x}, computed {crc:#010x}"
+        )));
+    }
+    let u32_at = |o: usize| u32::from_le_bytes(fixed[o..o + 4].try_into().expect("4 bytes"));
+    let version = u32_at(8);
+    if version != STATS_VERSION {
+        return Err(corrupt(format!(
+            "version {version}, this outcore reads {STATS_VERSION}"
+        )));
+    }
+    if u32_at(12) != STATS_RECORD_BYTES {
+        return Err(corrupt(format!("record size {}", u32_at(12))));
+    }
+    let stored_type = DataType::from_code(u32_at(16));
+    if stored_type != Some(data_type) {
+        return Err(mismatch(format!(
+            "data type code {} but the array is {data_type}",
+            u32_at(16)
+        )));
+    }
+    let ndim = u32_at(20) as usize;
+    if ndim != grid.ndim() {
+        return Err(mismatch(format!(
+            "{ndim} dimensions but the array has {}",
+            grid.ndim()
+        )));
+    }
+    let records_at = STATS_HEADER_FIXED_BYTES + 16 * ndim;
+    if body_len < records_at as u64 {
+        return Err(corrupt(format!(
+            "{body_len} bytes, the header of {ndim} dimensions needs {records_at}"
+        )));
+    }
+    let mut extents = vec![0u8; 16 * ndim];
+    read(&mut extents, STATS_HEADER_FIXED_BYTES as u64)?;
+    let u64s: Vec<u64> = extents
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    let (shape, chunk_shape) = u64s.split_at(ndim);
+    if shape != grid.shape() || chunk_shape != grid.chunk_shape() {
+        return Err(mismatch(format!(
+            "shape {shape:?} chunks {chunk_shape:?}, array has shape {:?} chunks {:?}",
+            grid.shape(),
+            grid.chunk_shape()
+        )));
+    }
+    // The length is checked before any record is read, in u64: a grid of 2^60 chunks must
+    // not wrap to a small expected length.
+    let count = grid.num_chunks();
+    let expected = count
+        .checked_mul(u64::from(STATS_RECORD_BYTES))
+        .and_then(|b| b.checked_add(records_at as u64));
+    if expected != Some(body_len) {
+        return Err(corrupt(format!(
+            "{body_len} bytes, {count} chunk records need {}",
+            expected.map_or("more than 2^64".to_string(), |e| e.to_string())
+        )));
+    }
+    // Counts are what merging adds and subtracts: a record whose counts cannot be its
+    // chunk's is damage, not statistics.
+    let kind = data_type.kind();
+    let chunk_grid = grid.chunk_grid_shape();
+    let record_bytes = STATS_RECORD_BYTES as usize;
+    let per_piece = (READ_PIECE_BYTES / record_bytes) as u64;
+    let mut first = 0u64;
+    while first < count {
+        let n = per_piece.min(count - first);
+        let bytes = &mut piece[..n as usize * record_bytes];
+        read(bytes, records_at as u64 + first * record_bytes as u64)?;
+        for (i, record) in bytes.chunks_exact(record_bytes).enumerate() {
+            let f = |i: usize| u64::from_le_bytes(record[8 * i..8 * i + 8].try_into().expect("8"));
+            let flags = u32::from_le_bytes(record[56..60].try_into().expect("4 bytes"));
+            if flags & STATS_FLAG_PRESENT == 0 {
                 continue;
             }
-            // Counts are what merging adds and subtracts: a record whose counts cannot be
-            // its chunk's is damage, not statistics.
             let (count, nan_count) = (f(0), f(1));
-            let coords = super::grid::unravel(c as u64, &chunk_grid);
+            let coords = super::grid::unravel(first + i as u64, &chunk_grid);
             let inside: u64 = grid.chunk_valid_shape(&coords).iter().product();
             if count != inside || nan_count > count || (kind != Kind::Float && nan_count > 0) {
                 return Err(corrupt(format!(
@@ -445,23 +677,15 @@ impl StatsTable {
                      chunk has {inside} elements inside the array"
                 )));
             }
-            *slot = Some(ChunkStats {
-                count,
-                nan_count,
-                min: scalar_from_bits(f(2), kind, false),
-                max: scalar_from_bits(f(3), kind, false),
-                sum: scalar_from_bits(f(4), kind, true),
-                mean: f64::from_bits(f(5)),
-                m2: f64::from_bits(f(6)),
-            });
         }
-        Ok(Self {
-            data_type,
-            shape,
-            chunk_shape,
-            records,
-        })
+        first += n;
     }
+    Ok(Header {
+        shape: shape.to_vec(),
+        chunk_shape: chunk_shape.to_vec(),
+        records_at,
+        count,
+    })
 }
 
 /// Most chunk records a table holds: a sidecar of 256 GiB, far past any array whose chunks

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 mod commit;
 mod mmap;
+mod space;
 
 pub(crate) use commit::{
     commit_temp, create_temp_dir_in, create_temp_in, rename_dir_replacing, sync_dir,
 };
 pub use commit::{remove_file_if_exists, write_atomic};
 pub use mmap::MappedFile;
+pub(crate) use space::available_bytes;
 
 /// A file-system operation failed.
 #[derive(Debug, thiserror::Error)]

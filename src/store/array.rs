@@ -323,9 +323,15 @@ impl Array {
     /// # Errors
     /// As [`Array::read_chunk`].
     pub fn read_chunk_streaming(&self, chunk: &[u64]) -> Result<Chunk> {
-        let logical = (self.grid().elements()).saturating_mul(self.data_type().size() as u64);
-        let release_views = logical > self.inner.cache.budget();
+        let release_views = self.larger_than_budget();
         self.read_chunk_with(chunk, Pass::Streaming { release_views })
+    }
+
+    /// Whether the array's elements outgrow the cache budget, so that a pass keeping the
+    /// pages of its zero-copy chunks mapped could outgrow it too.
+    fn larger_than_budget(&self) -> bool {
+        let logical = (self.grid().elements()).saturating_mul(self.data_type().size() as u64);
+        logical > self.inner.cache.budget()
     }
 
     fn read_chunk_with(&self, chunk: &[u64], pass: Pass) -> Result<Chunk> {
@@ -391,10 +397,7 @@ impl Array {
                     len: expected,
                 },
             );
-            if let Pass::Streaming {
-                release_views: true,
-            } = pass
-            {
+            if pass.releases_views() {
                 // Released pages fault back one by one on the next pass; map them in one
                 // call instead.
                 file.populate(range.clone());
@@ -410,7 +413,7 @@ impl Array {
         }
         let mut shared = match pass {
             Pass::Streaming { .. } => recycled_buffer(expected),
-            Pass::Cached => Arc::new(AlignedBuf::zeroed(expected)),
+            Pass::Cached | Pass::Assembling { .. } => Arc::new(AlignedBuf::zeroed(expected)),
         };
         let buf = Arc::get_mut(&mut shared).expect("a new or unshared buffer");
         let at = ChunkAt {
@@ -424,6 +427,12 @@ impl Array {
             Pass::Streaming { .. } => {
                 file.release(range);
                 recycle(&shared);
+            }
+            Pass::Assembling { .. } => {
+                file.release(range);
+                self.inner
+                    .cache
+                    .insert(self.cache_key(chunk), shared.clone());
             }
             Pass::Cached => self
                 .inner
@@ -464,6 +473,24 @@ impl Array {
     /// inside the shape ([`crate::ErrorKind::OutOfBounds`]); a result memory cannot hold
     /// ([`crate::ErrorKind::TooLarge`]); as [`Array::read_chunk`] for each chunk read.
     pub fn read_region<T: Element>(&self, region: &[Range<u64>]) -> Result<ArrayD<T>> {
+        self.read_region_with(region, Pass::Cached)
+    }
+
+    /// As [`Array::read_region`], for a pass over the array: a chunk wholly inside `region`
+    /// is read as [`Array::read_chunk_streaming`] reads it, past the cache; one the region
+    /// cuts goes through the cache (the neighbouring regions of the pass read it too). Either
+    /// way the pages of its stored bytes are released once decoded, and those of a zero-copy
+    /// chunk once copied when the array is larger than the cache budget, so the pass's
+    /// resident set stays within the budget.
+    pub(crate) fn read_region_streaming<T: Element>(
+        &self,
+        region: &[Range<u64>],
+    ) -> Result<ArrayD<T>> {
+        let release_views = self.larger_than_budget();
+        self.read_region_with(region, Pass::Assembling { release_views })
+    }
+
+    fn read_region_with<T: Element>(&self, region: &[Range<u64>], pass: Pass) -> Result<ArrayD<T>> {
         if T::DATA_TYPE != self.data_type() {
             return Err(type_mismatch(format!(
                 "{} holds {}, not {}",
@@ -502,7 +529,23 @@ impl Array {
         for coords in chunks.chunks(batch) {
             let fetched: Vec<Chunk> = coords
                 .par_iter()
-                .map(|c| self.read_chunk(c))
+                .map(|c| {
+                    // A chunk wholly inside the region is not needed by a neighbouring
+                    // region: a pass streams it past the cache.
+                    let pass = match pass {
+                        Pass::Assembling { release_views }
+                            if self.grid().chunk_region(c).iter().zip(region).all(
+                                |(inner, outer)| {
+                                    outer.start <= inner.start && inner.end <= outer.end
+                                },
+                            ) =>
+                        {
+                            Pass::Streaming { release_views }
+                        }
+                        other => other,
+                    };
+                    self.read_chunk_with(c, pass)
+                })
                 .collect::<Result<_>>()?;
             for (coords, chunk) in coords.iter().zip(&fetched) {
                 self.copy_overlap(chunk, coords, region, &mut out)?;
@@ -676,9 +719,9 @@ impl Array {
     #[doc(hidden)]
     pub fn stats(&self) -> Result<Option<StatsTable>> {
         let path = self.inner.dir.join(STATS_FILE);
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(StatsTable::decode(
-                &bytes,
+        match fs::File::open(&path) {
+            Ok(file) => Ok(Some(StatsTable::read_from(
+                file,
                 &path,
                 self.data_type(),
                 self.grid(),
@@ -700,8 +743,6 @@ impl Array {
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
         let grid = self.grid();
-        let chunk_grid = grid.chunk_grid_shape();
-        let stats_path = self.inner.dir.join(STATS_FILE);
         let stats = match self.stats() {
             Ok(stats) => stats,
             Err(e) => {
@@ -710,128 +751,140 @@ impl Array {
             }
         };
         let files = self.present_files()?;
-        // The chunks to decode: every stored chunk, and every chunk the sidecar records.
-        let mut chunks: Vec<u64> = Vec::new();
-        // Shards whose index is damaged: one problem each, not one per chunk in them.
-        let mut damaged = std::collections::HashSet::new();
-        match self.inner.backend.shards() {
-            Some(_) => {
-                for shard_coords in &files {
-                    match self.shard(shard_coords) {
-                        Ok(shard) => {
-                            let shard = shard.expect("sharded backend");
-                            chunks.extend(shard.index.stored_slots().filter_map(|(slot, ..)| {
-                                let chunk = grid.chunk_in_shard(shard_coords, slot as u64)?;
-                                Some(ravel(&chunk, &chunk_grid))
-                            }));
-                        }
-                        Err(e) => {
-                            report.problems.push(e);
-                            damaged.insert(shard_coords.clone());
-                        }
-                    }
-                }
-            }
-            None => {
-                let per_shard = grid.chunks_per_shard_total();
-                let total = (files.len() as u64).saturating_mul(per_shard);
-                if total > MAX_FOREIGN_VERIFY_SLOTS {
-                    return Err(too_large(format!(
-                        "{}: {} files of {per_shard} chunks each are too many to check one by one",
-                        self.inner.dir.display(),
-                        files.len()
-                    )));
-                }
-                for shard_coords in &files {
-                    chunks.extend((0..per_shard).filter_map(|slot| {
-                        let chunk = grid.chunk_in_shard(shard_coords, slot)?;
-                        Some(ravel(&chunk, &chunk_grid))
-                    }));
-                }
-            }
+        let sharded = self.inner.backend.shards().is_some();
+        let per_shard = grid.chunks_per_shard_total();
+        if !sharded && (files.len() as u64).saturating_mul(per_shard) > MAX_FOREIGN_VERIFY_SLOTS {
+            return Err(too_large(format!(
+                "{}: {} files of {per_shard} chunks each are too many to check one by one",
+                self.inner.dir.display(),
+                files.len()
+            )));
         }
+        // Chunks the sidecar records in files that are gone: a sharded array reports one
+        // problem per shard; off the sharded profile, each chunk is read (as the fill value).
+        let mut unfiled = Vec::new();
         if let Some(table) = &stats {
-            // Recorded chunks grouped by shard: a shard file gone while the sidecar says
-            // chunks were written to it is one problem; the rest are checked chunk by chunk.
             let shard_grid = grid.shard_grid_shape();
-            let mut recorded: std::collections::BTreeMap<u64, (Vec<u64>, Vec<u64>)> =
+            let chunk_grid = grid.chunk_grid_shape();
+            let mut missing: std::collections::BTreeMap<u64, (Vec<u64>, u64)> =
                 std::collections::BTreeMap::new();
-            for (linear, record) in table.records().iter().enumerate() {
+            for (linear, record) in table.iter().enumerate() {
                 if record.is_none() {
                     continue;
                 }
-                let chunk = unravel(linear as u64, &chunk_grid);
-                let (shard_coords, _) = grid.shard_of(&chunk);
-                let entry = recorded
-                    .entry(ravel(&shard_coords, &shard_grid))
-                    .or_insert_with(|| (shard_coords, Vec::new()));
-                entry.1.push(linear as u64);
-            }
-            for (shard_coords, linear) in recorded.into_values() {
-                let present = files.binary_search(&shard_coords).is_ok();
-                if self.inner.backend.shards().is_some() && !present {
-                    report.problems.push(
-                        FormatError::MissingShard {
-                            path: self
-                                .inner
-                                .dir
-                                .join(self.inner.meta.key_encoding.key(&shard_coords)),
-                            chunks: linear.len() as u64,
-                        }
-                        .into(),
-                    );
-                } else if !damaged.contains(&shard_coords) {
-                    chunks.extend(linear);
+                let (shard_coords, _) = grid.shard_of(&unravel(linear as u64, &chunk_grid));
+                if files.binary_search(&shard_coords).is_ok() {
+                    continue;
+                }
+                if sharded {
+                    missing
+                        .entry(ravel(&shard_coords, &shard_grid))
+                        .or_insert_with(|| (shard_coords, 0))
+                        .1 += 1;
+                } else {
+                    unfiled.push(linear as u64);
                 }
             }
-        }
-        chunks.sort_unstable();
-        chunks.dedup();
-        let results: Vec<(u64, Result<Option<ChunkStats>>)> = chunks
-            .into_par_iter()
-            .map(|linear| {
-                let coords = unravel(linear, &chunk_grid);
-                let result = self.read_chunk(&coords).and_then(|chunk| {
-                    if chunk.is_fill() {
-                        return Ok(None);
-                    }
-                    crate::store::dispatch_stats(&chunk).map(Some)
-                });
-                (linear, result)
-            })
-            .collect();
-        for (linear, result) in results {
-            let chunk = || unravel(linear, &chunk_grid);
-            match (result, stats.as_ref().and_then(|t| t.get(linear))) {
-                (Err(e), _) => report.problems.push(e),
-                (Ok(None), Some(_)) => report.problems.push(
-                    FormatError::SidecarMismatch {
-                        path: stats_path.clone(),
-                        reason: format!(
-                            "chunk {:?} is recorded as stored but its shard has no such chunk",
-                            chunk()
-                        ),
+            for (shard_coords, chunks) in missing.into_values() {
+                report.problems.push(
+                    FormatError::MissingShard {
+                        path: self
+                            .inner
+                            .dir
+                            .join(self.inner.meta.key_encoding.key(&shard_coords)),
+                        chunks,
                     }
                     .into(),
-                ),
-                (Ok(Some(actual)), Some(recorded)) if !stats_agree(&actual, recorded) => {
-                    let chunk = chunk();
-                    report.problems.push(
-                        FormatError::SidecarMismatch {
-                            path: stats_path.clone(),
-                            reason: format!(
-                                "chunk {chunk:?} ({}): its data no longer matches its recorded statistics (recorded {recorded:?}, data gives {actual:?})",
-                                self.chunk_location(&chunk)
-                            ),
-                        }
-                        .into(),
-                    );
-                }
-                _ => {}
+                );
             }
+        }
+        self.verify_chunks(&unfiled, stats.as_ref(), &mut report);
+        // Shard by shard, so what is held follows one shard, never the array.
+        let chunk_grid = grid.chunk_grid_shape();
+        for shard_coords in &files {
+            let slots = (0..per_shard).filter_map(|slot| {
+                let chunk = grid.chunk_in_shard(shard_coords, slot)?;
+                Some((slot, ravel(&chunk, &chunk_grid)))
+            });
+            let chunks: Vec<u64> = if sharded {
+                match self.shard(shard_coords) {
+                    // Every stored chunk, and every chunk the sidecar records.
+                    Ok(shard) => {
+                        let shard = shard.expect("sharded backend");
+                        slots
+                            .filter(|&(slot, linear)| {
+                                !matches!(shard.index.get(slot as usize), ChunkLocation::Missing)
+                                    || stats.as_ref().is_some_and(|t| t.get(linear).is_some())
+                            })
+                            .map(|(_, linear)| linear)
+                            .collect()
+                    }
+                    // A damaged index: one problem, not one per chunk under it.
+                    Err(e) => {
+                        report.problems.push(e);
+                        continue;
+                    }
+                }
+            } else {
+                slots.map(|(_, linear)| linear).collect()
+            };
+            self.verify_chunks(&chunks, stats.as_ref(), &mut report);
         }
         report.chunks_checked = grid.num_chunks();
         Ok(report)
+    }
+
+    /// Decodes each chunk of `chunks` (linear indices), a batch at a time in parallel and
+    /// past the cache, and checks it against its record in `stats`.
+    fn verify_chunks(&self, chunks: &[u64], stats: Option<&StatsTable>, report: &mut VerifyReport) {
+        let chunk_grid = self.grid().chunk_grid_shape();
+        let stats_path = self.inner.dir.join(STATS_FILE);
+        let batch = rayon::current_num_threads() * REGION_BATCH_PER_THREAD;
+        for batch in chunks.chunks(batch) {
+            let results: Vec<(u64, Result<Option<ChunkStats>>)> = batch
+                .par_iter()
+                .map(|&linear| {
+                    let coords = unravel(linear, &chunk_grid);
+                    let result = self.read_chunk_streaming(&coords).and_then(|chunk| {
+                        if chunk.is_fill() {
+                            return Ok(None);
+                        }
+                        crate::store::dispatch_stats(&chunk).map(Some)
+                    });
+                    (linear, result)
+                })
+                .collect();
+            for (linear, result) in results {
+                let chunk = || unravel(linear, &chunk_grid);
+                match (result, stats.and_then(|t| t.get(linear))) {
+                    (Err(e), _) => report.problems.push(e),
+                    (Ok(None), Some(_)) => report.problems.push(
+                        FormatError::SidecarMismatch {
+                            path: stats_path.clone(),
+                            reason: format!(
+                                "chunk {:?} is recorded as stored but its shard has no such chunk",
+                                chunk()
+                            ),
+                        }
+                        .into(),
+                    ),
+                    (Ok(Some(actual)), Some(recorded)) if !stats_agree(&actual, &recorded) => {
+                        let chunk = chunk();
+                        report.problems.push(
+                            FormatError::SidecarMismatch {
+                                path: stats_path.clone(),
+                                reason: format!(
+                                    "chunk {chunk:?} ({}): its data no longer matches its recorded statistics (recorded {recorded:?}, data gives {actual:?})",
+                                    self.chunk_location(&chunk)
+                                ),
+                            }
+                            .into(),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 }
 
@@ -951,6 +1004,20 @@ enum Pass {
     /// the stored bytes' pages released once decoded; `release_views` also releases the
     /// pages of zero-copy chunks once they are dropped.
     Streaming { release_views: bool },
+    /// Chunks cut by the regions of a pass: decoded chunks go into the cache (a chunk under
+    /// several regions is decoded once while it stays there), and the stored bytes' pages
+    /// are released as when streaming.
+    Assembling { release_views: bool },
+}
+
+impl Pass {
+    /// Whether the pages of a zero-copy chunk are released once the chunk is dropped.
+    fn releases_views(self) -> bool {
+        match self {
+            Pass::Cached => false,
+            Pass::Streaming { release_views } | Pass::Assembling { release_views } => release_views,
+        }
+    }
 }
 
 /// Decode buffers kept per thread for streaming reads.

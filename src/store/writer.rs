@@ -305,6 +305,7 @@ impl ArrayWriter {
             .stats()
             .ok()
             .flatten()
+            .and_then(StatsTable::into_owned)
             .map_or_else(|| stats_table(meta.data_type, &meta.grid, &dir), Ok)?;
         // The sidecar goes first: until the new one is written, no statistics are better
         // than statistics of shards that may have changed.
