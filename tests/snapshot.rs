@@ -284,6 +284,11 @@ fn an_update_links_unchanged_shards_and_is_isolated() {
     let mut new = old.clone();
     new[0] = -1; // chunk [0, 0], in shard [0, 0]
     update(&store, "a", &old, &new);
+    assert_eq!(
+        temp_entries(dir.path()).len(),
+        1,
+        "the generation the reader holds stays"
+    );
     assert_eq!(ino("c/7/3"), untouched, "an unchanged shard is a hard link");
     assert_ne!(ino("c/0/0"), rewritten, "a rewritten shard is a new file");
     assert_eq!(read_state(&reader).unwrap(), old);
@@ -291,13 +296,18 @@ fn an_update_links_unchanged_shards_and_is_isolated() {
     assert_eq!(read_state(&now).unwrap(), new);
     assert!(now.verify().unwrap().problems.is_empty());
     assert_eq!(now.stats().unwrap().unwrap().present(), CHUNKS);
+    drop((reader, now));
+    // With no reader left, an update removes the generation it replaced at once.
+    let mut newer = new.clone();
+    newer[63] = -2;
+    update(&store, "a", &new, &newer);
+    assert!(temp_entries(dir.path()).is_empty());
+    let new = newer;
     // An abandoned update leaves the array as it was, and nothing behind.
     let w = store.update_array("a").unwrap();
     w.write_chunk(&[1, 1], &[5i64; CHUNK_LEN]).unwrap();
     drop(w);
-    drop(reader);
     assert_eq!(read_state(&store.open_array("a").unwrap()).unwrap(), new);
-    store.clean_leftovers().unwrap();
     assert!(temp_entries(dir.path()).is_empty());
 }
 

@@ -68,13 +68,15 @@ fn open_beneath(
             _ => None,
         })
         .collect();
+    if parts.is_empty() {
+        let fd = base.try_clone_to_owned().map_err(io_err(shown, "open"))?;
+        return Ok(Some(fd));
+    }
+    if let Some(done) = open_in_one_step(base, rel, directory, follow) {
+        return done.map_err(|e| io_err(&shown.join(rel), "open")(os_err(e)));
+    }
     let mut here = shown.to_owned();
     let mut current: Option<OwnedFd> = None;
-    if parts.is_empty() {
-        return Ok(Some(
-            base.try_clone_to_owned().map_err(io_err(shown, "open"))?,
-        ));
-    }
     for (i, part) in parts.iter().enumerate() {
         here.push(part);
         let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
@@ -103,6 +105,40 @@ fn open_beneath(
         }
     }
     Ok(current)
+}
+
+/// [`open_beneath`] in one system call where it can be: `openat` when links are followed,
+/// `openat2` with `RESOLVE_NO_SYMLINKS` on Linux when not. `None` when the component walk
+/// must decide: a link was met (the walk names it), or `openat2` is unavailable.
+fn open_in_one_step(
+    base: BorrowedFd<'_>,
+    rel: &Path,
+    directory: bool,
+    follow: bool,
+) -> Option<Result<Option<OwnedFd>, Errno>> {
+    let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    if directory {
+        flags |= OFlags::DIRECTORY;
+    }
+    let opened = if follow {
+        rfs::openat(base, rel, flags, Mode::empty())
+    } else {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let resolve = rfs::ResolveFlags::NO_SYMLINKS | rfs::ResolveFlags::BENEATH;
+            rfs::openat2(base, rel, flags, Mode::empty(), resolve)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        return None;
+    };
+    match opened {
+        Ok(fd) => Some(Ok(Some(fd))),
+        Err(Errno::NOENT | Errno::NOTDIR) => Some(Ok(None)),
+        // A link refused (the walk names it), no `openat2` (an old kernel, a seccomp
+        // filter), or a followed link that loops: the walk says which.
+        Err(Errno::LOOP | Errno::NOSYS | Errno::PERM | Errno::XDEV | Errno::INVAL) => None,
+        Err(e) => Some(Err(e)),
+    }
 }
 
 /// Opens the directory `root` (following links: the caller chose it), then `rel` below it.

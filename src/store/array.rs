@@ -146,7 +146,11 @@ impl Array {
         cache: Arc<dyn ChunkCache>,
         follow_symlinks: bool,
     ) -> Result<Array> {
-        let dir = root.join(rel);
+        let dir = if rel.as_os_str().is_empty() {
+            root.to_owned()
+        } else {
+            root.join(rel)
+        };
         let snapshot = match Snapshot::open(root, rel, follow_symlinks)? {
             Some(snapshot) => snapshot,
             // An overwrite interrupted between its two renames: put the old array back.

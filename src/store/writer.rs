@@ -567,10 +567,11 @@ impl ArrayWriter {
     /// ([`crate::ErrorKind::Io`]); an existing node at the destination cannot be replaced.
     pub fn finish(self) -> Result<Array> {
         self.finish_files().map_err(|e| self.public(e))?;
-        // The generation an update started from stays open (and locked) until the new one
-        // is in place, then is removed if no other reader holds it.
-        self.staging.publish(None, &self.final_dir)?;
+        // The generation an update started from is no longer read (its shards are copied or
+        // linked): closing it now lets the publication remove it at once, unless another
+        // reader holds it.
         drop(self.base);
+        self.staging.publish(None, &self.final_dir)?;
         Array::open(
             &self.final_dir,
             Path::new(""),
