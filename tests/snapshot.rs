@@ -513,3 +513,25 @@ fn symlinks_are_followed_only_when_asked() {
         );
     }
 }
+
+/// A shard written again after it was committed keeps the chunks of its first round that the
+/// second does not rewrite, in a new array as in an update.
+#[test]
+fn a_second_round_of_writes_keeps_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let mut expected = vec![0; CHUNKS];
+    let w = store.create_array("a", &spec()).unwrap();
+    // Chunks [0, 0] and [0, 1] fill shard [0, 0], which is committed at once.
+    w.write_chunk(&[0, 0], &[1i64; CHUNK_LEN]).unwrap();
+    w.write_chunk(&[0, 1], &[2i64; CHUNK_LEN]).unwrap();
+    w.write_chunk(&[0, 0], &[3i64; CHUNK_LEN]).unwrap();
+    (expected[0], expected[1]) = (3, 2);
+    assert_eq!(read_state(&w.finish().unwrap()).unwrap(), expected);
+    let w = store.update_array("a").unwrap();
+    w.write_chunk(&[0, 1], &[4i64; CHUNK_LEN]).unwrap();
+    w.write_chunk(&[0, 0], &[5i64; CHUNK_LEN]).unwrap();
+    w.write_chunk(&[0, 1], &[6i64; CHUNK_LEN]).unwrap();
+    (expected[0], expected[1]) = (5, 6);
+    assert_eq!(read_state(&w.finish().unwrap()).unwrap(), expected);
+}

@@ -28,12 +28,12 @@ use crate::format::layout::{
 };
 use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
 use crate::format::{
-    ChunkGrid, ChunkKeyEncoding, ChunkLocation, ChunkStats, ShardIndex, StatsTable, METADATA_FILE,
-    STATS_FILE,
+    ChunkGrid, ChunkKeyEncoding, ChunkLocation, ChunkStats, IndexLocation, ShardIndex, StatsTable,
+    METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{
     clean_leftovers, commit_temp, create_temp_in, io_err, parent_of, sync_dir, write_atomic,
-    StagingDir,
+    MappedFile, StagingDir,
 };
 
 /// The shape, type and layout of a new array.
@@ -532,17 +532,23 @@ impl ArrayWriter {
     /// already at the target (an update, or a second round of writes), appends the index and
     /// renames the temporary file over the target.
     fn commit(&self, shard: &mut PendingShard) -> Result<()> {
-        if let (true, Some(base)) = (shard.count < shard.needed, &self.base) {
-            // The chunks not rewritten, copied from the generation the update started from.
-            if let Some(old) = base.shard(&shard.coords)? {
-                if let Some(file) = &old.file {
-                    for slot in 0..shard.index.len() {
-                        if let (false, ChunkLocation::Stored { offset, nbytes }) =
-                            (shard.written[slot], old.index.get(slot))
-                        {
-                            let bytes = &file.bytes()[offset as usize..(offset + nbytes) as usize];
-                            self.append_to(shard, slot, bytes)?;
-                        }
+        if shard.count < shard.needed {
+            // The chunks not rewritten: from this shard as already committed in the new
+            // generation (a second round of writes), else from the generation an update
+            // started from.
+            if let Some(staged) = MappedFile::open(&shard.target)? {
+                let index = ShardIndex::parse(
+                    staged.bytes(),
+                    shard.index.len() as u64,
+                    IndexLocation::End,
+                    &shard.target,
+                    |slot| self.grid.chunk_at_slot(&shard.coords, slot),
+                )?;
+                self.keep_unwritten(shard, staged.bytes(), &index)?;
+            } else if let Some(base) = &self.base {
+                if let Some(old) = base.shard(&shard.coords)? {
+                    if let Some(file) = &old.file {
+                        self.keep_unwritten(shard, file.bytes(), &old.index)?;
                     }
                 }
             }
@@ -554,6 +560,27 @@ impl ArrayWriter {
             .write_all(&shard.index.encode())
             .map_err(io_err(&shard.target, "write"))?;
         commit_temp(file, &shard.target)?;
+        Ok(())
+    }
+
+    /// Appends to `shard` every chunk it has not been written that `index` stores in `bytes`.
+    fn keep_unwritten(
+        &self,
+        shard: &mut PendingShard,
+        bytes: &[u8],
+        index: &ShardIndex,
+    ) -> Result<()> {
+        for slot in 0..shard.index.len() {
+            if let (false, ChunkLocation::Stored { offset, nbytes }) =
+                (shard.written[slot], index.get(slot))
+            {
+                self.append_to(
+                    shard,
+                    slot,
+                    &bytes[offset as usize..(offset + nbytes) as usize],
+                )?;
+            }
+        }
         Ok(())
     }
 
