@@ -142,6 +142,8 @@ impl Error {
                 std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
                 _ => ErrorKind::Io,
             },
+            Error::Storage(StorageError::Symlink { .. }) => ErrorKind::Unsupported,
+            Error::Storage(StorageError::NotRegular { .. }) => ErrorKind::Corrupt,
             Error::Codec(CodecError::Encode(_)) => ErrorKind::Io,
             Error::Codec(_) => ErrorKind::Corrupt,
             Error::Foreign { .. } => ErrorKind::Corrupt,

@@ -107,7 +107,7 @@ pub use expr::{
 };
 pub use format::FormatError;
 pub use storage::StorageError;
-pub use store::inspect::{inspect, ArrayReport, NodeReport, StoreReport};
+pub use store::inspect::{inspect, inspect_store, ArrayReport, NodeReport, StoreReport};
 pub use store::{
     Array, ArraySpec, ArrayWriter, Chunk, Node, NodeKind, StorageSummary, Store, VerifyReport,
 };
@@ -123,7 +123,9 @@ pub mod test_support {
     pub use crate::format::grid::{iter_box, ravel, unravel};
     pub use crate::format::shard_index::{index_len, INDEX_CHECKSUM_BYTES};
     pub use crate::format::{ChunkLocation, ChunkStats, ShardIndex, StatsTable, STATS_FILE};
-    pub use crate::storage::{remove_file_if_exists, write_atomic, MappedFile};
+    pub use crate::storage::{
+        remove_file_if_exists, write_atomic, MappedFile, ASIDE_PREFIX, NO_EXCHANGE_ENV, TEMP_PREFIX,
+    };
 }
 
 /// The `ndarray` version outcore's API uses, re-exported so callers match it.

@@ -1,5 +1,6 @@
-//! A writer killed at random points while committing leaves a store that opens, with every
-//! shard either its old or its new content, and no half-published array.
+//! A writer killed at random points while committing leaves a store that opens, with the
+//! whole array either its old or its new content (an update as well as an overwrite), and
+//! leftovers that the next cleaning removes.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -135,7 +136,7 @@ fn killed_writers_leave_every_shard_old_or_new() {
             .unwrap();
         w.finish().unwrap();
     }
-    let mut interrupted_mid_array = 0;
+    let mut updated = 0;
     let mut previous = shard_generations(&store, "a");
     let progress = tempfile::NamedTempFile::new().unwrap();
     let chunks = (SHAPE[0] / CHUNK[0]) * (SHAPE[1] / CHUNK[1]);
@@ -144,9 +145,9 @@ fn killed_writers_leave_every_shard_old_or_new() {
         let mut child = spawn_child(dir.path(), progress.path(), generation);
         // Kill points spread over the child's whole run: after `target` of its 2 x `chunks`
         // chunk writes (0: during start-up; `chunks`: around `a`'s finish), then a few
-        // milliseconds more so the kill lands inside a write as well as between them. Shards
-        // of `a` complete only in its last dozen writes (its write order is a permutation),
-        // so five kill points fall there.
+        // milliseconds more so the kill lands inside a write as well as between them. The
+        // update of `a` is published by its finish, after its 64 writes: about half the kill
+        // points fall before it, half after.
         let target = KILL_AFTER[generation as usize - 1].min(2 * chunks);
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::fs::metadata(progress.path()).unwrap().len() < target
@@ -161,14 +162,13 @@ fn killed_writers_leave_every_shard_old_or_new() {
 
         let store = Store::open(dir.path()).unwrap();
         let gens = shard_generations(&store, "a");
-        for (old, new) in previous.iter().zip(&gens) {
-            assert!(
-                new == old || *new == generation,
-                "shard went from {old} to {new} in round {generation}"
-            );
-        }
-        if gens.contains(&generation) && gens.iter().any(|g| *g != generation) {
-            interrupted_mid_array += 1;
+        // An update publishes a whole new generation: every shard old, or every shard new.
+        assert!(
+            gens == previous || gens.iter().all(|g| *g == generation),
+            "round {generation}: a went from {previous:?} to {gens:?}"
+        );
+        if gens != previous {
+            updated += 1;
         }
         previous = gens;
         // "b" is replaced whole or not at all.
@@ -187,9 +187,18 @@ fn killed_writers_leave_every_shard_old_or_new() {
             .unwrap()
             .problems
             .is_empty());
+        // The killed writer's staging directories go with the next cleaning.
+        store.clean_leftovers().unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "round {generation}: left behind {left:?}");
     }
     assert!(
-        interrupted_mid_array >= 2,
-        "kills should land mid-update ({interrupted_mid_array} did)"
+        updated >= 3 && updated < KILL_AFTER.len(),
+        "kills should land before and after updates finish ({updated} of {} finished)",
+        KILL_AFTER.len()
     );
 }

@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 /// An array opened through zarrs.
 pub(crate) struct ForeignArray {
     array: ZarrsArray<FilesystemStore>,
+    /// The directory named in errors.
     dir: PathBuf,
+    /// The path zarrs reads through (a path that names the reader's generation).
+    files: PathBuf,
 }
 
 impl std::fmt::Debug for ForeignArray {
@@ -40,10 +43,10 @@ fn foreign_err<E: std::error::Error + Send + Sync + 'static>(
 }
 
 impl ForeignArray {
-    /// Opens the array in directory `dir` (Zarr v2 or v3) and returns its metadata as a v3
-    /// document (zarrs converts v2 metadata).
-    pub(crate) fn open(dir: &Path) -> Result<(ArrayMetadataV3, Self)> {
-        let store = FilesystemStore::new(dir).map_err(foreign_err(dir, "opening the store"))?;
+    /// Opens the array in directory `files` (Zarr v2 or v3), which errors call `dir`, and
+    /// returns its metadata as a v3 document (zarrs converts v2 metadata).
+    pub(crate) fn open(files: &Path, dir: &Path) -> Result<(ArrayMetadataV3, Self)> {
+        let store = FilesystemStore::new(files).map_err(foreign_err(dir, "opening the store"))?;
         let array = ZarrsArray::open(Arc::new(store), "/")
             .map_err(foreign_err(dir, "opening the array"))?;
         let options = ArrayMetadataOptions::default()
@@ -63,6 +66,7 @@ impl ForeignArray {
             Self {
                 array,
                 dir: dir.to_owned(),
+                files: files.to_owned(),
             },
         ))
     }
@@ -82,6 +86,6 @@ impl ForeignArray {
 
     /// The path of the file holding outer chunk (or shard) `coords`.
     pub(crate) fn chunk_file(&self, coords: &[u64]) -> PathBuf {
-        self.dir.join(self.array.chunk_key(coords).as_str())
+        self.files.join(self.array.chunk_key(coords).as_str())
     }
 }

@@ -14,15 +14,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tempfile::TempDir;
-
 use crate::codec::ChunkEncoding;
 use crate::element::DataType;
 use crate::error::{already_exists, invalid, shape_mismatch, type_mismatch, Error, Result};
 use crate::exec::ProgressFn;
 use crate::expr::LazyArray;
 use crate::format::METADATA_FILE;
-use crate::storage::{create_temp_dir_in, io_err, rename_dir_replacing};
+use crate::storage::{clean_leftovers, io_err, StagingDir};
 use crate::store::{node_at, ArraySpec, NodeKind, Store};
 
 pub mod binary;
@@ -164,7 +162,7 @@ pub const STAGED_NODE: &str = "node";
 /// that opens as a store.
 #[derive(Debug)]
 pub struct Output {
-    staging: TempDir,
+    staging: StagingDir,
     store: Store,
     destination: PathBuf,
     /// The existing store and the node's name in it, when writing inside one.
@@ -218,7 +216,10 @@ impl Output {
                 None
             }
         };
-        let staging = create_temp_dir_in(&parent_dir(path))?;
+        // Leftovers of killed writers in the destination's directory go first (those a live
+        // reader or writer holds stay); failing to remove one is no reason not to convert.
+        let _ = clean_leftovers(&parent_dir(path));
+        let staging = StagingDir::create_in(&parent_dir(path))?;
         let store = Store::create(staging.path())?;
         Ok(Output {
             staging,
@@ -279,15 +280,17 @@ impl Output {
         error.relocated(&self.staging.path().join(STAGED_NODE), &self.destination)
     }
 
-    /// Renames the finished node into place (replacing an existing node there) and returns
-    /// its path. Missing groups between an existing store and the node are created first.
+    /// Puts the finished node into place and returns its path: an existing node there is
+    /// exchanged with it in one step, and removed once no reader holds it
+    /// (`format-spec/commit-protocol.md`). Missing groups between an existing store and the
+    /// node are created first.
     ///
     /// # Errors
     /// Nothing was written under [`Output::name`]
     /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)); an array now
     /// between the store and the node (`InvalidArgument`); a group that cannot be written, or
-    /// a failed rename into place (which, after an existing node was moved aside, loses that
-    /// node). The staging directory is removed either way.
+    /// a failed rename into place (the existing node stays, or is put back by the next open
+    /// or write). The staging directory is removed either way.
     pub fn commit(self) -> Result<PathBuf> {
         let built = self.staging.path().join(STAGED_NODE);
         if !built.join(METADATA_FILE).exists() {
@@ -299,9 +302,8 @@ impl Output {
         if let Some((store, name)) = &self.parent {
             store.ensure_parent_groups(name)?;
         }
-        rename_dir_replacing(&built, &self.destination)?;
-        // Dropping the staging directory removes what is left: its root group.
-        drop(self.staging);
+        // The staging directory, removed as `publish` returns, keeps only its root group.
+        self.staging.publish(Some(STAGED_NODE), &self.destination)?;
         Ok(self.destination)
     }
 }
@@ -336,7 +338,7 @@ fn existing_store_above(path: &Path) -> Result<Option<(Store, String)>> {
         if !is_zarr_node(dir) {
             return Ok(None);
         }
-        if matches!(node_at(dir)?, Some((NodeKind::Array, _))) {
+        if matches!(node_at(dir, false)?, Some((NodeKind::Array, _))) {
             return Err(invalid(format!(
                 "{} is an array, it cannot hold {}",
                 dir.display(),

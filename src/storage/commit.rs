@@ -8,11 +8,12 @@ use std::path::Path;
 
 use tempfile::NamedTempFile;
 
+use super::snapshot::lock_new_temp_file;
 use super::{io_err, StorageError};
 
 /// Prefix of every temporary file and directory outcore creates; `verify` and cleanup
 /// recognise leftovers by it.
-pub(super) const TEMP_PREFIX: &str = ".outcore-tmp-";
+pub const TEMP_PREFIX: &str = ".outcore-tmp-";
 
 /// Mode of published files: readable by everyone, like files any other Zarr writer makes
 /// (temporary files default to owner-only).
@@ -34,21 +35,28 @@ fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
     builder
 }
 
-/// A new temporary file in `dir`, removed on drop unless committed.
+/// A new temporary file in `dir`, locked exclusively while open, removed on drop unless
+/// committed.
 ///
 /// # Errors
 /// `dir` is missing, not a directory, or not writable.
 pub(crate) fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
-    builder(FILE_MODE)
-        .tempfile_in(dir)
-        .map_err(io_err(dir, "create temporary file in"))
+    loop {
+        let tmp = builder(FILE_MODE)
+            .tempfile_in(dir)
+            .map_err(io_err(dir, "create temporary file in"))?;
+        // Locked while open, so `clean_leftovers` in another process leaves it alone.
+        if lock_new_temp_file(tmp.as_file(), tmp.path())? {
+            return Ok(tmp);
+        }
+    }
 }
 
 /// A new temporary directory in `dir`, removed on drop unless kept.
 ///
 /// # Errors
 /// `dir` is missing, not a directory, or not writable.
-pub(crate) fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError> {
+pub(super) fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError> {
     builder(DIR_MODE)
         .tempdir_in(dir)
         .map_err(io_err(dir, "create temporary directory in"))
@@ -92,32 +100,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(dir, "sync directory"))
-}
-
-/// Renames the finished directory `built` to `target` (same file system). An existing
-/// `target` is moved aside into a temporary directory beside it first and removed after, so
-/// `target` always names a whole old or a whole new directory. Syncs the parent.
-///
-/// # Errors
-/// A rename fails (`built` missing, `target` a file or on another file system), or creating
-/// the aside directory or syncing the parent does. If `built` cannot be renamed after the
-/// old directory was moved aside, the old directory is deleted with its temporary parent:
-/// `target` is then missing.
-pub(crate) fn rename_dir_replacing(built: &Path, target: &Path) -> Result<(), StorageError> {
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if target.exists() {
-        let trash = create_temp_dir_in(parent)?;
-        let old = trash.path().join("old");
-        std::fs::rename(target, &old).map_err(io_err(target, "move aside"))?;
-        std::fs::rename(built, target).map_err(io_err(target, "rename into place"))?;
-        drop(trash);
-    } else {
-        std::fs::rename(built, target).map_err(io_err(target, "rename into place"))?;
-    }
-    sync_dir(parent)
 }
 
 /// Removes `path` if it exists.

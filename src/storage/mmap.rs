@@ -28,11 +28,19 @@ impl MappedFile {
     /// `path` cannot be opened for another reason than not existing, or its metadata read,
     /// or it cannot be mapped.
     pub fn open(path: &Path) -> Result<Option<Self>, StorageError> {
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(path, "open")(e)),
-        };
+        match File::open(path) {
+            Ok(file) => Self::from_file(file, path.to_owned()).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(path, "open")(e)),
+        }
+    }
+
+    /// Maps the open `file`, which `path` names in errors.
+    ///
+    /// # Errors
+    /// Its metadata cannot be read, or it cannot be mapped.
+    pub fn from_file(file: File, path: PathBuf) -> Result<Self, StorageError> {
+        let path = path.as_path();
         let len = file.metadata().map_err(io_err(path, "stat"))?.len();
         let map = if len == 0 {
             None
@@ -44,10 +52,10 @@ impl MappedFile {
             // the format spec tells writers not to.
             Some(unsafe { Mmap::map(&file) }.map_err(io_err(path, "map"))?)
         };
-        Ok(Some(Self {
+        Ok(Self {
             map,
             path: path.to_owned(),
-        }))
+        })
     }
 
     /// The file's bytes.

@@ -1,19 +1,23 @@
 //! Layer 3: storage — memory maps of shard files (the crate's only `unsafe`), page release
 //! once a streaming pass is done with a range, and atomic commits (temporary file, fsync,
-//! rename) for everything outcore writes.
+//! rename) for everything outcore writes, snapshots of one generation of a directory for
+//! readers, and the exchange that publishes a new generation.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 mod commit;
 mod mmap;
+mod snapshot;
 mod space;
 
-pub(crate) use commit::{
-    commit_temp, create_temp_dir_in, create_temp_in, rename_dir_replacing, sync_dir,
-};
+pub use commit::TEMP_PREFIX;
+pub(crate) use commit::{commit_temp, create_temp_in, sync_dir};
 pub use commit::{remove_file_if_exists, write_atomic};
 pub use mmap::MappedFile;
+pub(crate) use snapshot::{clean_leftovers, Snapshot, StagingDir};
+pub(crate) use snapshot::{parent_of, read_regular_file, recover, EntryKind};
+pub use snapshot::{ASIDE_PREFIX, NO_EXCHANGE_ENV};
 pub(crate) use space::available_bytes;
 
 /// A file-system operation failed.
@@ -29,6 +33,23 @@ pub enum StorageError {
         op: &'static str,
         /// The operating system's error.
         source: io::Error,
+    },
+    /// A file or directory of an array is a symbolic link, and links are not followed.
+    #[error(
+        "{path} is a symbolic link; links inside a store are not followed unless asked \
+         (set follow_symlinks)"
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A file outcore reads is a FIFO, a socket, a device or a directory.
+    #[error("{path} is {what}, not a regular file")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead ("a FIFO", …).
+        what: &'static str,
     },
 }
 

@@ -24,7 +24,7 @@ use crate::format::{
     ArrayMeta, ChunkGrid, ChunkLocation, ChunkStats, FormatError, IndexLocation, ShardIndex,
     StatsTable, METADATA_FILE, STATS_FILE,
 };
-use crate::storage::{io_err, MappedFile};
+use crate::storage::{recover, EntryKind, MappedFile, Snapshot};
 
 /// Chunks fetched in parallel per batch when assembling a region: enough to keep every thread
 /// busy, few enough that the batch's decoded chunks stay small.
@@ -85,6 +85,8 @@ impl Shards {
 
 struct Inner {
     dir: PathBuf,
+    /// The generation read: every file is opened through it.
+    snapshot: Snapshot,
     meta: ArrayMeta,
     backend: Backend,
     cache: Arc<dyn ChunkCache>,
@@ -134,12 +136,31 @@ pub struct VerifyReport {
 }
 
 impl Array {
-    /// Opens the array in directory `dir` (Zarr v3 `zarr.json`, or Zarr v2 `.zarray`);
-    /// callers go through [`crate::Store::open_array`].
-    pub(crate) fn open(dir: &Path, cache: Arc<dyn ChunkCache>) -> Result<Array> {
+    /// Opens the array in the directory `rel` under `root` (Zarr v3 `zarr.json`, or Zarr v2
+    /// `.zarray`) as one generation: the directory is held open under a shared lock for the
+    /// array's life and every file is read through it, so later writers' swaps never mix
+    /// into what this array reads. Callers go through [`crate::Store::open_array`].
+    pub(crate) fn open(
+        root: &Path,
+        rel: &Path,
+        cache: Arc<dyn ChunkCache>,
+        follow_symlinks: bool,
+    ) -> Result<Array> {
+        let dir = if rel.as_os_str().is_empty() {
+            root.to_owned()
+        } else {
+            root.join(rel)
+        };
+        let snapshot = match Snapshot::open(root, rel, follow_symlinks)? {
+            Some(snapshot) => snapshot,
+            // An overwrite interrupted between its two renames: put the old array back.
+            None if recover(&dir)? => Snapshot::open(root, rel, follow_symlinks)?
+                .ok_or_else(|| FormatError::MissingMetadata { path: dir.clone() })?,
+            None => return Err(FormatError::MissingMetadata { path: dir }.into()),
+        };
         let meta_path = dir.join(METADATA_FILE);
-        let (meta, backend) = match fs::read(&meta_path) {
-            Ok(bytes) => {
+        let (meta, backend) = match snapshot.read(Path::new(METADATA_FILE))? {
+            Some(bytes) => {
                 let meta = parse_array(&bytes, &meta_path)?;
                 let codec = meta
                     .profile
@@ -152,36 +173,40 @@ impl Array {
                     },
                     (Some(location), None) => Backend::ShardedForeign {
                         shards: Shards::new(location),
-                        foreign: ForeignArray::open(dir)?.1,
+                        foreign: ForeignArray::open(&snapshot.stable_path(), &dir)?.1,
                     },
-                    (None, _) => Backend::Foreign(ForeignArray::open(dir)?.1),
+                    (None, _) => {
+                        Backend::Foreign(ForeignArray::open(&snapshot.stable_path(), &dir)?.1)
+                    }
                 };
                 (meta, backend)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if !dir.join(".zarray").exists() {
-                    return Err(FormatError::MissingMetadata {
-                        path: dir.to_owned(),
-                    }
-                    .into());
+            None => {
+                if !snapshot.is_file(Path::new(".zarray")) {
+                    return Err(FormatError::MissingMetadata { path: dir }.into());
                 }
-                let (document, foreign) = ForeignArray::open(dir)?;
+                let (document, foreign) = ForeignArray::open(&snapshot.stable_path(), &dir)?;
                 (
                     from_document(document, &dir.join(".zarray"))?,
                     Backend::Foreign(foreign),
                 )
             }
-            Err(e) => return Err(io_err(&meta_path, "read")(e).into()),
         };
         Ok(Array {
             inner: Arc::new(Inner {
-                dir: dir.to_owned(),
+                dir,
+                snapshot,
                 meta,
                 backend,
                 cache,
                 cache_id: AtomicU64::new(NEXT_ARRAY_ID.fetch_add(1, Ordering::Relaxed)),
             }),
         })
+    }
+
+    /// The generation this array reads.
+    pub(crate) fn snapshot(&self) -> &Snapshot {
+        &self.inner.snapshot
     }
 
     /// The array's directory.
@@ -260,11 +285,9 @@ impl Array {
             return Ok(Some(shard.clone()));
         }
         let grid = self.grid();
-        let path = self
-            .inner
-            .dir
-            .join(self.inner.meta.key_encoding.key(coords));
-        let file = MappedFile::open(&path)?;
+        let file_key = self.inner.meta.key_encoding.key(coords);
+        let path = self.inner.dir.join(&file_key);
+        let file = self.inner.snapshot.map(Path::new(&file_key))?;
         let slots = grid.chunks_per_shard_total();
         let index = match &file {
             None => ShardIndex::empty(slots as usize),
@@ -281,8 +304,9 @@ impl Array {
         Ok(Some(map.entry(key).or_insert(shard).clone()))
     }
 
-    /// Forgets the mapping of every shard: later reads map the files afresh (seeing shards
-    /// committed since), and the address space and page references are returned.
+    /// Forgets the mapping of every shard, returning the address space and page references.
+    /// Later reads map the files afresh from the same generation: to see a newer one, open
+    /// the array again.
     pub fn release_shards(&self) {
         if let Some(shards) = self.inner.backend.shards() {
             shards
@@ -673,21 +697,26 @@ impl Array {
     pub(crate) fn present_files(&self) -> Result<Vec<Vec<u64>>> {
         let grid = self.grid().shard_grid_shape();
         let encoding = self.inner.meta.key_encoding;
-        let dir = &self.inner.dir;
+        let snapshot = &self.inner.snapshot;
         let mut found = Vec::new();
         if grid.is_empty() {
-            if dir.join(encoding.key(&[])).is_file() {
+            let key = encoding.key(&[]);
+            if snapshot
+                .list(Path::new(""))?
+                .iter()
+                .any(|(n, _)| *n == *key)
+            {
                 found.push(Vec::new());
             }
         } else if encoding.separator == '/' {
             let base = if encoding.prefix_c {
-                dir.join("c")
+                PathBuf::from("c")
             } else {
-                dir.clone()
+                PathBuf::new()
             };
-            list_key_tree(&base, &mut Vec::new(), &grid, &mut found)?;
+            list_key_tree(snapshot, &base, &mut Vec::new(), &grid, &mut found)?;
         } else {
-            for name in list_dir(dir)? {
+            for (name, kind) in snapshot.list(Path::new(""))? {
                 let Some(key) = name.to_str() else { continue };
                 let parts = match (encoding.prefix_c, key.split_once('.')) {
                     (true, Some(("c", rest))) => rest,
@@ -700,7 +729,7 @@ impl Array {
                     .map(|(part, axis)| coordinate(part, grid.get(axis).copied()))
                     .collect();
                 match coords {
-                    Some(c) if c.len() == grid.len() && dir.join(key).is_file() => found.push(c),
+                    Some(c) if c.len() == grid.len() && kind == EntryKind::File => found.push(c),
                     _ => {}
                 }
             }
@@ -719,15 +748,14 @@ impl Array {
     #[doc(hidden)]
     pub fn stats(&self) -> Result<Option<StatsTable>> {
         let path = self.inner.dir.join(STATS_FILE);
-        match fs::File::open(&path) {
-            Ok(file) => Ok(Some(StatsTable::read_from(
+        match self.inner.snapshot.open_file(Path::new(STATS_FILE))? {
+            Some(file) => Ok(Some(StatsTable::read_from(
                 file,
                 &path,
                 self.data_type(),
                 self.grid(),
             )?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&path, "read")(e).into()),
+            None => Ok(None),
         }
     }
 
@@ -931,43 +959,29 @@ fn coordinate(part: &str, extent: Option<u64>) -> Option<u64> {
     (c < extent? && c.to_string() == part).then_some(c)
 }
 
-/// The names in `dir` (none when it does not exist).
-fn list_dir(dir: &Path) -> Result<Vec<std::ffi::OsString>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(dir, "list")(e).into()),
-    };
-    entries
-        .map(|e| {
-            e.map(|e| e.file_name())
-                .map_err(|e| io_err(dir, "list")(e).into())
-        })
-        .collect()
-}
-
-/// The files of a `/`-separated key tree under `dir`: one level of directories per axis
-/// before the last, named by coordinates inside `grid` (`prefix` holds those of the levels
-/// above); symbolic links to directories are not followed.
+/// The files of a `/`-separated key tree under `dir` of `snapshot`: one level of directories
+/// per axis before the last, named by coordinates inside `grid` (`prefix` holds those of the
+/// levels above). Entries that are not directories count as files, so that reading one
+/// reports what it is (a symbolic link not followed, a FIFO).
 fn list_key_tree(
+    snapshot: &Snapshot,
     dir: &Path,
     prefix: &mut Vec<u64>,
     grid: &[u64],
     found: &mut Vec<Vec<u64>>,
 ) -> Result<()> {
     let axis = prefix.len();
-    for name in list_dir(dir)? {
+    for (name, kind) in snapshot.list(dir)? {
         let Some(c) = name.to_str().and_then(|n| coordinate(n, Some(grid[axis]))) else {
             continue;
         };
-        let path = dir.join(&name);
         prefix.push(c);
         if axis + 1 == grid.len() {
-            if path.is_file() {
+            if kind == EntryKind::File {
                 found.push(prefix.clone());
             }
-        } else if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-            list_key_tree(&path, prefix, grid, found)?;
+        } else if kind == EntryKind::Dir {
+            list_key_tree(snapshot, &dir.join(&name), prefix, grid, found)?;
         }
         prefix.pop();
     }

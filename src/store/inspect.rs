@@ -78,7 +78,15 @@ pub struct ArrayReport {
 /// As [`Store::open`] and [`Store::nodes`]: `path` is not a store, or its hierarchy cannot be
 /// listed.
 pub fn inspect(path: &Path) -> Result<StoreReport> {
-    let store = Store::open(path)?;
+    inspect_store(&Store::open(path)?)
+}
+
+/// Inspects the open `store`, with its options (links followed or not), as [`inspect`] does.
+///
+/// # Errors
+/// As [`Store::nodes`]: the hierarchy cannot be listed.
+pub fn inspect_store(store: &Store) -> Result<StoreReport> {
+    let path = store.root();
     let mut nodes = Vec::new();
     for node in store.nodes()? {
         let mut report = NodeReport {
@@ -89,7 +97,7 @@ pub fn inspect(path: &Path) -> Result<StoreReport> {
             error: None,
         };
         if node.kind == NodeKind::Array {
-            match array_report(&store, &node.path) {
+            match array_report(store, &node.path) {
                 Ok(a) => report.array = Some(a),
                 Err(e) => report.error = Some(e.to_string()),
             }

@@ -20,7 +20,9 @@ use crate::cache::{global_cache, ChunkCache};
 use crate::error::{already_exists, invalid, Result};
 use crate::format::metadata::{group_document_text, is_group_document};
 use crate::format::{ChunkStats, FormatError, METADATA_FILE};
-use crate::storage::{io_err, write_atomic};
+use crate::storage::{
+    clean_leftovers, io_err, parent_of, read_regular_file, recover, write_atomic,
+};
 use crate::with_element_type;
 
 /// What a node of the hierarchy is.
@@ -49,6 +51,7 @@ pub struct Node {
 pub struct Store {
     root: PathBuf,
     cache: Arc<dyn ChunkCache>,
+    follow_symlinks: bool,
 }
 
 impl Store {
@@ -66,7 +69,11 @@ impl Store {
     /// [`ErrorKind::Io`]: crate::ErrorKind::Io
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let root = path.as_ref().to_owned();
-        if node_at(&root)?.is_none() {
+        if !root.exists() {
+            // A store that is one array, whose overwrite was interrupted between its renames.
+            recover(&root)?;
+        }
+        if node_at(&root, false)?.is_none() {
             if !root.exists() {
                 return Err(io_err(&root, "open")(std::io::ErrorKind::NotFound.into()).into());
             }
@@ -75,6 +82,7 @@ impl Store {
         Ok(Store {
             root,
             cache: global_cache()?,
+            follow_symlinks: false,
         })
     }
 
@@ -87,7 +95,7 @@ impl Store {
     pub fn create(path: impl AsRef<Path>) -> Result<Store> {
         let root = path.as_ref().to_owned();
         fs::create_dir_all(&root).map_err(io_err(&root, "create directory"))?;
-        if node_at(&root)?.is_none() {
+        if node_at(&root, false)?.is_none() {
             write_atomic(
                 &root.join(METADATA_FILE),
                 group_document_text(Map::new()).as_bytes(),
@@ -99,6 +107,15 @@ impl Store {
     /// Uses `cache` for the arrays opened from now on (the default is the process-wide one).
     pub fn with_cache(mut self, cache: Arc<dyn ChunkCache>) -> Self {
         self.cache = cache;
+        self
+    }
+
+    /// Whether symbolic links inside the store are followed when reading: by default
+    /// (`false`) a node directory, `zarr.json`, `outcore.stats`, shard or chunk directory that
+    /// is a link is an error ([`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported))
+    /// rather than a path out of the store. The store's own path may be a link either way.
+    pub fn follow_symlinks(mut self, follow: bool) -> Self {
+        self.follow_symlinks = follow;
         self
     }
 
@@ -114,14 +131,7 @@ impl Store {
     /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)): a name never
     /// leaves the store or names its hidden files.
     pub fn node_dir(&self, name: &str) -> Result<PathBuf> {
-        let mut dir = self.root.clone();
-        for part in name.split('/').filter(|p| !p.is_empty()) {
-            if part == "." || part == ".." || part.starts_with('.') || part.contains('\\') {
-                return Err(invalid(format!("invalid node name {name:?}")));
-            }
-            dir.push(part);
-        }
-        Ok(dir)
+        Ok(self.root.join(node_rel(name)?))
     }
 
     /// Every node of the hierarchy, parents before children, siblings sorted by name.
@@ -137,7 +147,7 @@ impl Store {
         let mut pending = vec![String::new()];
         while let Some(path) = pending.pop() {
             let dir = self.node_dir(&path)?;
-            let Some((kind, zarr_format)) = node_at(&dir)? else {
+            let Some((kind, zarr_format)) = node_at(&dir, self.follow_symlinks)? else {
                 continue;
             };
             out.push(Node {
@@ -187,7 +197,12 @@ impl Store {
     /// (`Io`) or is not a valid array's (`Corrupt`, also when the node is a v3 group); a data
     /// type outcore does not store (`Unsupported`).
     pub fn open_array(&self, name: &str) -> Result<Array> {
-        Array::open(&self.node_dir(name)?, self.cache.clone())
+        Array::open(
+            &self.root,
+            &node_rel(name)?,
+            self.cache.clone(),
+            self.follow_symlinks,
+        )
     }
 
     /// Creates a group at `name` (and any missing parent groups) with these attributes. An
@@ -215,7 +230,7 @@ impl Store {
         for depth in 1..parts.len() {
             let parent = parts[..depth].join("/");
             let dir = self.node_dir(&parent)?;
-            match node_at(&dir)? {
+            match node_at(&dir, self.follow_symlinks)? {
                 Some((NodeKind::Group, _)) => {}
                 Some((NodeKind::Array, _)) => {
                     return Err(invalid(format!(
@@ -259,27 +274,71 @@ impl Store {
                 dir.display()
             )));
         }
-        ArrayWriter::create(dir, spec, self.cache.clone())
+        ArrayWriter::create(dir, spec, self.cache.clone(), self.follow_symlinks)
     }
 
-    /// Starts rewriting chunks of the existing array at `name` in place, shard by shard.
-    /// Chunks not written keep their values. The statistics sidecar is removed now, before
-    /// anything is written, so an update never finished leaves the array without one.
+    /// Starts rewriting chunks of the existing array at `name`. Chunks not written keep
+    /// their values. The update builds a new generation beside the array — rewritten shards,
+    /// and hard links to the unchanged ones — and [`ArrayWriter::finish`] exchanges it with
+    /// the array in one step: readers see the array before the update or after it, never
+    /// part of it, and an update never finished leaves the array as it was.
     ///
     /// # Errors
     /// As [`Store::open_array`]; an array not on the outcore profile (sharded, `bytes` with
     /// optional `zstd`: [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)); the
-    /// sidecar cannot be removed or the metadata re-read.
+    /// metadata cannot be re-read or the staging directory created.
     pub fn update_array(&self, name: &str) -> Result<ArrayWriter> {
-        ArrayWriter::update(self.open_array(name)?)
+        ArrayWriter::update(self.open_array(name)?, self.follow_symlinks)
+    }
+
+    /// Removes the temporary files and directories (`.outcore-tmp-*`) that killed writers
+    /// left anywhere in the store, except those a live reader or writer holds, after putting
+    /// back any array an interrupted overwrite left aside. Returns what was removed.
+    ///
+    /// # Errors
+    /// A directory cannot be listed, or a leftover cannot be removed
+    /// ([`ErrorKind::Io`](crate::ErrorKind::Io)).
+    pub fn clean_leftovers(&self) -> Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        let mut pending = vec![self.root.clone()];
+        // A store that is one array is replaced inside its parent directory.
+        removed.extend(clean_leftovers(parent_of(&self.root))?);
+        while let Some(dir) = pending.pop() {
+            removed.extend(clean_leftovers(&dir)?);
+            let entries = fs::read_dir(&dir).map_err(io_err(&dir, "list"))?;
+            for entry in entries {
+                let entry = entry.map_err(io_err(&dir, "list"))?;
+                let hidden = entry.file_name().to_string_lossy().starts_with('.');
+                if !hidden && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    pending.push(entry.path());
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 
-/// What kind of node `dir` is, if any.
-pub(crate) fn node_at(dir: &Path) -> Result<Option<(NodeKind, u8)>> {
+/// The path of the node `name` relative to the store's root.
+///
+/// # Errors
+/// A part of `name` that starts with `.` or contains `\`.
+fn node_rel(name: &str) -> Result<PathBuf> {
+    let mut rel = PathBuf::new();
+    for part in name.split('/').filter(|p| !p.is_empty()) {
+        if part == "." || part == ".." || part.starts_with('.') || part.contains('\\') {
+            return Err(invalid(format!("invalid node name {name:?}")));
+        }
+        rel.push(part);
+    }
+    Ok(rel)
+}
+
+/// What kind of node `dir` is, if any (its `zarr.json` followed if a link only when
+/// `follow_symlinks`).
+pub(crate) fn node_at(dir: &Path, follow_symlinks: bool) -> Result<Option<(NodeKind, u8)>> {
     let meta = dir.join(METADATA_FILE);
-    match fs::read(&meta) {
-        Ok(bytes) => {
+    match read_regular_file(&meta, follow_symlinks)? {
+        Some(bytes) => {
             let kind = if is_group_document(&bytes) {
                 NodeKind::Group
             } else {
@@ -287,15 +346,13 @@ pub(crate) fn node_at(dir: &Path) -> Result<Option<(NodeKind, u8)>> {
             };
             Ok(Some((kind, 3)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(if dir.join(".zarray").exists() {
+        None => Ok(if dir.join(".zarray").exists() {
             Some((NodeKind::Array, 2))
         } else if dir.join(".zgroup").exists() {
             Some((NodeKind::Group, 2))
         } else {
             None
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Ok(None),
-        Err(e) => Err(io_err(&meta, "read")(e).into()),
     }
 }
 

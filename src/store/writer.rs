@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ndarray::{ArrayViewD, Slice};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
-use tempfile::{NamedTempFile, TempDir};
+use tempfile::NamedTempFile;
 
 use super::Array;
 use crate::cache::ChunkCache;
@@ -32,8 +32,8 @@ use crate::format::{
     METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{
-    commit_temp, create_temp_dir_in, create_temp_in, io_err, remove_file_if_exists,
-    rename_dir_replacing, sync_dir, write_atomic, MappedFile,
+    clean_leftovers, commit_temp, create_temp_in, io_err, parent_of, sync_dir, write_atomic,
+    MappedFile, StagingDir,
 };
 
 /// The shape, type and layout of a new array.
@@ -146,13 +146,6 @@ impl ArraySpec {
     }
 }
 
-enum Mode {
-    /// A new array, built in `temp` and renamed to `final_dir` by `finish`.
-    Create { temp: TempDir, final_dir: PathBuf },
-    /// An existing array, rewritten shard by shard in place.
-    Update,
-}
-
 struct PendingShard {
     coords: Vec<u64>,
     target: PathBuf,
@@ -167,20 +160,26 @@ struct PendingShard {
 
 /// Writes one array; see [`crate::Store::create_array`] and [`crate::Store::update_array`].
 ///
-/// `write_chunk` takes `&self` and may be called from many threads at once. Call
-/// [`ArrayWriter::finish`] to publish; dropping the writer instead abandons the new array
-/// (nothing appears) or, for an update, keeps the shards already committed and leaves the
-/// array without statistics.
+/// `write_chunk` takes `&self` and may be called from many threads at once. Every write builds
+/// a new generation of the array in a locked staging directory beside it (an update starts
+/// from the generation it opened: unchanged shards are hard links to it); call
+/// [`ArrayWriter::finish`] to publish it, in one exchange. Dropping the writer instead
+/// abandons what it wrote: the array is left as it was.
 pub struct ArrayWriter {
+    /// Where the new generation is built: the staging directory.
     dir: PathBuf,
-    mode: Mode,
+    staging: StagingDir,
+    /// Where it is published.
+    final_dir: PathBuf,
+    /// For an update, the generation it started from.
+    base: Option<Array>,
+    follow_symlinks: bool,
     document: String,
     data_type: DataType,
     fill_value: FillValue,
     grid: ChunkGrid,
     encoding: ChunkEncoding,
     key_encoding: ChunkKeyEncoding,
-    index_location: IndexLocation,
     pending: Mutex<HashMap<u64, Arc<Mutex<PendingShard>>>>,
     stats: Mutex<StatsTable>,
     touched_dirs: Mutex<BTreeSet<PathBuf>>,
@@ -249,6 +248,7 @@ impl ArrayWriter {
         final_dir: PathBuf,
         spec: &ArraySpec,
         cache: Arc<dyn ChunkCache>,
+        follow_symlinks: bool,
     ) -> Result<Self> {
         let grid = spec.grid(&final_dir)?;
         let fill_value = spec
@@ -271,11 +271,13 @@ impl ArrayWriter {
             dimension_names: spec.dimension_names.as_deref(),
         }));
         let stats = stats_table(spec.data_type, &grid, &final_dir)?;
-        let parent = final_dir.parent().unwrap_or(Path::new("."));
-        let temp = create_temp_dir_in(parent)?;
+        let staging = staging_beside(&final_dir)?;
         Ok(Self {
-            dir: temp.path().to_owned(),
-            mode: Mode::Create { temp, final_dir },
+            dir: staging.path().to_owned(),
+            staging,
+            final_dir,
+            base: None,
+            follow_symlinks,
             document,
             data_type: spec.data_type,
             stats: Mutex::new(stats),
@@ -283,50 +285,53 @@ impl ArrayWriter {
             grid,
             encoding: spec.encoding.clone(),
             key_encoding: ChunkKeyEncoding::DEFAULT,
-            index_location: IndexLocation::End,
             pending: Mutex::new(HashMap::new()),
             touched_dirs: Mutex::new(BTreeSet::new()),
             cache,
         })
     }
 
-    pub(crate) fn update(array: Array) -> Result<Self> {
+    pub(crate) fn update(array: Array, follow_symlinks: bool) -> Result<Self> {
         let meta = array.meta();
-        let (Some(encoding), Some(index_location)) = (array.encoding(), meta.index_location) else {
+        let (Some(encoding), Some(_)) = (array.encoding(), meta.index_location) else {
             return Err(unsupported(format!(
                 "{} uses codecs {:?}: only arrays on the outcore profile (sharded, bytes[+zstd]) can be updated in place",
                 array.path().display(),
                 meta.codec_names
             )));
         };
-        let dir = array.path().to_owned();
-        check_writable(&meta.grid, meta.data_type, &dir)?;
+        let final_dir = array.path().to_owned();
+        check_writable(&meta.grid, meta.data_type, &final_dir)?;
         let stats = array
             .stats()
             .ok()
             .flatten()
             .and_then(StatsTable::into_owned)
-            .map_or_else(|| stats_table(meta.data_type, &meta.grid, &dir), Ok)?;
-        // The sidecar goes first: until the new one is written, no statistics are better
-        // than statistics of shards that may have changed.
-        remove_file_if_exists(&dir.join(STATS_FILE))?;
-        sync_dir(&dir)?;
-        let document = fs::read_to_string(dir.join(METADATA_FILE))
-            .map_err(io_err(&dir.join(METADATA_FILE), "read"))?;
+            .map_or_else(|| stats_table(meta.data_type, &meta.grid, &final_dir), Ok)?;
+        let meta_path = final_dir.join(METADATA_FILE);
+        let document = array
+            .snapshot()
+            .read(Path::new(METADATA_FILE))?
+            .ok_or_else(|| io_err(&meta_path, "read")(std::io::ErrorKind::NotFound.into()))?;
+        let document = String::from_utf8(document)
+            .map_err(|_| io_err(&meta_path, "read")(std::io::ErrorKind::InvalidData.into()))?;
+        let staging = staging_beside(&final_dir)?;
         Ok(Self {
-            dir,
-            mode: Mode::Update,
+            dir: staging.path().to_owned(),
+            staging,
+            final_dir,
+            follow_symlinks,
             document,
             data_type: meta.data_type,
             fill_value: meta.fill_value.clone(),
             grid: meta.grid.clone(),
             encoding: encoding.clone(),
             key_encoding: meta.key_encoding,
-            index_location,
             pending: Mutex::new(HashMap::new()),
             stats: Mutex::new(stats),
             touched_dirs: Mutex::new(BTreeSet::new()),
             cache: array.cache().clone(),
+            base: Some(array),
         })
     }
 
@@ -529,21 +534,22 @@ impl ArrayWriter {
     /// renames the temporary file over the target.
     fn commit(&self, shard: &mut PendingShard) -> Result<()> {
         if shard.count < shard.needed {
-            if let Some(old) = MappedFile::open(&shard.target)? {
-                let slots = shard.index.len() as u64;
-                let old_index = ShardIndex::parse(
-                    old.bytes(),
-                    slots,
-                    self.index_location,
+            // The chunks not rewritten: from this shard as already committed in the new
+            // generation (a second round of writes), else from the generation an update
+            // started from.
+            if let Some(staged) = MappedFile::open(&shard.target)? {
+                let index = ShardIndex::parse(
+                    staged.bytes(),
+                    shard.index.len() as u64,
+                    IndexLocation::End,
                     &shard.target,
                     |slot| self.grid.chunk_at_slot(&shard.coords, slot),
                 )?;
-                for slot in 0..shard.index.len() {
-                    if let (false, ChunkLocation::Stored { offset, nbytes }) =
-                        (shard.written[slot], old_index.get(slot))
-                    {
-                        let bytes = &old.bytes()[offset as usize..(offset + nbytes) as usize];
-                        self.append_to(shard, slot, bytes)?;
+                self.keep_unwritten(shard, staged.bytes(), &index)?;
+            } else if let Some(base) = &self.base {
+                if let Some(old) = base.shard(&shard.coords)? {
+                    if let Some(file) = &old.file {
+                        self.keep_unwritten(shard, file.bytes(), &old.index)?;
                     }
                 }
             }
@@ -558,31 +564,84 @@ impl ArrayWriter {
         Ok(())
     }
 
-    /// Commits the remaining shards, then the statistics sidecar, then `zarr.json`, and (for
-    /// a new array) renames the array into place. Returns the array, opened.
+    /// Appends to `shard` every chunk it has not been written that `index` stores in `bytes`.
+    fn keep_unwritten(
+        &self,
+        shard: &mut PendingShard,
+        bytes: &[u8],
+        index: &ShardIndex,
+    ) -> Result<()> {
+        for slot in 0..shard.index.len() {
+            if let (false, ChunkLocation::Stored { offset, nbytes }) =
+                (shard.written[slot], index.get(slot))
+            {
+                self.append_to(
+                    shard,
+                    slot,
+                    &bytes[offset as usize..(offset + nbytes) as usize],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the remaining shards (for an update, links the unchanged ones), then the
+    /// statistics sidecar, then `zarr.json`, and puts the new generation in place: exchanged
+    /// with an existing array in one step, the old generation removed once no reader holds
+    /// it. Returns the array, opened.
     ///
     /// # Errors
     /// A shard, the sidecar or `zarr.json` cannot be written, synced or renamed
     /// ([`crate::ErrorKind::Io`]); an existing node at the destination cannot be replaced.
     pub fn finish(self) -> Result<Array> {
         self.finish_files().map_err(|e| self.public(e))?;
-        let final_dir = match self.mode {
-            Mode::Update => self.dir.clone(),
-            Mode::Create { temp, final_dir } => {
-                publish(temp, &final_dir)?;
-                final_dir
-            }
-        };
-        Array::open(&final_dir, self.cache.clone())
+        // The generation an update started from is no longer read (its shards are copied or
+        // linked): closing it now lets the publication remove it at once, unless another
+        // reader holds it.
+        drop(self.base);
+        self.staging.publish(None, &self.final_dir)?;
+        Array::open(
+            &self.final_dir,
+            Path::new(""),
+            self.cache.clone(),
+            self.follow_symlinks,
+        )
     }
 
     /// `error` naming the array's final directory rather than the temporary one it is built
     /// in (a failed write on a full disk names the shard the user will look for).
     fn public(&self, error: Error) -> Error {
-        match &self.mode {
-            Mode::Create { final_dir, .. } => error.relocated(&self.dir, final_dir),
-            Mode::Update => error,
+        error.relocated(&self.dir, &self.final_dir)
+    }
+
+    /// An update's shards that no chunk was written to: hard links to the files of the
+    /// generation it started from (a copy where the file system has no hard links).
+    fn link_unchanged_shards(&self, base: &Array) -> Result<()> {
+        for coords in base.present_files()? {
+            let key = self.key_encoding.key(&coords);
+            let target = self.dir.join(&key);
+            if fs::symlink_metadata(&target).is_ok() {
+                continue; // rewritten
+            }
+            let parent = target
+                .parent()
+                .expect("shard paths have a parent")
+                .to_owned();
+            fs::create_dir_all(&parent).map_err(io_err(&parent, "create directory"))?;
+            if base.snapshot().link(Path::new(&key), &target).is_err() {
+                let Some(old) = base.shard(&coords)? else {
+                    continue;
+                };
+                let Some(file) = &old.file else { continue };
+                let tmp = create_temp_in(&parent)?;
+                tmp.as_file()
+                    .write_all(file.bytes())
+                    .map_err(io_err(&target, "write"))?;
+                commit_temp(tmp, &target)?;
+            }
+            lock(&self.touched_dirs).insert(parent);
         }
+        Ok(())
     }
 
     /// The durable part of [`finish`](Self::finish): the remaining shards, the sidecar and
@@ -597,6 +656,9 @@ impl ArrayWriter {
             shard.done = true;
             self.commit(&mut shard)
         })?;
+        if let Some(base) = &self.base {
+            self.link_unchanged_shards(base)?;
+        }
         // Shard renames durable before the sidecar describing them, the sidecar before
         // zarr.json, zarr.json before the array is renamed into place.
         for dir in lock(&self.touched_dirs).iter() {
@@ -609,8 +671,11 @@ impl ArrayWriter {
     }
 }
 
-/// Renames the finished array directory into place; an existing node there is moved aside
-/// first and removed after.
-fn publish(temp: TempDir, final_dir: &Path) -> Result<()> {
-    Ok(rename_dir_replacing(&temp.keep(), final_dir)?)
+/// A new staging directory beside `final_dir`, after removing the leftovers of killed
+/// writers there (those a live reader or writer holds stay; failing to remove one is no
+/// reason not to write).
+fn staging_beside(final_dir: &Path) -> Result<StagingDir> {
+    let parent = parent_of(final_dir);
+    let _ = clean_leftovers(parent);
+    Ok(StagingDir::create_in(parent)?)
 }

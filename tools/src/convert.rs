@@ -11,7 +11,7 @@ use outcore::convert::binary::{open_npy, open_raw, ByteOrder, Order, RawLayout};
 use outcore::convert::csv::{import_csv, CsvOptions, CsvReport, Header};
 use outcore::convert::{combine, is_zarr_node, Combine, ConvertOptions, Output};
 use outcore::NodeKind;
-use outcore::{ChunkEncoding, DataType, LazyArray, Store};
+use outcore::{ChunkEncoding, DataType, LazyArray};
 use serde::Serialize;
 
 use crate::progress::Bar;
@@ -380,7 +380,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
 }
 
 fn is_array(path: &Path) -> Result<bool> {
-    let store = Store::open(path)?;
+    let store = crate::open_store(path)?;
     Ok(store
         .nodes()?
         .first()
@@ -404,7 +404,7 @@ fn open_zarr_array(path: &Path) -> Result<outcore::Array> {
             path.display()
         );
     }
-    Ok(Store::open(path)?.open_array("")?)
+    Ok(crate::open_store(path)?.open_array("")?)
 }
 
 fn open_input(path: &Path, format: Format, args: &Args) -> Result<LazyArray> {
@@ -449,7 +449,7 @@ fn convert_group(
     options: &ConvertOptions,
     output: &OutputArgs,
 ) -> Result<()> {
-    let source = Store::open(path)?;
+    let source = crate::open_store(path)?;
     staged
         .store()
         .create_group(staged.name(), Default::default())?;
@@ -474,7 +474,7 @@ fn convert_group(
 
 /// The arrays under the finished node at `path`.
 fn describe(path: &Path) -> Result<Vec<ConvertedArray>> {
-    let store = Store::open(path)?;
+    let store = crate::open_store(path)?;
     let mut out = Vec::new();
     for name in store.arrays()? {
         let array = store.open_array(&name)?;

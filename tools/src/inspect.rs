@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use outcore::{inspect, ArrayReport, StoreReport};
+use outcore::{ArrayReport, StoreReport};
 
 use crate::{OutputArgs, EXIT_PROBLEMS};
 
@@ -18,7 +18,7 @@ pub(crate) struct Args {
 
 /// Runs the subcommand.
 pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
-    let report = inspect(&args.path)?;
+    let report = outcore::inspect_store(&crate::open_store(&args.path)?)?;
     let problems = report.nodes.iter().any(|n| n.error.is_some());
     crate::emit(output, &report, !output.quiet, |out| {
         print_text(out, &report)?;

@@ -23,6 +23,22 @@ pub struct OutputArgs {
     /// Print nothing but errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Follow symbolic links inside stores (refused by default: a link can lead out of the
+    /// store).
+    #[arg(long, global = true)]
+    pub follow_symlinks: bool,
+}
+
+/// Whether `--follow-symlinks` was given; set once, before any store is opened.
+static FOLLOW_SYMLINKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Opens the store at `path` with the command line's options (`--follow-symlinks`).
+///
+/// # Errors
+/// As [`outcore::Store::open`].
+pub fn open_store(path: &std::path::Path) -> outcore::Result<outcore::Store> {
+    Ok(outcore::Store::open(path)?
+        .follow_symlinks(FOLLOW_SYMLINKS.load(std::sync::atomic::Ordering::Relaxed)))
 }
 
 #[derive(Debug, Parser)]
@@ -82,7 +98,7 @@ enum Command {
 /// A path that is not a store, a group (the message lists its arrays), or an array that
 /// cannot be opened.
 pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
-    let store = outcore::Store::open(path)?;
+    let store = open_store(path)?;
     let error = match store.open_array("") {
         Ok(array) => return Ok(array),
         Err(e) => e,
@@ -205,6 +221,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    FOLLOW_SYMLINKS.store(
+        cli.output.follow_symlinks,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let result = match &cli.command {
         Command::Inspect(args) => inspect::run(args, &cli.output),
         Command::Convert(args) => convert::run(args, &cli.output),
@@ -267,6 +287,9 @@ fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
     let message = error.to_string();
     match error.kind() {
         outcore::ErrorKind::AlreadyExists => Some(" (pass --overwrite to replace it)"),
+        outcore::ErrorKind::Unsupported if message.contains("is a symbolic link") => {
+            Some(" (pass --follow-symlinks to follow it)")
+        }
         outcore::ErrorKind::InvalidArgument if message.contains("choose to stack them") => {
             Some(" (pass --stack or --concat)")
         }

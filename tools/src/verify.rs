@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use outcore::NodeKind;
-use outcore::Store;
 use serde::Serialize;
 
 use crate::{OutputArgs, EXIT_PROBLEMS};
@@ -15,6 +14,11 @@ use crate::{OutputArgs, EXIT_PROBLEMS};
 pub(crate) struct Args {
     /// A Zarr store, or one array inside one.
     pub path: PathBuf,
+    /// First remove the temporary files and directories (`.outcore-tmp-*`) killed writers
+    /// left in the store (those a running reader or writer holds stay), and put back an
+    /// array an interrupted overwrite left aside.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 /// The `--json` output.
@@ -26,6 +30,8 @@ pub(crate) struct VerifyOutput {
     pub arrays: Vec<ArrayVerify>,
     /// Whether every array is sound.
     pub ok: bool,
+    /// The leftovers `--repair` removed.
+    pub removed: Vec<String>,
 }
 
 /// What was found in one array.
@@ -41,7 +47,16 @@ pub(crate) struct ArrayVerify {
 
 /// Runs the subcommand.
 pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
-    let store = Store::open(&args.path)?;
+    let store = crate::open_store(&args.path)?;
+    let removed: Vec<String> = if args.repair {
+        store
+            .clean_leftovers()?
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let names: Vec<String> = store
         .nodes()?
         .into_iter()
@@ -73,8 +88,14 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         path: args.path.display().to_string(),
         arrays,
         ok,
+        removed,
     };
     crate::emit(output, &report, !output.quiet || !ok, |out| {
+        for path in &report.removed {
+            if !output.quiet {
+                writeln!(out, "removed leftover {}", crate::escape_controls(path))?;
+            }
+        }
         for array in &report.arrays {
             let name = if array.name.is_empty() {
                 "/"

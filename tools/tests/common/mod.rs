@@ -221,6 +221,7 @@ pub(crate) struct VerifyOutput {
     pub path: String,
     pub arrays: Vec<ArrayVerify>,
     pub ok: bool,
+    pub removed: Vec<String>,
 }
 
 /// `VerifyOutput.arrays[]`.
