@@ -236,70 +236,7 @@ impl RawFile {
     /// [`ErrorKind::Io`]: crate::ErrorKind::Io
     pub fn open_npy(path: &Path) -> Result<Self> {
         let map = map_input(path)?;
-        let bytes = map.bytes();
-        check_npy_header_len(bytes)
-            .map_err(|problem| bad_input(path, format!("not a valid .npy file: {problem}")))?;
-        let mut reader = bytes;
-        let header = npyz::NpyHeader::from_reader(&mut reader).map_err(|e| {
-            let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                "the header is truncated".to_string()
-            } else {
-                // The header parser's syntax errors span lines (a caret under the text):
-                // keep the first, which says what and where.
-                e.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string()
-            };
-            bad_input(path, format!("not a valid .npy file: {problem}"))
-        })?;
-        let offset = (bytes.len() - reader.len()) as u64;
-        let dtype = header.dtype();
-        let (data_type, byte_order) = npy_type(&dtype).ok_or_else(|| {
-            bad_input(
-                path,
-                format!(
-                    "unsupported .npy dtype '{}' (outcore stores bool, int8..int64, \
-                     uint8..uint64, float32 and float64)",
-                    dtype.descr()
-                ),
-            )
-        })?;
-        let layout = RawLayout {
-            data_type,
-            shape: header.shape().to_vec(),
-            order: match header.order() {
-                npyz::Order::C => Order::C,
-                npyz::Order::Fortran => Order::F,
-            },
-            byte_order,
-            offset,
-        };
-        let expected = layout.data_bytes().ok_or_else(|| {
-            bad_input(
-                path,
-                format!("shape {:?} is too large to address", layout.shape),
-            )
-        })?;
-        let found = map.len() - offset;
-        if found != expected {
-            let what = if found < expected {
-                "truncated"
-            } else {
-                "too long"
-            };
-            return Err(bad_input(
-                path,
-                format!(
-                    "{what}: the header describes {} {:?} ({expected} bytes of data), \
-                     the file has {found} bytes after its {offset}-byte header",
-                    dtype.descr(),
-                    layout.shape
-                ),
-            ));
-        }
+        let layout = npy_layout(map.bytes(), path)?;
         Self::from_parts(map, layout)
     }
 
@@ -585,6 +522,76 @@ pub fn open_npy(path: &Path, chunks: Option<&[u64]>) -> Result<LazyArray> {
 /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)).
 pub fn open_raw(path: &Path, layout: RawLayout, chunks: Option<&[u64]>) -> Result<LazyArray> {
     LazyArray::from_source(Arc::new(RawFile::open(path, layout)?), chunks)
+}
+
+/// The layout of the `.npy` file whose bytes are `bytes` (`path` names it in errors): its
+/// header parsed and checked against the file's length, as [`RawFile::open_npy`] does before
+/// it reads any element.
+pub(crate) fn npy_layout(bytes: &[u8], path: &Path) -> Result<RawLayout> {
+    check_npy_header_len(bytes)
+        .map_err(|problem| bad_input(path, format!("not a valid .npy file: {problem}")))?;
+    let mut reader = bytes;
+    let header = npyz::NpyHeader::from_reader(&mut reader).map_err(|e| {
+        let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            "the header is truncated".to_string()
+        } else {
+            // The header parser's syntax errors span lines (a caret under the text):
+            // keep the first, which says what and where.
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
+        bad_input(path, format!("not a valid .npy file: {problem}"))
+    })?;
+    let offset = (bytes.len() - reader.len()) as u64;
+    let dtype = header.dtype();
+    let (data_type, byte_order) = npy_type(&dtype).ok_or_else(|| {
+        bad_input(
+            path,
+            format!(
+                "unsupported .npy dtype '{}' (outcore stores bool, int8..int64, \
+             uint8..uint64, float32 and float64)",
+                dtype.descr()
+            ),
+        )
+    })?;
+    let layout = RawLayout {
+        data_type,
+        shape: header.shape().to_vec(),
+        order: match header.order() {
+            npyz::Order::C => Order::C,
+            npyz::Order::Fortran => Order::F,
+        },
+        byte_order,
+        offset,
+    };
+    let expected = layout.data_bytes().ok_or_else(|| {
+        bad_input(
+            path,
+            format!("shape {:?} is too large to address", layout.shape),
+        )
+    })?;
+    let found = bytes.len() as u64 - offset;
+    if found != expected {
+        let what = if found < expected {
+            "truncated"
+        } else {
+            "too long"
+        };
+        return Err(bad_input(
+            path,
+            format!(
+                "{what}: the header describes {} {:?} ({expected} bytes of data), \
+             the file has {found} bytes after its {offset}-byte header",
+                dtype.descr(),
+                layout.shape
+            ),
+        ));
+    }
+    Ok(layout)
 }
 
 /// Maps an input file: a missing file or a directory is an input error naming it.
