@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         IndexLocation::Start
     };
     let mut file = file.to_vec();
-    let needed = index_len(slots) as usize;
+    let needed = index_len(slots).expect("16-bit slot counts fit") as usize;
     if flags & 2 == 0 && file.len() >= needed {
         let start = match location {
             IndexLocation::End => file.len() - needed,

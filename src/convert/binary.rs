@@ -753,7 +753,10 @@ mod tests {
             check_npy_nesting(&format!("{{'descr': '{}'}}", "{".repeat(100))).is_ok(),
             "brackets in strings do not nest"
         );
-        assert!(check_npy_nesting(r"{'a\'{{{{{{{{{{{{{{{{{{{{': 1}").is_ok(), "an escaped quote");
+        assert!(
+            check_npy_nesting(r"{'a\'{{{{{{{{{{{{{{{{{{{{': 1}").is_ok(),
+            "an escaped quote"
+        );
         assert!(check_npy_shape("{'shape': (4294967296, 4294967296), }").is_err());
         assert!(check_npy_shape("{'shape': (4294967296, 4294967295), }").is_ok());
         assert!(check_npy_shape("{'shape': (), }").is_ok());

@@ -733,6 +733,20 @@ mod tests {
             StatsTable::decode(&bytes, p, DataType::Float64, &huge),
             Err(FormatError::SidecarCorrupt { .. })
         ));
+        // The stats_sidecar fuzz target's input: a uint32 sidecar claiming shape
+        // [2666130979403333649] in chunks of 5, whose record bytes multiplied past 2^64.
+        let fuzzed = ChunkGrid::new(&[2_666_130_979_403_333_649], &[5], &[5], 4).unwrap();
+        let mut bytes = StatsTable::empty(
+            DataType::UInt32,
+            &ChunkGrid::new(&[5], &[5], &[5], 4).unwrap(),
+        )
+        .unwrap()
+        .encode();
+        bytes[24..32].copy_from_slice(&2_666_130_979_403_333_649u64.to_le_bytes());
+        assert!(matches!(
+            StatsTable::decode(&resum(bytes), p, DataType::UInt32, &fuzzed),
+            Err(FormatError::SidecarCorrupt { reason, .. }) if reason.contains("more than 2^64")
+        ));
         // Records whose counts merging would underflow or overflow.
         let grid = ChunkGrid::new(&[5], &[2], &[2], 8).unwrap();
         let mut table = StatsTable::empty(DataType::Float64, &grid).unwrap();
