@@ -421,7 +421,12 @@ fn malformed_inputs_are_one_line_errors_naming_the_file() {
         ),
         (
             "long-header.npy",
-            npy_file("|i1", true, &format!("(5,{})", " ".repeat(10_000)), &data[..5]),
+            npy_file(
+                "|i1",
+                true,
+                &format!("(5,{})", " ".repeat(10_000)),
+                &data[..5],
+            ),
             "max_header_size",
         ),
     ];

@@ -69,7 +69,7 @@ impl Backend {
 }
 
 /// The path an array's chunks are read through, as decided from its `zarr.json` alone: the
-/// [`Backend`] that [`Array::open`] builds, without the files it then opens.
+/// `Backend` that `Array::open` builds, without the files it then opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendChoice {
     /// On the profile, with a registered codec for the inner chunks.
@@ -89,7 +89,7 @@ pub enum BackendChoice {
 }
 
 /// Parses an array's `zarr.json` (`path` names it in errors) and runs the profile test:
-/// everything [`Array::open`] does with those untrusted bytes before it opens another file.
+/// everything `Array::open` does with those untrusted bytes before it opens another file.
 ///
 /// # Errors
 /// The metadata errors of the format layer ([`FormatError::MalformedMetadata`],
