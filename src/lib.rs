@@ -112,20 +112,57 @@ pub use store::{
     Array, ArraySpec, ArrayWriter, Chunk, Node, NodeKind, StorageSummary, Store, VerifyReport,
 };
 
-/// Internals that outcore's own tests, benchmarks and binary reach into: the format's
-/// arithmetic and byte layouts, file helpers and kernels. Not part of the public API: they
+/// Internals that outcore's own tests, benchmarks, fuzz targets (`fuzz/`) and binary reach
+/// into: the format's arithmetic and byte layouts, file helpers and kernels, and the parsers
+/// of untrusted bytes as the library calls them (`zarr.json` and the profile test, shard
+/// indexes, the statistics sidecar, `.npy` headers, CSV). Not part of the public API: they
 /// change without notice.
 #[doc(hidden)]
 pub mod test_support {
     pub use crate::codec::zstd::zstd_decode_into;
     pub use crate::codec::{AlignedBuf, CODECS};
     pub use crate::element::{pairwise_sum_by, Num};
+    pub use crate::format::grid::ChunkGrid;
     pub use crate::format::grid::{iter_box, ravel, unravel};
+    pub use crate::format::metadata::{ArrayMeta, IndexLocation, ShardProfile};
     pub use crate::format::shard_index::{index_len, INDEX_CHECKSUM_BYTES};
     pub use crate::format::{ChunkLocation, ChunkStats, ShardIndex, StatsTable, STATS_FILE};
     pub use crate::storage::{
         remove_file_if_exists, write_atomic, MappedFile, ASIDE_PREFIX, NO_EXCHANGE_ENV, TEMP_PREFIX,
     };
+    pub use crate::store::{parse_array_metadata, BackendChoice};
+
+    /// Whether `zarr.json` bytes are a group's, as `Store` decides when it lists nodes.
+    pub fn is_group_document(bytes: &[u8]) -> bool {
+        crate::format::metadata::is_group_document(bytes)
+    }
+
+    /// The layout an `.npy` file's header gives, checked against the file's length (what
+    /// `convert::binary::RawFile::open_npy` does with the mapped bytes).
+    ///
+    /// # Errors
+    /// As `RawFile::open_npy`: `MalformedInput` naming `path`.
+    #[cfg(feature = "convert")]
+    pub fn npy_layout(
+        bytes: &[u8],
+        path: &std::path::Path,
+    ) -> crate::Result<crate::convert::binary::RawLayout> {
+        crate::convert::binary::npy_layout(bytes, path)
+    }
+
+    /// Both passes of a CSV import without a store (see `convert::csv::import_csv`): the
+    /// rows an import would convert. Panics if pass 2 finds other good rows than pass 1.
+    ///
+    /// # Errors
+    /// As `import_csv`, except the store's.
+    #[cfg(feature = "csv")]
+    pub fn csv_check_passes(
+        inputs: &[std::path::PathBuf],
+        how: Option<crate::convert::Combine>,
+        options: &crate::convert::csv::CsvOptions,
+    ) -> crate::Result<u64> {
+        crate::convert::csv::check_passes(inputs, how, options)
+    }
 }
 
 /// The `ndarray` version outcore's API uses, re-exported so callers match it.

@@ -402,6 +402,23 @@ fn malformed_inputs_are_one_line_errors_naming_the_file() {
         ("half.npy", npy_file("<f2", false, "(24,)", &data), "<f2"),
         ("unicode.npy", npy_file("<U3", false, "(4,)", &data), "<U3"),
         ("empty.npy", Vec::new(), "not a valid .npy"),
+        // Found by the npy_header fuzz target: the header parser's time doubles with each
+        // nested `{`, so this one took minutes.
+        (
+            "nested.npy",
+            npy_file("|i1", true, &format!("(5,{}e", "{".repeat(100)), &data[..5]),
+            "nests brackets",
+        ),
+        (
+            "long-header.npy",
+            npy_file(
+                "|i1",
+                true,
+                &format!("(5,{})", " ".repeat(10_000)),
+                &data[..5],
+            ),
+            "max_header_size",
+        ),
     ];
     // A structured dtype.
     let mut structured = b"\x93NUMPY\x01\x00".to_vec();

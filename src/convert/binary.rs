@@ -107,8 +107,52 @@ fn check_npy_header_len(bytes: &[u8]) -> std::result::Result<(), String> {
              {available} after the {prefix}-byte prefix"
         ));
     }
-    let header = &bytes[prefix as usize..(prefix + len) as usize];
-    check_npy_shape(&String::from_utf8_lossy(header))
+    if len > NPY_MAX_HEADER_BYTES {
+        return Err(format!(
+            "the header is {len} bytes, more than numpy's own limit of \
+             {NPY_MAX_HEADER_BYTES} (its max_header_size)"
+        ));
+    }
+    let header = String::from_utf8_lossy(&bytes[prefix as usize..(prefix + len) as usize]);
+    check_npy_nesting(&header)?;
+    check_npy_shape(&header)
+}
+
+/// The longest `.npy` header read: numpy's `np.load` refuses longer ones by default
+/// (`max_header_size`), and the types outcore reads need under 200 bytes.
+const NPY_MAX_HEADER_BYTES: u64 = 10_000;
+
+/// The deepest nesting of brackets an `.npy` header may have. numpy writes a dict holding a
+/// tuple (depth 2); a structured dtype adds a list of tuples per level. The header parser
+/// backtracks over `{` (a dict, then a set), so its time doubles with each level: at this
+/// depth and [`NPY_MAX_HEADER_BYTES`] it stays within milliseconds.
+const NPY_MAX_NESTING: usize = 8;
+
+/// Checks that the brackets of an `.npy` header (outside its quoted strings) nest at most
+/// [`NPY_MAX_NESTING`] deep, before the header parser's time grows as 2^depth with them.
+fn check_npy_nesting(header: &str) -> std::result::Result<(), String> {
+    let (mut depth, mut quote, mut escaped) = (0usize, None, false);
+    for (at, c) in header.char_indices() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                if depth > NPY_MAX_NESTING {
+                    return Err(format!(
+                        "the header nests brackets more than {NPY_MAX_NESTING} deep \
+                         (at byte {at} of the header)"
+                    ));
+                }
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Checks that the `shape` tuple of an `.npy` header dictionary has at most 2^64 - 1
@@ -236,70 +280,7 @@ impl RawFile {
     /// [`ErrorKind::Io`]: crate::ErrorKind::Io
     pub fn open_npy(path: &Path) -> Result<Self> {
         let map = map_input(path)?;
-        let bytes = map.bytes();
-        check_npy_header_len(bytes)
-            .map_err(|problem| bad_input(path, format!("not a valid .npy file: {problem}")))?;
-        let mut reader = bytes;
-        let header = npyz::NpyHeader::from_reader(&mut reader).map_err(|e| {
-            let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                "the header is truncated".to_string()
-            } else {
-                // The header parser's syntax errors span lines (a caret under the text):
-                // keep the first, which says what and where.
-                e.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string()
-            };
-            bad_input(path, format!("not a valid .npy file: {problem}"))
-        })?;
-        let offset = (bytes.len() - reader.len()) as u64;
-        let dtype = header.dtype();
-        let (data_type, byte_order) = npy_type(&dtype).ok_or_else(|| {
-            bad_input(
-                path,
-                format!(
-                    "unsupported .npy dtype '{}' (outcore stores bool, int8..int64, \
-                     uint8..uint64, float32 and float64)",
-                    dtype.descr()
-                ),
-            )
-        })?;
-        let layout = RawLayout {
-            data_type,
-            shape: header.shape().to_vec(),
-            order: match header.order() {
-                npyz::Order::C => Order::C,
-                npyz::Order::Fortran => Order::F,
-            },
-            byte_order,
-            offset,
-        };
-        let expected = layout.data_bytes().ok_or_else(|| {
-            bad_input(
-                path,
-                format!("shape {:?} is too large to address", layout.shape),
-            )
-        })?;
-        let found = map.len() - offset;
-        if found != expected {
-            let what = if found < expected {
-                "truncated"
-            } else {
-                "too long"
-            };
-            return Err(bad_input(
-                path,
-                format!(
-                    "{what}: the header describes {} {:?} ({expected} bytes of data), \
-                     the file has {found} bytes after its {offset}-byte header",
-                    dtype.descr(),
-                    layout.shape
-                ),
-            ));
-        }
+        let layout = npy_layout(map.bytes(), path)?;
         Self::from_parts(map, layout)
     }
 
@@ -587,6 +568,76 @@ pub fn open_raw(path: &Path, layout: RawLayout, chunks: Option<&[u64]>) -> Resul
     LazyArray::from_source(Arc::new(RawFile::open(path, layout)?), chunks)
 }
 
+/// The layout of the `.npy` file whose bytes are `bytes` (`path` names it in errors): its
+/// header parsed and checked against the file's length, as [`RawFile::open_npy`] does before
+/// it reads any element.
+pub(crate) fn npy_layout(bytes: &[u8], path: &Path) -> Result<RawLayout> {
+    check_npy_header_len(bytes)
+        .map_err(|problem| bad_input(path, format!("not a valid .npy file: {problem}")))?;
+    let mut reader = bytes;
+    let header = npyz::NpyHeader::from_reader(&mut reader).map_err(|e| {
+        let problem = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            "the header is truncated".to_string()
+        } else {
+            // The header parser's syntax errors span lines (a caret under the text):
+            // keep the first, which says what and where.
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
+        bad_input(path, format!("not a valid .npy file: {problem}"))
+    })?;
+    let offset = (bytes.len() - reader.len()) as u64;
+    let dtype = header.dtype();
+    let (data_type, byte_order) = npy_type(&dtype).ok_or_else(|| {
+        bad_input(
+            path,
+            format!(
+                "unsupported .npy dtype '{}' (outcore stores bool, int8..int64, \
+             uint8..uint64, float32 and float64)",
+                dtype.descr()
+            ),
+        )
+    })?;
+    let layout = RawLayout {
+        data_type,
+        shape: header.shape().to_vec(),
+        order: match header.order() {
+            npyz::Order::C => Order::C,
+            npyz::Order::Fortran => Order::F,
+        },
+        byte_order,
+        offset,
+    };
+    let expected = layout.data_bytes().ok_or_else(|| {
+        bad_input(
+            path,
+            format!("shape {:?} is too large to address", layout.shape),
+        )
+    })?;
+    let found = bytes.len() as u64 - offset;
+    if found != expected {
+        let what = if found < expected {
+            "truncated"
+        } else {
+            "too long"
+        };
+        return Err(bad_input(
+            path,
+            format!(
+                "{what}: the header describes {} {:?} ({expected} bytes of data), \
+             the file has {found} bytes after its {offset}-byte header",
+                dtype.descr(),
+                layout.shape
+            ),
+        ));
+    }
+    Ok(layout)
+}
+
 /// Maps an input file: a missing file or a directory is an input error naming it.
 fn map_input(path: &Path) -> Result<MappedFile> {
     match std::fs::metadata(path) {
@@ -663,7 +714,7 @@ fn transpose<T: Pod>(src: &[u8], out: &mut [u8], extents: &[usize]) {
 mod tests {
     #[test]
     fn npy_headers_are_checked_before_they_are_parsed() {
-        use super::{check_npy_header_len, check_npy_shape};
+        use super::{check_npy_header_len, check_npy_nesting, check_npy_shape, NPY_MAX_NESTING};
         let header = |version: u8, len: u32| {
             let mut b = b"\x93NUMPY".to_vec();
             b.extend([version, 0]);
@@ -675,12 +726,36 @@ mod tests {
             b.extend(b"{'shape': (3,)}");
             b
         };
+        let header_with = |dict: &str| {
+            let mut b = b"\x93NUMPY\x01\x00".to_vec();
+            b.extend((dict.len() as u16).to_le_bytes());
+            b.extend(dict.as_bytes());
+            b
+        };
         assert!(check_npy_header_len(&header(2, u32::MAX)).is_err());
         assert!(check_npy_header_len(&header(1, 0xFFFF)).is_err());
         assert!(check_npy_header_len(&header(1, 15)).is_ok());
         assert!(
             check_npy_header_len(b"\x93NUMPY").is_ok(),
             "left to the parser"
+        );
+        let long = format!("{{'shape': (3,)}}{}", " ".repeat(10_000));
+        let message = check_npy_header_len(&header_with(&long)).unwrap_err();
+        assert!(message.contains("max_header_size"), "{message}");
+        // Found by the npy_header fuzz target: 100 `{` took the header parser minutes.
+        let deep = format!("{{'shape': (5,{} }}", "{".repeat(100));
+        let message = check_npy_header_len(&header_with(&deep)).unwrap_err();
+        assert!(message.contains("nests brackets"), "{message}");
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(check_npy_nesting(&nested(NPY_MAX_NESTING)).is_ok());
+        assert!(check_npy_nesting(&nested(NPY_MAX_NESTING + 1)).is_err());
+        assert!(
+            check_npy_nesting(&format!("{{'descr': '{}'}}", "{".repeat(100))).is_ok(),
+            "brackets in strings do not nest"
+        );
+        assert!(
+            check_npy_nesting(r"{'a\'{{{{{{{{{{{{{{{{{{{{': 1}").is_ok(),
+            "an escaped quote"
         );
         assert!(check_npy_shape("{'shape': (4294967296, 4294967296), }").is_err());
         assert!(check_npy_shape("{'shape': (4294967296, 4294967295), }").is_ok());

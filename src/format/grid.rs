@@ -19,6 +19,9 @@ impl ChunkGrid {
     /// of chunk extents, element counts of the array and of one chunk (times `element_size`
     /// bytes) that fit in `u64` and `usize`, and a shard index whose bytes fit in `u64`. So
     /// every count the grid gives (elements, chunks, shards, slots, index bytes) is exact.
+    ///
+    /// # Errors
+    /// The check that fails, as a message (callers wrap it in their error, naming the file).
     pub fn new(
         shape: &[u64],
         chunk_shape: &[u64],

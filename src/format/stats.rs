@@ -957,6 +957,20 @@ mod tests {
             StatsTable::decode(&bytes, p, DataType::Float64, &huge),
             Err(FormatError::SidecarCorrupt { .. })
         ));
+        // The stats_sidecar fuzz target's input: a uint32 sidecar claiming shape
+        // [2666130979403333649] in chunks of 5, whose record bytes multiplied past 2^64.
+        let fuzzed = ChunkGrid::new(&[2_666_130_979_403_333_649], &[5], &[5], 4).unwrap();
+        let mut bytes = StatsTable::empty(
+            DataType::UInt32,
+            &ChunkGrid::new(&[5], &[5], &[5], 4).unwrap(),
+        )
+        .unwrap()
+        .encode();
+        bytes[24..32].copy_from_slice(&2_666_130_979_403_333_649u64.to_le_bytes());
+        assert!(matches!(
+            StatsTable::decode(&resum(bytes), p, DataType::UInt32, &fuzzed),
+            Err(FormatError::SidecarCorrupt { reason, .. }) if reason.contains("more than 2^64")
+        ));
         // Records whose counts merging would underflow or overflow.
         let grid = ChunkGrid::new(&[5], &[2], &[2], 8).unwrap();
         let mut table = StatsTable::empty(DataType::Float64, &grid).unwrap();
@@ -975,5 +989,56 @@ mod tests {
                 "field {field} = {value}"
             );
         }
+    }
+
+    /// Found by the `stats_sidecar` fuzz target: a record with an intact checksum but more
+    /// NaNs than elements made `summarize` subtract past zero. Counts are checked against
+    /// the chunk when the sidecar is read.
+    #[test]
+    fn records_with_impossible_counts_are_corrupt() {
+        let grid = ChunkGrid::new(&[5, 4], &[2, 4], &[4, 4], 8).unwrap();
+        let p = Path::new("a/outcore.stats");
+        let edge = ChunkStats::compute(&[1.0f64, f64::NAN, 3.0, 4.0], &[2, 4], &[1, 4]);
+        let bad = |table: &StatsTable, data_type| match StatsTable::decode(
+            &table.encode(),
+            p,
+            data_type,
+            &grid,
+        ) {
+            Err(FormatError::SidecarCorrupt { path, reason }) => {
+                assert_eq!(path, p);
+                assert!(reason.contains("chunk [2, 0]"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        };
+        let mut table = StatsTable::empty(DataType::Float64, &grid).unwrap();
+        table.set(2, Some(edge));
+        assert_eq!(
+            StatsTable::decode(&table.encode(), p, DataType::Float64, &grid)
+                .unwrap()
+                .present(),
+            1
+        );
+        for (count, nan_count) in [(4, 5), (8, 1), (0, 0), (u64::MAX, 1)] {
+            table.set(
+                2,
+                Some(ChunkStats {
+                    count,
+                    nan_count,
+                    ..edge
+                }),
+            );
+            bad(&table, DataType::Float64);
+        }
+        let mut ints = StatsTable::empty(DataType::Int64, &grid).unwrap();
+        let whole = ChunkStats::compute(&[1i64, 2, 3, 4], &[2, 4], &[1, 4]);
+        ints.set(
+            2,
+            Some(ChunkStats {
+                nan_count: 1,
+                ..whole
+            }),
+        );
+        bad(&ints, DataType::Int64);
     }
 }

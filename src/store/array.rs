@@ -68,6 +68,46 @@ impl Backend {
     }
 }
 
+/// The path an array's chunks are read through, as decided from its `zarr.json` alone: the
+/// `Backend` that `Array::open` builds, without the files it then opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// On the profile, with a registered codec for the inner chunks.
+    Profile {
+        /// Where each shard keeps its index.
+        location: IndexLocation,
+        /// The codec that takes the shard's inner codecs.
+        codec: ChunkEncoding,
+    },
+    /// Sharded with the standard index, inner codecs that no registered codec takes.
+    ShardedForeign {
+        /// Where each shard keeps its index.
+        location: IndexLocation,
+    },
+    /// Anything else: zarrs reads it.
+    Foreign,
+}
+
+/// Parses an array's `zarr.json` (`path` names it in errors) and runs the profile test:
+/// everything `Array::open` does with those untrusted bytes before it opens another file.
+///
+/// # Errors
+/// The metadata errors of the format layer ([`FormatError::MalformedMetadata`],
+/// [`FormatError::UnsupportedDataType`], [`FormatError::InvalidShape`]).
+pub fn parse_array_metadata(bytes: &[u8], path: &Path) -> Result<(ArrayMeta, BackendChoice)> {
+    let meta = parse_array(bytes, path)?;
+    let codec = meta
+        .profile
+        .as_ref()
+        .and_then(|p| ChunkEncoding::from_metadata(&p.codecs));
+    let choice = match (meta.index_location, codec) {
+        (Some(location), Some(codec)) => BackendChoice::Profile { location, codec },
+        (Some(location), None) => BackendChoice::ShardedForeign { location },
+        (None, _) => BackendChoice::Foreign,
+    };
+    Ok((meta, choice))
+}
+
 /// The shards of a sharded array with the standard index, mapped on first use.
 struct Shards {
     location: IndexLocation,
@@ -161,21 +201,17 @@ impl Array {
         let meta_path = dir.join(METADATA_FILE);
         let (meta, backend) = match snapshot.read(Path::new(METADATA_FILE))? {
             Some(bytes) => {
-                let meta = parse_array(&bytes, &meta_path)?;
-                let codec = meta
-                    .profile
-                    .as_ref()
-                    .and_then(|p| ChunkEncoding::from_metadata(&p.codecs));
-                let backend = match (meta.index_location, codec) {
-                    (Some(location), Some(codec)) => Backend::Profile {
+                let (meta, choice) = parse_array_metadata(&bytes, &meta_path)?;
+                let backend = match choice {
+                    BackendChoice::Profile { location, codec } => Backend::Profile {
                         shards: Shards::new(location),
                         codec,
                     },
-                    (Some(location), None) => Backend::ShardedForeign {
+                    BackendChoice::ShardedForeign { location } => Backend::ShardedForeign {
                         shards: Shards::new(location),
                         foreign: ForeignArray::open(&snapshot.stable_path(), &dir)?.1,
                     },
-                    (None, _) => {
+                    BackendChoice::Foreign => {
                         Backend::Foreign(ForeignArray::open(&snapshot.stable_path(), &dir)?.1)
                     }
                 };

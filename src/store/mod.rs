@@ -12,7 +12,7 @@ mod chunk;
 pub(crate) mod inspect;
 mod writer;
 
-pub use array::{Array, StorageSummary, VerifyReport};
+pub use array::{parse_array_metadata, Array, BackendChoice, StorageSummary, VerifyReport};
 pub use chunk::Chunk;
 pub use writer::{ArraySpec, ArrayWriter};
 

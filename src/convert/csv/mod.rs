@@ -40,6 +40,7 @@
 
 use std::path::PathBuf;
 
+use csv::ByteRecord;
 use serde::Serialize;
 
 use super::{Combine, ConvertOptions};
@@ -257,4 +258,51 @@ pub fn import_csv(
     )?;
     let plan = ImportPlan::new(inputs, &sniffed, &scan, options, stack)?;
     plan.write(store, name, convert, &sniffed, &scan, progress)
+}
+
+/// Both passes of [`import_csv`] over `inputs` without a store: sniffing, pass 1 and the
+/// plan, then every input read again from its first checkpoint and each row parsed as pass 2
+/// parses it. Returns the rows an import would convert. A test hook (the `csv` fuzz target
+/// runs it): the rows pass 2 finds good must be the rows the plan counts, or an import of an
+/// unchanged file fails as changed, so a disagreement panics.
+pub(crate) fn check_passes(
+    inputs: &[PathBuf],
+    how: Option<Combine>,
+    options: &CsvOptions,
+) -> Result<u64> {
+    let Some(first) = inputs.first() else {
+        return Err(invalid("no inputs to convert"));
+    };
+    let stack = inputs.len() > 1 && how == Some(Combine::Stack);
+    let sniffed = scan::sniff(first, options.delimiter, options.header)?;
+    let scan = scan::scan(
+        inputs,
+        &sniffed,
+        options.skip_bad_rows,
+        options.max_categories,
+        &|_| {},
+    )?;
+    let plan = ImportPlan::new(inputs, &sniffed, &scan, options, stack)?;
+    let mut record = ByteRecord::new();
+    let mut values = Vec::new();
+    let mut good = vec![0u64; inputs.len()];
+    for (f, path) in inputs.iter().enumerate() {
+        let checkpoint = scan
+            .checkpoints
+            .iter()
+            .find(|cp| cp.file == f)
+            .expect("pass 1 found rows in every input");
+        let mut reader = scan::FileReader::open(path, sniffed.delimiter)?;
+        reader.seek(&checkpoint.pos)?;
+        while reader.read(&mut record)? {
+            if plan.parse(&record, &mut values) {
+                good[f] += 1;
+            }
+        }
+    }
+    assert_eq!(
+        good, plan.good_rows,
+        "pass 2 finds other good rows than pass 1 in {inputs:?}"
+    );
+    Ok(plan.rows())
 }
