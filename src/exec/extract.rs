@@ -195,6 +195,7 @@ fn mask_changed() -> Error {
 /// [`LazyArray::extract`] of each of `columns` (every one of the mask's shape) by the one
 /// `mask`: its true values are counted once for all the columns whose flattened blocks are
 /// the same (once in all for the columns of a CSV conversion, which share their chunks).
+#[cfg(feature = "convert")]
 pub(crate) fn extract_each(columns: &[LazyArray], mask: &LazyArray) -> Result<Vec<LazyArray>> {
     let opts = RunOptions::default();
     let mut counted: Vec<(LazyArray, Vec<u64>)> = Vec::new();

@@ -30,6 +30,7 @@ mod scan;
 pub(crate) mod summary;
 
 pub use any_array::AnyArray;
+#[cfg(feature = "convert")]
 pub(crate) use extract::extract_each;
 pub use group::{Agg, GroupBy, GroupTable};
 pub use histogram::{Bins, Histogram, Histogram2d, Unique};

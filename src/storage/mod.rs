@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 mod commit;
 mod mmap;
 mod snapshot;
+#[cfg(feature = "convert")]
 mod space;
 
 pub use commit::TEMP_PREFIX;
@@ -18,6 +19,7 @@ pub use mmap::MappedFile;
 pub(crate) use snapshot::{clean_leftovers, Snapshot, StagingDir};
 pub(crate) use snapshot::{parent_of, read_regular_file, recover, EntryKind};
 pub use snapshot::{ASIDE_PREFIX, NO_EXCHANGE_ENV};
+#[cfg(feature = "convert")]
 pub(crate) use space::available_bytes;
 
 /// A file-system operation failed.

@@ -542,6 +542,7 @@ impl Array {
     /// way the pages of its stored bytes are released once decoded, and those of a zero-copy
     /// chunk once copied when the array is larger than the cache budget, so the pass's
     /// resident set stays within the budget.
+    #[cfg(feature = "engine")]
     pub(crate) fn read_region_streaming<T: Element>(
         &self,
         region: &[Range<u64>],
@@ -1057,6 +1058,7 @@ enum Pass {
     /// Chunks cut by the regions of a pass: decoded chunks go into the cache (a chunk under
     /// several regions is decoded once while it stays there), and the stored bytes' pages
     /// are released as when streaming.
+    #[cfg_attr(not(feature = "engine"), allow(dead_code))]
     Assembling { release_views: bool },
 }
 
