@@ -8,6 +8,9 @@
 //! CRC32C rather than recompute it.
 #![no_main]
 
+#[path = "shared/crc32c.rs"]
+mod crc32c;
+use crc32c::crc32c;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
@@ -91,20 +94,4 @@ fn own_grid(bytes: &[u8]) -> Option<(DataType, ChunkGrid)> {
         .collect::<Option<_>>()?;
     let grid = ChunkGrid::new(&shape, &chunks, &chunks, data_type.size()).ok()?;
     Some((data_type, grid))
-}
-
-/// CRC32C (Castagnoli), bit by bit: the fuzz target's own.
-fn crc32c(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
