@@ -72,6 +72,9 @@ fn bench(c: &mut Criterion) {
     ] {
         write(&root, name, chunk, ChunkEncoding::zstd(1), &data);
     }
+    // The same without zstd's content checksum: the checksum's cost on reads.
+    let unchecked = ChunkEncoding::zstd_without_checksum(1);
+    write(&root, "zstd_1m_unchecked", [128, 1024], unchecked, &data);
     // No cache: every read decodes, as in a streaming pass.
     let store = Store::open(&root)
         .unwrap()
@@ -80,7 +83,7 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("chunk_read");
     group.throughput(Throughput::Bytes(BYTES)).sample_size(10);
-    for name in ["raw", "zstd_1m"] {
+    for name in ["raw", "zstd_1m", "zstd_1m_unchecked"] {
         let array = store.open_array(name).unwrap();
         group.bench_function(format!("outcore/{name}"), |b| {
             b.iter(|| black_box(sum_outcore(&array)))

@@ -342,3 +342,36 @@ fn damaged_zstd_frame_that_still_decodes_is_a_checksum_error_naming_the_chunk() 
     let report = a.verify().unwrap();
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
 }
+
+#[test]
+fn zstd_without_checksum_writes_frames_without_it_and_reads_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let spec = ArraySpec::new(DataType::Float64, &[16, 16])
+        .chunks(&[8, 8])
+        .shards(&[16, 16])
+        .encoding(ChunkEncoding::zstd_without_checksum(3));
+    let data = ndarray::ArrayD::from_shape_fn(vec![16, 16], |ix| (ix[0] * 16 + ix[1]) as f64 / 7.0);
+    let w = store.create_array("a", &spec).unwrap();
+    w.write_array(data.view()).unwrap();
+    w.finish().unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(store.root().join("a/zarr.json")).unwrap()).unwrap();
+    let inner = &meta["codecs"][0]["configuration"]["codecs"][1];
+    assert_eq!(inner["configuration"]["checksum"], false, "{meta}");
+    assert_eq!(inner["configuration"]["level"], 3, "{meta}");
+
+    let path = shard(&store, 0, 0);
+    let bytes = fs::read(&path).unwrap();
+    let entry = bytes.len() - index_len(4).unwrap() as usize;
+    let offset = u64::from_le_bytes(bytes[entry..entry + 8].try_into().unwrap()) as usize;
+    // Frame header descriptor bit 2: the content checksum flag (RFC 8878, 3.1.1.1.1).
+    assert_eq!(bytes[offset + 4] & 0b100, 0, "the frame has no checksum");
+
+    let read = store
+        .open_array("a")
+        .unwrap()
+        .read_region::<f64>(&[0..16, 0..16])
+        .unwrap();
+    assert_eq!(read, data);
+}
