@@ -249,14 +249,8 @@ fn stream_blocks(
     write: impl Fn(&[Range<u64>], &Block) -> Result<()> + Sync,
 ) -> Result<()> {
     if array.shape().contains(&0) {
-        if let Some(observer) = progress {
-            observer(&crate::Progress {
-                blocks_done: 0,
-                blocks_total: 0,
-                bytes_done: 0,
-            });
-        }
-        return Ok(());
+        let started = std::time::Instant::now();
+        return crate::exec::report(progress, &crate::Progress::since(started, 0, 0, 0));
     }
     let threads = rayon::current_num_threads();
     let batch = ((IN_FLIGHT_BYTES / 2 / block_bytes.max(1)) as usize)
