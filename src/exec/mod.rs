@@ -65,7 +65,12 @@ pub struct Progress {
 
 impl Progress {
     /// The report of a pass that started at `started`.
-    pub(crate) fn since(started: Instant, blocks_done: u64, blocks_total: u64, bytes_done: u64) -> Self {
+    pub(crate) fn since(
+        started: Instant,
+        blocks_done: u64,
+        blocks_total: u64,
+        bytes_done: u64,
+    ) -> Self {
         Progress {
             blocks_done,
             blocks_total,
@@ -196,17 +201,20 @@ pub(crate) fn run_unordered(
             if i >= total {
                 return;
             }
-            let done = opts.check_cancelled().and_then(|()| work(i)).and_then(|bytes| {
-                let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
-                let (blocks_done, bytes_done) = &mut *p;
-                *blocks_done += 1;
-                *bytes_done = bytes_done.saturating_add(bytes);
-                if blocks_done.is_multiple_of(batch as u64) || *blocks_done == total {
-                    let now = Progress::since(started, *blocks_done, total, *bytes_done);
-                    report(opts.progress, &now)?;
-                }
-                Ok(())
-            });
+            let done = opts
+                .check_cancelled()
+                .and_then(|()| work(i))
+                .and_then(|bytes| {
+                    let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+                    let (blocks_done, bytes_done) = &mut *p;
+                    *blocks_done += 1;
+                    *bytes_done = bytes_done.saturating_add(bytes);
+                    if blocks_done.is_multiple_of(batch as u64) || *blocks_done == total {
+                        let now = Progress::since(started, *blocks_done, total, *bytes_done);
+                        report(opts.progress, &now)?;
+                    }
+                    Ok(())
+                });
             match done {
                 Ok(()) => {}
                 Err(e) => {

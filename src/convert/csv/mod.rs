@@ -241,8 +241,7 @@ pub fn import_csv(
     }
     let sniffed = scan::sniff(first, options.delimiter, options.header)?;
     let started = std::time::Instant::now();
-    let report_bytes =
-        |bytes: u64| report(progress, &Progress::since(started, 0, 0, bytes));
+    let report_bytes = |bytes: u64| report(progress, &Progress::since(started, 0, 0, bytes));
     let scan = scan::scan(
         inputs,
         &sniffed,

@@ -227,10 +227,7 @@ impl ImportPlan {
                     ends.last()
                         .map_or(0, |&(file, byte)| file_offsets[file] + byte)
                 };
-                report(
-                    progress,
-                    &Progress::since(started, done, total, bytes_done),
-                )?;
+                report(progress, &Progress::since(started, done, total, bytes_done))?;
             }
         }
         for w in writers {
