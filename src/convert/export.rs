@@ -78,7 +78,7 @@ impl Default for ExportOptions {
 /// array whose chunk positions are mostly never written and too many to visit
 /// ([`ErrorKind::TooLarge`]); any error evaluating `array`; I/O errors creating, sizing,
 /// writing, syncing or renaming the file (named as `path` or its directory, never by the
-/// temporary name).
+/// temporary name); `progress` stopping the pass (`Cancelled`: the temporary file is removed).
 ///
 /// [`ErrorKind::AlreadyExists`]: crate::ErrorKind::AlreadyExists
 /// [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
@@ -148,7 +148,8 @@ pub fn export_npy(
 /// refuses (an existing non-Zarr path, or a Zarr node without `overwrite`:
 /// [`ErrorKind::AlreadyExists`]); a stored `array` whose chunk positions are mostly never
 /// written and too many to visit (`TooLarge`); any error evaluating `array`; I/O errors writing chunks or
-/// metadata (named under `path`) or publishing the array (see [`Output::commit`]).
+/// metadata (named under `path`) or publishing the array (see [`Output::commit`]); `progress`
+/// stopping the pass (`Cancelled`: the staged array is removed).
 ///
 /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
 /// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds

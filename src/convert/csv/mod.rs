@@ -209,6 +209,7 @@ pub struct CsvReport {
 ///   `MalformedInput`), or a node of `store` that cannot be written.
 /// - [`ErrorKind::AlreadyExists`]: anything already where the matrix or a column's array
 ///   goes (an existing group `name` is reused, its attributes replaced).
+/// - `Cancelled`: `progress` stopped either pass (no column array is published).
 ///
 /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
 /// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
