@@ -12,6 +12,7 @@
 //! memory; the progress bar (bytes generated, rate, time left) is drawn on stderr when it is
 //! a terminal.
 
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -65,7 +66,10 @@ fn main() -> ExitCode {
         );
         let bar = progress_bar(x.nbytes());
         let step = Step::start("x.mean()");
-        let value = mean(&x, &|p: &Progress| bar.set_position(p.bytes_done))?;
+        let value = mean(&x, &|p: &Progress| {
+            bar.set_position(p.bytes_done);
+            ControlFlow::Continue(())
+        })?;
         bar.finish_and_clear();
         // The mean of n uniforms has standard error sqrt(1/12) / sqrt(n).
         let sigmas = (value - 0.5) / (1.0 / 12.0f64).sqrt() * (x.len() as f64).sqrt();
@@ -90,7 +94,11 @@ mod tests {
         let shape = [300, 250];
         let x = uniform(shape, [64, 100]).unwrap();
         let seen = Mutex::new(Vec::new());
-        let got = mean(&x, &|p: &Progress| seen.lock().unwrap().push(*p)).unwrap();
+        let got = mean(&x, &|p: &Progress| {
+            seen.lock().unwrap().push(*p);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
 
         let values = random::uniform(SEED, &shape, 0.0, 1.0)
             .unwrap()

@@ -12,6 +12,7 @@
 
 mod common;
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -576,6 +577,7 @@ fn exports_of_expressions_stream_through_contiguous_blocks() {
     let observer = |p: &outcore::Progress| {
         calls.fetch_add(1, Ordering::Relaxed);
         last.store(p.bytes_done, Ordering::Relaxed);
+        ControlFlow::Continue(())
     };
     export_npy(&y, &npy, false, Some(&observer)).unwrap();
     let back: ArrayD<f64> = read_npy(&npy).unwrap();

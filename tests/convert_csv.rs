@@ -13,6 +13,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -404,7 +405,10 @@ fn taxi_months_concatenated() {
         ..Default::default()
     };
     let progress = Mutex::new(Vec::<Progress>::new());
-    let report_progress = |p: &Progress| progress.lock().unwrap().push(*p);
+    let report_progress = |p: &Progress| {
+        progress.lock().unwrap().push(*p);
+        ControlFlow::Continue(())
+    };
     let store_dir = tempfile::tempdir().unwrap();
     let store = Store::create(store_dir.path().join("taxi.zarr")).unwrap();
     let report = import_csv(
@@ -1033,6 +1037,7 @@ fn throughput_200mb() {
         if p.blocks_total == 0 {
             *pass1_end.lock().unwrap() = Some(start.elapsed());
         }
+        ControlFlow::Continue(())
     };
     let report = import_csv(
         &[path],

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -238,6 +239,7 @@ fn results_stream_into_a_store_with_progress() {
     let observer = |p: &outcore::Progress| {
         assert!(p.blocks_done <= p.blocks_total);
         blocks.store(p.blocks_done, Ordering::Relaxed);
+        ControlFlow::Continue(())
     };
     let spec = ArraySpec::new(DataType::Float32, &SHAPE).chunks(&[250, 250]);
     let stored = anomaly

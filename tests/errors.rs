@@ -169,7 +169,11 @@ fn cancelled_and_nothing_left_behind() {
         .rechunk(&[1, 1000])
         .unwrap();
     let cancel = AtomicBool::new(false);
-    let stop_after_first = |_: &outcore::Progress| cancel.store(true, Ordering::Relaxed);
+    // The flag (`cancel_with`), set by the observer; an observer's own stop is `tests/cancel.rs`.
+    let stop_after_first = |_: &outcore::Progress| {
+        cancel.store(true, Ordering::Relaxed);
+        std::ops::ControlFlow::Continue(())
+    };
     let err = x
         .mean(Axes::all())
         .unwrap()

@@ -15,6 +15,7 @@
 
 mod common;
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use outcore::convert::binary::open_npy;
@@ -281,6 +282,7 @@ fn stored_histogram_takes_its_range_from_the_sidecar() {
         if p.blocks_done == p.blocks_total {
             passes.fetch_add(1, Ordering::Relaxed);
         }
+        ControlFlow::Continue(())
     };
     let h = stored
         .compute()

@@ -18,6 +18,7 @@
 
 mod common;
 
+use std::ops::ControlFlow;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -415,7 +416,10 @@ fn extract_reports_the_progress_of_its_counting_pass() {
         .unwrap();
     let mask = x.greater(0.5).unwrap();
     let seen: Mutex<Vec<Progress>> = Mutex::new(Vec::new());
-    let observer = |p: &Progress| seen.lock().unwrap().push(*p);
+    let observer = |p: &Progress| {
+        seen.lock().unwrap().push(*p);
+        ControlFlow::Continue(())
+    };
     let r = x.compute().progress(&observer).extract(&mask).unwrap();
     let last = *seen.lock().unwrap().last().expect("progress reported");
     assert_eq!(last.blocks_done, last.blocks_total);

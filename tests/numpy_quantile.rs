@@ -19,6 +19,7 @@
 
 mod common;
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -223,12 +224,13 @@ fn quantiles_equal_numpy() {
 }
 
 /// Passes a computation made: progress reports with every block done.
-fn passes_of(f: impl FnOnce(&(dyn Fn(&Progress) + Sync))) -> u64 {
+fn passes_of(f: impl FnOnce(&(dyn Fn(&Progress) -> ControlFlow<()> + Sync))) -> u64 {
     let passes = AtomicU64::new(0);
     let observer = |p: &Progress| {
         if p.blocks_done == p.blocks_total {
             passes.fetch_add(1, Ordering::Relaxed);
         }
+        ControlFlow::Continue(())
     };
     f(&observer);
     passes.load(Ordering::Relaxed)

@@ -78,7 +78,7 @@ impl Default for ExportOptions {
 /// array whose chunk positions are mostly never written and too many to visit
 /// ([`ErrorKind::TooLarge`]); any error evaluating `array`; I/O errors creating, sizing,
 /// writing, syncing or renaming the file (named as `path` or its directory, never by the
-/// temporary name).
+/// temporary name); `progress` stopping the pass (`Cancelled`: the temporary file is removed).
 ///
 /// [`ErrorKind::AlreadyExists`]: crate::ErrorKind::AlreadyExists
 /// [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
@@ -148,7 +148,8 @@ pub fn export_npy(
 /// refuses (an existing non-Zarr path, or a Zarr node without `overwrite`:
 /// [`ErrorKind::AlreadyExists`]); a stored `array` whose chunk positions are mostly never
 /// written and too many to visit (`TooLarge`); any error evaluating `array`; I/O errors writing chunks or
-/// metadata (named under `path`) or publishing the array (see [`Output::commit`]).
+/// metadata (named under `path`) or publishing the array (see [`Output::commit`]); `progress`
+/// stopping the pass (`Cancelled`: the staged array is removed).
 ///
 /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
 /// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
@@ -249,14 +250,8 @@ fn stream_blocks(
     write: impl Fn(&[Range<u64>], &Block) -> Result<()> + Sync,
 ) -> Result<()> {
     if array.shape().contains(&0) {
-        if let Some(observer) = progress {
-            observer(&crate::Progress {
-                blocks_done: 0,
-                blocks_total: 0,
-                bytes_done: 0,
-            });
-        }
-        return Ok(());
+        let started = std::time::Instant::now();
+        return crate::exec::report(progress, &crate::Progress::since(started, 0, 0, 0));
     }
     let threads = rayon::current_num_threads();
     let batch = ((IN_FLIGHT_BYTES / 2 / block_bytes.max(1)) as usize)

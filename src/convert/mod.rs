@@ -253,7 +253,8 @@ impl Output {
     /// As [`ConvertOptions::spec`]; a layout the store refuses (a zero chunk extent, a shard
     /// extent not a multiple of it: `InvalidArgument`); an existing node `name`
     /// (`AlreadyExists`); any error evaluating `array`, such as an input found malformed
-    /// part-way (`MalformedInput`); I/O errors writing.
+    /// part-way (`MalformedInput`); I/O errors writing; `progress` stopping the pass
+    /// (`Cancelled`: the node is not written, and dropping the `Output` removes the rest).
     pub fn write_array(
         &self,
         name: &str,

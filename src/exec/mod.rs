@@ -9,9 +9,10 @@
 //! pass, and held in memory.
 
 use std::collections::HashSet;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use ndarray::{ArrayD, IxDyn, Slice};
 use rayon::prelude::*;
@@ -46,21 +47,73 @@ use crate::with_element_type;
 /// blocks, few enough that the batch's blocks stay a small multiple of the thread count.
 pub(crate) const BLOCKS_PER_THREAD: usize = 4;
 
-/// Where a computation is: blocks done of the pass under way, and logical bytes streamed.
+/// Where a computation is: blocks done of the pass under way, logical bytes streamed, and
+/// the time the pass has taken, from which [`Progress::rate`] and [`Progress::eta`] follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Blocks finished in this pass.
     pub blocks_done: u64,
-    /// Blocks in this pass.
+    /// Blocks in this pass (0 while a pass cannot count them, as the first pass of a CSV
+    /// conversion).
     pub blocks_total: u64,
     /// Logical (decoded) bytes of the blocks finished.
     pub bytes_done: u64,
+    /// Time since this pass started.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// The report of a pass that started at `started`.
+    pub(crate) fn since(
+        started: Instant,
+        blocks_done: u64,
+        blocks_total: u64,
+        bytes_done: u64,
+    ) -> Self {
+        Progress {
+            blocks_done,
+            blocks_total,
+            bytes_done,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// Logical bytes streamed per second so far in this pass (0 before any time has passed).
+    pub fn rate(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.bytes_done as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// The time the rest of the pass should take at the pace of its blocks so far: `None`
+    /// before the first block is done or when the pass does not know its block count.
+    pub fn eta(&self) -> Option<Duration> {
+        if self.blocks_done == 0 || self.blocks_total < self.blocks_done {
+            return None;
+        }
+        let left = (self.blocks_total - self.blocks_done) as f64 / self.blocks_done as f64;
+        Some(self.elapsed.mul_f64(left))
+    }
 }
 
 /// A progress observer: called after every batch of blocks, one call at a time: from the
 /// calling thread, except while writing a store ([`Compute::to_store`]), where the worker
-/// that finished a batch's last block reports it.
-pub type ProgressFn<'a> = &'a (dyn Fn(&Progress) + Sync);
+/// that finished a batch's last block reports it. Returning [`ControlFlow::Break`] stops the
+/// pass, which then ends with [`Error::Cancelled`] as if cancelled by
+/// [`Compute::cancel_with`]: nothing is published.
+pub type ProgressFn<'a> = &'a (dyn Fn(&Progress) -> ControlFlow<()> + Sync);
+
+/// Shows `progress` to `observer`, if any: [`Error::Cancelled`] when it asks to stop.
+pub(crate) fn report(observer: Option<ProgressFn<'_>>, progress: &Progress) -> Result<()> {
+    match observer.map(|o| o(progress)) {
+        Some(ControlFlow::Break(())) => Err(Error::Cancelled),
+        _ => Ok(()),
+    }
+}
 
 #[derive(Clone, Copy, Default)]
 pub(crate) struct RunOptions<'a> {
@@ -98,11 +151,8 @@ pub(crate) fn run_batched<R: Send>(
     mut consume: impl FnMut(u64, R) -> Result<()>,
 ) -> Result<()> {
     let batch = opts.batch() as u64;
-    let mut progress = Progress {
-        blocks_done: 0,
-        blocks_total: total,
-        bytes_done: 0,
-    };
+    let started = Instant::now();
+    let (mut blocks_done, mut bytes_done) = (0u64, 0u64);
     let mut start = 0;
     while start < total {
         opts.check_cancelled()?;
@@ -114,12 +164,13 @@ pub(crate) fn run_batched<R: Send>(
         for (i, result) in results.into_iter().enumerate() {
             let (r, bytes) = result?;
             consume(start + i as u64, r)?;
-            progress.blocks_done += 1;
-            progress.bytes_done = progress.bytes_done.saturating_add(bytes);
+            blocks_done += 1;
+            bytes_done = bytes_done.saturating_add(bytes);
         }
-        if let Some(observer) = opts.progress {
-            observer(&progress);
-        }
+        report(
+            opts.progress,
+            &Progress::since(started, blocks_done, total, bytes_done),
+        )?;
         start += n;
     }
     Ok(())
@@ -142,28 +193,30 @@ pub(crate) fn run_unordered(
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<(u64, Error)>> = Mutex::new(None);
-    let progress = Mutex::new(Progress {
-        blocks_done: 0,
-        blocks_total: total,
-        bytes_done: 0,
-    });
+    let started = Instant::now();
+    let progress = Mutex::new((0u64, 0u64));
     let worker = || {
         while !stop.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
             if i >= total {
                 return;
             }
-            match opts.check_cancelled().and_then(|()| work(i)) {
-                Ok(bytes) => {
+            let done = opts
+                .check_cancelled()
+                .and_then(|()| work(i))
+                .and_then(|bytes| {
                     let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
-                    p.blocks_done += 1;
-                    p.bytes_done = p.bytes_done.saturating_add(bytes);
-                    let report =
-                        p.blocks_done.is_multiple_of(batch as u64) || p.blocks_done == total;
-                    if let (Some(observer), true) = (opts.progress, report) {
-                        observer(&p);
+                    let (blocks_done, bytes_done) = &mut *p;
+                    *blocks_done += 1;
+                    *bytes_done = bytes_done.saturating_add(bytes);
+                    if blocks_done.is_multiple_of(batch as u64) || *blocks_done == total {
+                        let now = Progress::since(started, *blocks_done, total, *bytes_done);
+                        report(opts.progress, &now)?;
                     }
-                }
+                    Ok(())
+                });
+            match done {
+                Ok(()) => {}
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);
                     let mut first = failure.lock().unwrap_or_else(|e| e.into_inner());
@@ -340,7 +393,8 @@ impl<'a> Compute<'a> {
         self
     }
 
-    /// Reports progress to `observer` after every batch of blocks.
+    /// Reports progress to `observer` after every batch of blocks; the observer stops the
+    /// pass by returning [`ControlFlow::Break`] (see [`ProgressFn`]).
     pub fn progress(mut self, observer: ProgressFn<'a>) -> Self {
         self.opts.progress = Some(observer);
         self

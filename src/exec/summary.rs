@@ -74,7 +74,8 @@ pub struct Summaries {
 /// holds, or a scan of a stored array that would visit more than 2^22 chunk positions never
 /// written ([`ErrorKind::TooLarge`]); a damaged sidecar when `scan` is false
 /// ([`ErrorKind::Corrupt`], even though scanning would succeed); or any error evaluating
-/// `array`, such as a chunk that cannot be read or decoded.
+/// `array`, such as a chunk that cannot be read or decoded; `progress` stopping the pass
+/// (`Cancelled`).
 ///
 /// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
 /// [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge

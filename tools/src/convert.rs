@@ -293,7 +293,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             let bar = Bar::new(output, "convert", 2 * input_bytes);
             let observer = |p: &outcore::Progress| {
                 let pass = if p.blocks_total == 0 { 0 } else { input_bytes };
-                bar.set(pass + p.bytes_done);
+                bar.set(pass + p.bytes_done)
             };
             let report = import_csv(
                 &inputs,
@@ -341,6 +341,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             })?;
         }
     }
+    crate::interrupt::bail_if_interrupted()?;
     let written = staged.commit()?;
     let report = ConvertOutput {
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),

@@ -1,5 +1,5 @@
 //! The `outcore` command-line tool. One module per subcommand, each with a `run()` that
-//! returns the process exit status: 0 ok, 1 problems found, 2 error.
+//! returns the process exit status: 0 ok, 1 problems found, 2 error (130 after Ctrl-C).
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ mod convert;
 mod export;
 mod hist;
 mod inspect;
+mod interrupt;
 mod progress;
 mod stats;
 mod stats_by;
@@ -225,6 +226,15 @@ fn main() -> ExitCode {
         cli.output.follow_symlinks,
         std::sync::atomic::Ordering::Relaxed,
     );
+    if matches!(
+        cli.command,
+        Command::Convert(_) | Command::Export(_) | Command::Stats(_)
+    ) {
+        if let Err(e) = interrupt::catch() {
+            eprintln!("outcore: error: installing the Ctrl-C handler: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
     let result = match &cli.command {
         Command::Inspect(args) => inspect::run(args, &cli.output),
         Command::Convert(args) => convert::run(args, &cli.output),
@@ -235,6 +245,16 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(e)
+            if interrupt::interrupted()
+                || e.chain().any(|c| {
+                    c.downcast_ref::<outcore::Error>()
+                        .is_some_and(|e| e.kind() == outcore::ErrorKind::Cancelled)
+                }) =>
+        {
+            eprintln!("outcore: interrupted; nothing was written");
+            ExitCode::from(interrupt::EXIT_INTERRUPTED)
+        }
         Err(e)
             if e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>()

@@ -1,7 +1,9 @@
 //! Progress bars: shown on a terminal only (never with `--quiet` or `--json`, never when
-//! stderr is redirected), fed from the library's `Progress` observer.
+//! stderr is redirected), fed from the library's `Progress` observer, whose answer also
+//! carries Ctrl-C to the library.
 
 use std::io::IsTerminal;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -36,18 +38,18 @@ impl Bar {
         Bar { bar: Some(bar) }
     }
 
-    /// Moves the bar to `progress`'s bytes done.
-    pub(crate) fn update(&self, progress: &Progress) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(progress.bytes_done);
-        }
+    /// Moves the bar to `progress`'s bytes done; asks the pass to stop once Ctrl-C was
+    /// pressed (see `interrupt.rs`).
+    pub(crate) fn update(&self, progress: &Progress) -> ControlFlow<()> {
+        self.set(progress.bytes_done)
     }
 
-    /// Moves the bar to `bytes`.
-    pub(crate) fn set(&self, bytes: u64) {
+    /// Moves the bar to `bytes`; asks the pass to stop once Ctrl-C was pressed.
+    pub(crate) fn set(&self, bytes: u64) -> ControlFlow<()> {
         if let Some(bar) = &self.bar {
             bar.set_position(bytes);
         }
+        crate::interrupt::check()
     }
 
     /// Removes the bar from the terminal.

@@ -45,7 +45,7 @@ use serde::Serialize;
 
 use super::{Combine, ConvertOptions};
 use crate::error::{invalid, out_of_bounds, Result};
-use crate::exec::{Progress, ProgressFn};
+use crate::exec::{report, Progress, ProgressFn};
 use crate::store::Store;
 
 mod plan;
@@ -209,6 +209,7 @@ pub struct CsvReport {
 ///   `MalformedInput`), or a node of `store` that cannot be written.
 /// - [`ErrorKind::AlreadyExists`]: anything already where the matrix or a column's array
 ///   goes (an existing group `name` is reused, its attributes replaced).
+/// - `Cancelled`: `progress` stopped either pass (no column array is published).
 ///
 /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
 /// [`ErrorKind::OutOfBounds`]: crate::ErrorKind::OutOfBounds
@@ -240,15 +241,8 @@ pub fn import_csv(
         return Err(out_of_bounds("max_categories must fit an int32 code"));
     }
     let sniffed = scan::sniff(first, options.delimiter, options.header)?;
-    let report_bytes = |bytes: u64| {
-        if let Some(p) = progress {
-            p(&Progress {
-                blocks_done: 0,
-                blocks_total: 0,
-                bytes_done: bytes,
-            });
-        }
-    };
+    let started = std::time::Instant::now();
+    let report_bytes = |bytes: u64| report(progress, &Progress::since(started, 0, 0, bytes));
     let scan = scan::scan(
         inputs,
         &sniffed,
@@ -280,7 +274,7 @@ pub(crate) fn check_passes(
         &sniffed,
         options.skip_bad_rows,
         options.max_categories,
-        &|_| {},
+        &|_| Ok(()),
     )?;
     let plan = ImportPlan::new(inputs, &sniffed, &scan, options, stack)?;
     let mut record = ByteRecord::new();

@@ -507,13 +507,14 @@ pub(crate) struct Scan {
 }
 
 /// Pass 1 over every input in order. A row with the wrong number of fields is an error
-/// unless `skip_bad_rows`. `progress` gets the bytes read so far.
+/// unless `skip_bad_rows`. `progress` gets the bytes read so far, and stops the pass with
+/// its error.
 pub(crate) fn scan(
     inputs: &[PathBuf],
     sniffed: &Sniffed,
     skip_bad_rows: bool,
     max_categories: usize,
-    progress: &dyn Fn(u64),
+    progress: &dyn Fn(u64) -> Result<()>,
 ) -> Result<Scan> {
     let ncols = sniffed.columns;
     let mut scan = Scan {
@@ -600,7 +601,7 @@ pub(crate) fn scan(
             }
             let done = bytes_before + reader.byte();
             if done >= next_report {
-                progress(done);
+                progress(done)?;
                 next_report = done + (16 << 20);
             }
         }
@@ -616,7 +617,7 @@ pub(crate) fn scan(
         }
         file.bytes = reader.byte();
         bytes_before += file.bytes;
-        progress(bytes_before);
+        progress(bytes_before)?;
         scan.files.push(file);
     }
     Ok(scan)

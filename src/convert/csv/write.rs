@@ -10,7 +10,7 @@ use super::{ColumnKind, ColumnReport, CsvReport};
 use crate::convert::ConvertOptions;
 use crate::element::{DataType, Element, FillValue};
 use crate::error::{bad_input, invalid, shape_mismatch, unsupported, Result};
-use crate::exec::{Progress, ProgressFn};
+use crate::exec::{report, Progress, ProgressFn};
 use crate::store::{ArrayWriter, Store};
 
 impl ImportPlan {
@@ -207,6 +207,7 @@ impl ImportPlan {
             .collect();
         let input_bytes: u64 = scan.files.iter().map(|f| f.bytes).sum();
         let mut done = 0u64;
+        let started = std::time::Instant::now();
         for group in tasks.chunks(batch) {
             let ends = group
                 .par_iter()
@@ -217,7 +218,7 @@ impl ImportPlan {
                 })
                 .collect::<Result<Vec<(usize, u64)>>>()?;
             done += group.len() as u64;
-            if let Some(p) = progress {
+            if progress.is_some() {
                 // Rows are converted in input order: the input before the end of the
                 // batch's last row chunk is done (all of it after the last batch).
                 let bytes_done = if done == total {
@@ -226,11 +227,7 @@ impl ImportPlan {
                     ends.last()
                         .map_or(0, |&(file, byte)| file_offsets[file] + byte)
                 };
-                p(&Progress {
-                    blocks_done: done,
-                    blocks_total: total,
-                    bytes_done,
-                });
+                report(progress, &Progress::since(started, done, total, bytes_done))?;
             }
         }
         for w in writers {
