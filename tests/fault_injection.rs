@@ -62,7 +62,10 @@ fn every_step_fails_cleanly(scenario: Scenario, errno: i32, renames_only: bool, 
     let steps = {
         let base = common::scratch_dir(&label);
         let store = scenario.set_up(&base);
-        let counter = Arc::new(Hooked::new(fault(usize::MAX, errno, renames_only), no_exchange));
+        let counter = Arc::new(Hooked::new(
+            fault(usize::MAX, errno, renames_only),
+            no_exchange,
+        ));
         scenario.run(&store, counter.clone()).unwrap();
         std::fs::remove_dir_all(&base).unwrap();
         counter.hook.seen.load(Ordering::SeqCst)
@@ -74,7 +77,12 @@ fn every_step_fails_cleanly(scenario: Scenario, errno: i32, renames_only: bool, 
         let store = scenario.set_up(&base);
         let faulty = Arc::new(Hooked::new(fault(k, errno, renames_only), no_exchange));
         let result = scenario.run(&store, faulty.clone());
-        let failed = faulty.hook.failed.lock().unwrap().expect("step k was reached");
+        let failed = faulty
+            .hook
+            .failed
+            .lock()
+            .unwrap()
+            .expect("step k was reached");
         let where_ = format!(
             "{scenario:?} (exchange: {}), {system} at step {k} of {steps} ({failed:?})",
             !no_exchange
@@ -116,7 +124,11 @@ fn every_step_fails_cleanly(scenario: Scenario, errno: i32, renames_only: bool, 
         store.clean_leftovers().unwrap();
         let left = leftovers(&base);
         assert!(left.is_empty(), "{where_}: left after cleaning: {left:?}");
-        assert_eq!(scenario.read(&base).unwrap(), state, "{where_}: cleaning changed it");
+        assert_eq!(
+            scenario.read(&base).unwrap(),
+            state,
+            "{where_}: cleaning changed it"
+        );
         drop(store);
         std::fs::remove_dir_all(&base).unwrap();
     }

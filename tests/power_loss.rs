@@ -98,9 +98,13 @@ impl Disk {
                     disk.live.insert(child, BTreeMap::new());
                     pending.push((entry.path(), child));
                 } else {
-                    disk.data.insert(child, std::fs::read(entry.path()).unwrap());
+                    disk.data
+                        .insert(child, std::fs::read(entry.path()).unwrap());
                 }
-                disk.live.get_mut(&id).unwrap().insert(entry.file_name(), child);
+                disk.live
+                    .get_mut(&id)
+                    .unwrap()
+                    .insert(entry.file_name(), child);
             }
         }
         disk.durable = disk.live.clone();
@@ -109,9 +113,9 @@ impl Disk {
 
     /// The directory holding `path` and `path`'s name in it.
     fn parent(&self, path: &Path) -> (Id, OsString) {
-        let rel = path.strip_prefix(&self.root).unwrap_or_else(|_| {
-            panic!("{} is outside {}", path.display(), self.root.display())
-        });
+        let rel = path
+            .strip_prefix(&self.root)
+            .unwrap_or_else(|_| panic!("{} is outside {}", path.display(), self.root.display()));
         let parts: Vec<OsString> = rel
             .components()
             .filter_map(|c| match c {
@@ -236,11 +240,12 @@ fn every_crash_point_is_old_or_new(scenario: Scenario, no_exchange: bool) {
                  directories {}",
                 !no_exchange,
                 log.len(),
-                log.get(k).map_or("none: the write returned".into(), |op| format!(
-                    "{:?} {}",
-                    op.kind,
-                    op.path.display()
-                )),
+                log.get(k)
+                    .map_or("none: the write returned".into(), |op| format!(
+                        "{:?} {}",
+                        op.kind,
+                        op.path.display()
+                    )),
                 if synced { "as synced" } else { "as they were" }
             );
             let state = scenario

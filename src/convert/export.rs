@@ -29,9 +29,7 @@ use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
 use crate::format::metadata::bytes_codec;
 use crate::format::{ChunkKeyEncoding, METADATA_FILE};
-use crate::storage::{
-    available_bytes, create_temp_in, io_err, os, sync_dir, write_atomic_in,
-};
+use crate::storage::{available_bytes, create_temp_in, io_err, os, sync_dir, write_atomic_in};
 use crate::with_element_type;
 
 /// Bytes of one block of an `.npy` export (a contiguous run of the output file).

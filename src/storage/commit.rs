@@ -116,7 +116,10 @@ pub(super) fn create_temp_dir_in(fs: &dyn FileSystem, dir: &Path) -> Result<Path
 ///
 /// # Errors
 /// A directory cannot be created (a file in the way, no permission).
-pub(crate) fn create_dir_all(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>, StorageError> {
+pub(crate) fn create_dir_all(
+    fs: &dyn FileSystem,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, StorageError> {
     let mut missing = Vec::new();
     for ancestor in dir.ancestors() {
         if ancestor.as_os_str().is_empty() || ancestor.is_dir() {

@@ -75,8 +75,13 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// As `linkat(2)`: `to` exists, the file system has no hard links, …
-    fn hard_link(&self, dir: BorrowedFd<'_>, dir_path: &Path, rel: &Path, to: &Path)
-        -> io::Result<()>;
+    fn hard_link(
+        &self,
+        dir: BorrowedFd<'_>,
+        dir_path: &Path,
+        rel: &Path,
+        to: &Path,
+    ) -> io::Result<()>;
 
     /// Removes the file `path`.
     ///

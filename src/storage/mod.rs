@@ -16,9 +16,9 @@ mod space;
 
 pub use commit::TEMP_PREFIX;
 pub(crate) use commit::{create_dir_all, create_temp_in, sync_dir, write_atomic_in, TempFile};
+pub use commit::{remove_file_if_exists, write_atomic};
 pub(crate) use fs::os;
 pub use fs::{FileSystem, OsFileSystem};
-pub use commit::{remove_file_if_exists, write_atomic};
 pub use mmap::MappedFile;
 pub(crate) use snapshot::{clean_leftovers, Snapshot, StagingDir};
 pub(crate) use snapshot::{parent_of, read_regular_file, recover, EntryKind};

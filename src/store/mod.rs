@@ -21,8 +21,8 @@ use crate::error::{already_exists, invalid, Result};
 use crate::format::metadata::{group_document_text, is_group_document};
 use crate::format::{ChunkStats, FormatError, METADATA_FILE};
 use crate::storage::{
-    clean_leftovers, create_dir_all, io_err, os, parent_of, read_regular_file, recover,
-    sync_dir, write_atomic_in, FileSystem,
+    clean_leftovers, create_dir_all, io_err, os, parent_of, read_regular_file, recover, sync_dir,
+    write_atomic_in, FileSystem,
 };
 use crate::with_element_type;
 
@@ -330,11 +330,7 @@ impl Store {
 ///
 /// # Errors
 /// A directory cannot be created, or the document cannot be written or synced.
-fn write_group(
-    fs: &Arc<dyn FileSystem>,
-    dir: &Path,
-    attributes: Map<String, Value>,
-) -> Result<()> {
+fn write_group(fs: &Arc<dyn FileSystem>, dir: &Path, attributes: Map<String, Value>) -> Result<()> {
     let made = create_dir_all(&**fs, dir)?;
     write_atomic_in(
         fs,

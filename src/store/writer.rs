@@ -29,8 +29,8 @@ use crate::format::{
     METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{
-    clean_leftovers, create_dir_all, create_temp_in, io_err, parent_of, sync_dir,
-    write_atomic_in, FileSystem, MappedFile, StagingDir, TempFile,
+    clean_leftovers, create_dir_all, create_temp_in, io_err, parent_of, sync_dir, write_atomic_in,
+    FileSystem, MappedFile, StagingDir, TempFile,
 };
 
 /// The shape, type and layout of a new array.
@@ -678,9 +678,17 @@ impl ArrayWriter {
         for dir in lock(&self.touched_dirs).iter().rev() {
             sync_dir(fs, dir)?;
         }
-        write_atomic_in(&self.fs, &self.dir.join(STATS_FILE), &lock(&self.stats).encode())?;
+        write_atomic_in(
+            &self.fs,
+            &self.dir.join(STATS_FILE),
+            &lock(&self.stats).encode(),
+        )?;
         sync_dir(fs, &self.dir)?;
-        write_atomic_in(&self.fs, &self.dir.join(METADATA_FILE), self.document.as_bytes())?;
+        write_atomic_in(
+            &self.fs,
+            &self.dir.join(METADATA_FILE),
+            self.document.as_bytes(),
+        )?;
         Ok(sync_dir(fs, &self.dir)?)
     }
 }
