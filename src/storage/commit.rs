@@ -110,7 +110,8 @@ pub(super) fn create_temp_dir_in(fs: &dyn FileSystem, dir: &Path) -> Result<Path
         .map_err(io_err(dir, "create temporary directory in"))
 }
 
-/// Creates `dir` and every missing directory above it, one [`FileSystem::create_dir`] each.
+/// Creates `dir` and every missing directory above it, one [`FileSystem::create_dir`] each
+/// (below the nearest existing ancestor, which must be a directory).
 /// Returns the directories it created, outermost first: their parents must be synced for
 /// them to survive power loss.
 ///
@@ -122,7 +123,7 @@ pub(crate) fn create_dir_all(
 ) -> Result<Vec<PathBuf>, StorageError> {
     let mut missing = Vec::new();
     for ancestor in dir.ancestors() {
-        if ancestor.as_os_str().is_empty() || ancestor.is_dir() {
+        if ancestor.as_os_str().is_empty() || ancestor.exists() {
             break;
         }
         missing.push(ancestor.to_owned());
