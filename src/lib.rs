@@ -128,9 +128,20 @@ pub mod test_support {
     pub use crate::format::shard_index::{index_len, INDEX_CHECKSUM_BYTES};
     pub use crate::format::{ChunkLocation, ChunkStats, ShardIndex, StatsTable, STATS_FILE};
     pub use crate::storage::{
-        remove_file_if_exists, write_atomic, MappedFile, ASIDE_PREFIX, NO_EXCHANGE_ENV, TEMP_PREFIX,
+        remove_file_if_exists, write_atomic, FileSystem, MappedFile, OsFileSystem, ASIDE_PREFIX,
+        NO_EXCHANGE_ENV, TEMP_PREFIX,
     };
     pub use crate::store::{parse_array_metadata, BackendChoice};
+
+    /// `store`, making every change to the file system through `fs` from now on (arrays it
+    /// writes or updates, groups it creates, leftovers it cleans, recoveries when it opens an
+    /// array): the seam the power-loss and fault-injection tests replace.
+    pub fn with_file_system(
+        store: crate::Store,
+        fs: std::sync::Arc<dyn FileSystem>,
+    ) -> crate::Store {
+        store.with_file_system(fs)
+    }
 
     /// Whether `zarr.json` bytes are a group's, as `Store` decides when it lists nodes.
     pub fn is_group_document(bytes: &[u8]) -> bool {

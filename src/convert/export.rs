@@ -29,9 +29,7 @@ use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
 use crate::format::metadata::bytes_codec;
 use crate::format::{ChunkKeyEncoding, METADATA_FILE};
-use crate::storage::{
-    available_bytes, commit_temp, create_temp_in, io_err, sync_dir, write_atomic,
-};
+use crate::storage::{available_bytes, create_temp_in, io_err, os, sync_dir, write_atomic_in};
 use crate::with_element_type;
 
 /// Bytes of one block of an `.npy` export (a contiguous run of the output file).
@@ -111,7 +109,7 @@ pub fn export_npy(
             dir.display()
         )));
     }
-    let tmp = create_temp_in(&dir)?;
+    let tmp = create_temp_in(&os(), &dir)?;
     let file = tmp.as_file();
     file.set_len(file_bytes).map_err(io_err(path, "size"))?;
     file.write_all_at(&header, 0)
@@ -130,8 +128,8 @@ pub fn export_npy(
         Ok(())
     };
     stream_blocks(array, &block, block_bytes, progress, write)?;
-    commit_temp(tmp, path)?;
-    sync_dir(&dir)?;
+    tmp.commit(path)?;
+    sync_dir(&*os(), &dir)?;
     Ok(())
 }
 
@@ -221,14 +219,15 @@ pub fn export_zarr(
         stream_blocks(array, &chunks, chunk_bytes, progress, write)?;
         // Bottom-up, so each directory's entries are durable before its parent's.
         for chunk_dir in touched.lock().unwrap().iter().rev() {
-            sync_dir(chunk_dir)?;
+            sync_dir(&*os(), chunk_dir)?;
         }
         let metadata = zarr_metadata(data_type, shape, &chunks, &options.encoding);
-        write_atomic(
+        write_atomic_in(
+            &os(),
             &dir.join(METADATA_FILE),
             &serde_json::to_vec_pretty(&metadata).expect("JSON values serialise"),
         )?;
-        Ok(sync_dir(&dir)?)
+        Ok(sync_dir(&*os(), &dir)?)
     };
     files().map_err(|e| output.relocate(e))?;
     output.commit()?;

@@ -20,7 +20,7 @@ use crate::error::{already_exists, invalid, shape_mismatch, type_mismatch, Error
 use crate::exec::ProgressFn;
 use crate::expr::LazyArray;
 use crate::format::METADATA_FILE;
-use crate::storage::{clean_leftovers, io_err, StagingDir};
+use crate::storage::{clean_leftovers, io_err, os, StagingDir};
 use crate::store::{node_at, ArraySpec, NodeKind, Store};
 
 pub mod binary;
@@ -218,8 +218,8 @@ impl Output {
         };
         // Leftovers of killed writers in the destination's directory go first (those a live
         // reader or writer holds stay); failing to remove one is no reason not to convert.
-        let _ = clean_leftovers(&parent_dir(path));
-        let staging = StagingDir::create_in(&parent_dir(path))?;
+        let _ = clean_leftovers(&*os(), &parent_dir(path));
+        let staging = StagingDir::create_in(&os(), &parent_dir(path))?;
         let store = Store::create(staging.path())?;
         Ok(Output {
             staging,

@@ -1,13 +1,14 @@
 //! Atomic commits: everything outcore publishes is written to a temporary file in the target's
 //! directory, synced, and renamed over the target, so a reader sees the old file or the new
-//! one, never a mix, and a crash leaves at worst a stray temporary file.
+//! one, never a mix, and a crash leaves at worst a stray temporary file. Every step goes
+//! through a [`FileSystem`].
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use tempfile::NamedTempFile;
-
+use super::fs::{os, FileSystem};
 use super::snapshot::lock_new_temp_file;
 use super::{io_err, StorageError};
 
@@ -15,24 +16,60 @@ use super::{io_err, StorageError};
 /// recognise leftovers by it.
 pub const TEMP_PREFIX: &str = ".outcore-tmp-";
 
-/// Mode of published files: readable by everyone, like files any other Zarr writer makes
-/// (temporary files default to owner-only).
-#[cfg(unix)]
-const FILE_MODE: u32 = 0o644;
-/// Mode of published directories.
-#[cfg(unix)]
-const DIR_MODE: u32 = 0o755;
-
-fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
+fn builder() -> tempfile::Builder<'static, 'static> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    let _ = mode;
     builder
+}
+
+/// A temporary file being written: locked exclusively while open, removed (through its file
+/// system) on drop unless committed.
+#[derive(Debug)]
+pub(crate) struct TempFile {
+    fs: Arc<dyn FileSystem>,
+    file: File,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl TempFile {
+    /// Appends `bytes`; an error names `shown` (the file the temporary one will become).
+    pub(crate) fn write(&self, bytes: &[u8], shown: &Path) -> Result<(), StorageError> {
+        self.fs
+            .write(&self.file, &self.path, bytes)
+            .map_err(io_err(shown, "write"))
+    }
+
+    /// The open file, for reads and positioned writes that bypass the seam (export's
+    /// `.npy` output, outside any store).
+    pub(crate) fn as_file(&self) -> &File {
+        &self.file
+    }
+
+    /// Syncs the file to disk and renames it to `target`.
+    ///
+    /// # Errors
+    /// The sync fails (a full disk can show only here), or the rename does (`target` an
+    /// existing directory, or on another file system); either error names `target`, and the
+    /// temporary file is removed.
+    pub(crate) fn commit(mut self, target: &Path) -> Result<(), StorageError> {
+        self.fs
+            .sync_file(&self.file, &self.path)
+            .map_err(io_err(target, "sync"))?;
+        self.fs
+            .rename(&self.path, target)
+            .map_err(io_err(target, "rename into place"))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = self.fs.remove_file(&self.path);
+        }
+    }
 }
 
 /// A new temporary file in `dir`, locked exclusively while open, removed on drop unless
@@ -40,66 +77,104 @@ fn builder(mode: u32) -> tempfile::Builder<'static, 'static> {
 ///
 /// # Errors
 /// `dir` is missing, not a directory, or not writable.
-pub(crate) fn create_temp_in(dir: &Path) -> Result<NamedTempFile, StorageError> {
+pub(crate) fn create_temp_in(
+    fs: &Arc<dyn FileSystem>,
+    dir: &Path,
+) -> Result<TempFile, StorageError> {
     loop {
-        let tmp = builder(FILE_MODE)
-            .tempfile_in(dir)
+        let (file, path) = builder()
+            .make_in(dir, |path| fs.create_file(path))
+            .and_then(|tmp| tmp.keep().map_err(|e| e.error))
             .map_err(io_err(dir, "create temporary file in"))?;
+        let tmp = TempFile {
+            fs: fs.clone(),
+            file,
+            path,
+            committed: false,
+        };
         // Locked while open, so `clean_leftovers` in another process leaves it alone.
-        if lock_new_temp_file(tmp.as_file(), tmp.path())? {
+        if lock_new_temp_file(&tmp.file, &tmp.path)? {
             return Ok(tmp);
         }
     }
 }
 
-/// A new temporary directory in `dir`, removed on drop unless kept.
+/// A new temporary directory in `dir`, which the caller removes.
 ///
 /// # Errors
 /// `dir` is missing, not a directory, or not writable.
-pub(super) fn create_temp_dir_in(dir: &Path) -> Result<tempfile::TempDir, StorageError> {
-    builder(DIR_MODE)
-        .tempdir_in(dir)
+pub(super) fn create_temp_dir_in(fs: &dyn FileSystem, dir: &Path) -> Result<PathBuf, StorageError> {
+    builder()
+        .make_in(dir, |path| fs.create_dir(path))
+        .and_then(|tmp| tmp.into_temp_path().keep().map_err(|e| e.error))
         .map_err(io_err(dir, "create temporary directory in"))
 }
 
-/// Syncs `tmp` to disk and renames it to `target`.
+/// Creates `dir` and every missing directory above it, one [`FileSystem::create_dir`] each
+/// (below the nearest existing ancestor, which must be a directory).
+/// Returns the directories it created, outermost first: their parents must be synced for
+/// them to survive power loss.
 ///
 /// # Errors
-/// The sync fails (a full disk can show only here), or the rename does (`target` an existing
-/// directory, or on another file system than `tmp`); either error names `target`, and `tmp`
-/// is removed.
-pub(crate) fn commit_temp(tmp: NamedTempFile, target: &Path) -> Result<(), StorageError> {
-    tmp.as_file().sync_data().map_err(io_err(target, "sync"))?;
-    tmp.persist(target)
-        .map_err(|e| io_err(target, "rename into place")(e.error))?;
-    Ok(())
+/// A directory cannot be created (a file in the way, no permission).
+pub(crate) fn create_dir_all(
+    fs: &dyn FileSystem,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, StorageError> {
+    let mut missing = Vec::new();
+    for ancestor in dir.ancestors() {
+        if ancestor.as_os_str().is_empty() || ancestor.exists() {
+            break;
+        }
+        missing.push(ancestor.to_owned());
+    }
+    missing.reverse();
+    for made in &missing {
+        match fs.create_dir(made) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists || !made.is_dir() => {
+                return Err(io_err(made, "create directory")(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(missing)
+}
+
+/// Writes `bytes` to `path` atomically through `fs`. The parent directory is not synced:
+/// callers that need the rename durable call `sync_dir`.
+///
+/// # Errors
+/// The temporary file cannot be created beside `path` (the error names the directory), or
+/// writing, syncing or renaming it fails (the error names `path`). `path` is unchanged on
+/// error.
+pub(crate) fn write_atomic_in(
+    fs: &Arc<dyn FileSystem>,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(), StorageError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = create_temp_in(fs, dir)?;
+    tmp.write(bytes, path)?;
+    tmp.commit(path)
 }
 
 /// Writes `bytes` to `path` atomically. The parent directory is not synced: callers that
-/// need the rename durable call `sync_dir`.
+/// need the rename durable sync it.
 ///
 /// # Errors
 /// The temporary file cannot be created beside `path` (the error names the directory), or
 /// writing, syncing or renaming it fails (the error names `path`). `path` is unchanged on
 /// error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = create_temp_in(dir)?;
-    // Through the plain file: `NamedTempFile`'s own `Write` appends its random name to errors.
-    tmp.as_file()
-        .write_all(bytes)
-        .map_err(io_err(path, "write"))?;
-    commit_temp(tmp, path)
+    write_atomic_in(&os(), path, bytes)
 }
 
 /// Syncs a directory, making the renames inside it durable.
 ///
 /// # Errors
 /// `dir` cannot be opened, or the sync fails.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir, "sync directory"))
+pub(crate) fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<(), StorageError> {
+    fs.sync_dir(dir).map_err(io_err(dir, "sync directory"))
 }
 
 /// Removes `path` if it exists.

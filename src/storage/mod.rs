@@ -1,20 +1,24 @@
 //! Layer 3: storage — memory maps of shard files (the crate's only `unsafe`), page release
 //! once a streaming pass is done with a range, and atomic commits (temporary file, fsync,
 //! rename) for everything outcore writes, snapshots of one generation of a directory for
-//! readers, and the exchange that publishes a new generation.
+//! readers, and the exchange that publishes a new generation. Every change to the file
+//! system goes through the seam [`FileSystem`], which tests replace.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 mod commit;
+mod fs;
 mod mmap;
 mod snapshot;
 #[cfg(feature = "convert")]
 mod space;
 
 pub use commit::TEMP_PREFIX;
-pub(crate) use commit::{commit_temp, create_temp_in, sync_dir};
+pub(crate) use commit::{create_dir_all, create_temp_in, sync_dir, write_atomic_in, TempFile};
 pub use commit::{remove_file_if_exists, write_atomic};
+pub(crate) use fs::os;
+pub use fs::{FileSystem, OsFileSystem};
 pub use mmap::MappedFile;
 pub(crate) use snapshot::{clean_leftovers, Snapshot, StagingDir};
 pub(crate) use snapshot::{parent_of, read_regular_file, recover, EntryKind};

@@ -8,16 +8,18 @@
 //! unless asked. The protocol is `format-spec/commit-protocol.md`.
 
 use std::ffi::OsString;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use rustix::fs::{self as rfs, AtFlags, FileType, FlockOperation, Mode, OFlags, CWD};
+use rustix::fs::{self as rfs, AtFlags, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::commit::{create_temp_dir_in, sync_dir, TEMP_PREFIX};
+use super::fs::FileSystem;
 use super::{io_err, MappedFile, StorageError};
 
 /// Prefix of the name an existing array is moved aside to when the file system cannot
@@ -324,9 +326,9 @@ impl Snapshot {
         }
     }
 
-    /// Makes `dest` a hard link to the file `rel` of this generation.
-    pub(crate) fn link(&self, rel: &Path, dest: &Path) -> io::Result<()> {
-        rfs::linkat(&self.fd, rel, CWD, dest, AtFlags::empty()).map_err(os_err)
+    /// Makes `dest` a hard link to the file `rel` of this generation, through `fs`.
+    pub(crate) fn link(&self, fs: &dyn FileSystem, rel: &Path, dest: &Path) -> io::Result<()> {
+        fs.hard_link(self.fd.as_fd(), &self.path, rel, dest)
     }
 }
 
@@ -421,15 +423,15 @@ pub(crate) fn lock_new_temp_file(file: &File, path: &Path) -> Result<bool, Stora
 
 /// Removes the temporary file or directory `path` if no live reader or writer holds it.
 /// Returns whether it was removed.
-fn remove_if_unowned(path: &Path) -> Result<bool, StorageError> {
+fn remove_if_unowned(fs: &dyn FileSystem, path: &Path) -> Result<bool, StorageError> {
     let Some(lock) = lock_if_unowned(path)? else {
         return Ok(false);
     };
-    let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
     let removed = if is_dir {
-        fs::remove_dir_all(path)
+        fs.remove_dir_all(path)
     } else {
-        fs::remove_file(path)
+        fs.remove_file(path)
     };
     drop(lock);
     match removed {
@@ -452,20 +454,20 @@ fn aside_of(target: &Path) -> Option<PathBuf> {
 ///
 /// # Errors
 /// The rename or the parent's sync fails.
-pub(crate) fn recover(target: &Path) -> Result<bool, StorageError> {
+pub(crate) fn recover(fs: &dyn FileSystem, target: &Path) -> Result<bool, StorageError> {
     let Some(aside) = aside_of(target) else {
         return Ok(false);
     };
-    if fs::symlink_metadata(target).is_ok() || fs::symlink_metadata(&aside).is_err() {
+    if std::fs::symlink_metadata(target).is_ok() || std::fs::symlink_metadata(&aside).is_err() {
         return Ok(false);
     }
-    match fs::rename(&aside, target) {
+    match fs.rename(&aside, target) {
         Ok(()) => {}
         // Another process recovered it, or a writer moved it on, first.
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io_err(target, "recover from")(e)),
     }
-    sync_dir(parent_of(target))?;
+    sync_dir(fs, parent_of(target))?;
     Ok(true)
 }
 
@@ -475,8 +477,11 @@ pub(crate) fn recover(target: &Path) -> Result<bool, StorageError> {
 ///
 /// # Errors
 /// `dir` cannot be listed, or a leftover cannot be removed.
-pub(crate) fn clean_leftovers(dir: &Path) -> Result<Vec<PathBuf>, StorageError> {
-    let entries = match fs::read_dir(dir) {
+pub(crate) fn clean_leftovers(
+    fs: &dyn FileSystem,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, StorageError> {
+    let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io_err(dir, "list")(e)),
@@ -491,11 +496,11 @@ pub(crate) fn clean_leftovers(dir: &Path) -> Result<Vec<PathBuf>, StorageError> 
         let path = dir.join(&name);
         if let Some(target) = bytes.strip_prefix(ASIDE_PREFIX.as_bytes()) {
             let target = dir.join(std::ffi::OsStr::from_bytes(target));
-            if !target.as_os_str().is_empty() && recover(&target)? {
+            if !target.as_os_str().is_empty() && recover(fs, &target)? {
                 continue;
             }
         }
-        if remove_if_unowned(&path)? {
+        if remove_if_unowned(fs, &path)? {
             removed.push(path);
         }
     }
@@ -506,6 +511,7 @@ pub(crate) fn clean_leftovers(dir: &Path) -> Result<Vec<PathBuf>, StorageError> 
 /// with an exclusive lock so no cleaner removes it, and removed on drop unless published.
 #[derive(Debug)]
 pub(crate) struct StagingDir {
+    fs: Arc<dyn FileSystem>,
     path: PathBuf,
     lock: Option<OwnedFd>,
     published: bool,
@@ -516,9 +522,12 @@ impl StagingDir {
     ///
     /// # Errors
     /// `parent` is missing, not a directory or not writable.
-    pub(crate) fn create_in(parent: &Path) -> Result<StagingDir, StorageError> {
+    pub(crate) fn create_in(
+        fs: &Arc<dyn FileSystem>,
+        parent: &Path,
+    ) -> Result<StagingDir, StorageError> {
         for _ in 0..MAX_TRIES {
-            let path = create_temp_dir_in(parent)?.keep();
+            let path = create_temp_dir_in(&**fs, parent)?;
             let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY | OFlags::NOFOLLOW;
             let fd = match rfs::open(&path, flags, Mode::empty()) {
                 Ok(fd) => fd,
@@ -528,6 +537,7 @@ impl StagingDir {
             };
             if let Some(lock) = lock_held_file(fd, &path)? {
                 return Ok(StagingDir {
+                    fs: fs.clone(),
                     path,
                     lock: Some(lock),
                     published: false,
@@ -550,12 +560,13 @@ impl StagingDir {
     /// never disappears; where directories cannot be exchanged, it is moved aside to
     /// `.outcore-tmp-aside-<name>` and `built` renamed in (an interruption between the two is
     /// undone by [`recover`]). The old generation is then removed if no reader holds it, and
-    /// otherwise left under a temporary name for [`clean_leftovers`].
+    /// otherwise (or if removing it fails) left under a temporary name for
+    /// [`clean_leftovers`].
     ///
     /// # Errors
-    /// A rename or the sync fails; the old `target` is then still in place (or, after a
-    /// failure between the fallback's two renames that could not be undone, aside, where the
-    /// next open or write finds it).
+    /// A rename or the sync fails; the publication is then undone, so the old `target` is
+    /// still in place (or, after a failure between the fallback's two renames that could not
+    /// be undone, aside, where the next open or write finds it).
     pub(crate) fn publish(
         mut self,
         inside: Option<&str>,
@@ -565,23 +576,32 @@ impl StagingDir {
             Some(name) => self.path.join(name),
             None => self.path.clone(),
         };
+        let fs = &*self.fs;
         let parent = parent_of(target);
-        recover(target)?;
-        let old = if fs::symlink_metadata(target).is_ok() {
-            Some(swap(&built, target)?)
+        recover(fs, target)?;
+        let old = if std::fs::symlink_metadata(target).is_ok() {
+            Some(swap(fs, &built, target)?)
         } else {
-            fs::rename(&built, target).map_err(io_err(target, "rename into place"))?;
+            fs.rename(&built, target)
+                .map_err(io_err(target, "rename into place"))?;
             None
         };
+        if let Err(e) = sync_dir(fs, parent) {
+            // Not known to be durable: put the old generation back, so that an error means
+            // the old array (the staging directory, holding the new one, goes on drop).
+            unswap(fs, &built, target, old.as_deref());
+            return Err(e);
+        }
         if inside.is_none() {
             // `self.path` now holds the old generation, or nothing: not ours to remove. The
             // new generation is the locked directory, and its readers wait for the lock.
             self.published = true;
             self.lock = None;
         }
-        sync_dir(parent)?;
         if let Some(old) = old {
-            retire(&old, parent)?;
+            // The new generation is durable: failing to remove the old one leaves it for
+            // the next cleaning, as a reader holding it would.
+            let _ = retire(fs, &old, parent);
         }
         Ok(())
     }
@@ -590,31 +610,23 @@ impl StagingDir {
 impl Drop for StagingDir {
     fn drop(&mut self) {
         if !self.published {
-            let _ = fs::remove_dir_all(&self.path);
+            let _ = self.fs.remove_dir_all(&self.path);
         }
     }
 }
 
 /// Whether directories are exchanged with `renameat2(RENAME_EXCHANGE)` (Linux, unless the
 /// crash tests ask for the fallback).
-fn exchange(built: &Path, target: &Path) -> io::Result<()> {
+fn exchange(fs: &dyn FileSystem, built: &Path, target: &Path) -> io::Result<()> {
     if std::env::var_os(NO_EXCHANGE_ENV).is_some() {
         return Err(io::ErrorKind::Unsupported.into());
     }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        rfs::renameat_with(CWD, built, CWD, target, rfs::RenameFlags::EXCHANGE).map_err(os_err)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = (built, target);
-        Err(io::ErrorKind::Unsupported.into())
-    }
+    fs.exchange(built, target)
 }
 
 /// Replaces the existing `target` with `built`; returns where the old generation is now.
-fn swap(built: &Path, target: &Path) -> Result<PathBuf, StorageError> {
-    match exchange(built, target) {
+fn swap(fs: &dyn FileSystem, built: &Path, target: &Path) -> Result<PathBuf, StorageError> {
+    match exchange(fs, built, target) {
         Ok(()) => return Ok(built.to_owned()),
         Err(e)
             if e.kind() == io::ErrorKind::Unsupported
@@ -626,37 +638,59 @@ fn swap(built: &Path, target: &Path) -> Result<PathBuf, StorageError> {
     let aside = aside_of(target).ok_or_else(|| {
         io_err(target, "rename into place")(io::Error::other("the target has no name"))
     })?;
-    if fs::symlink_metadata(&aside).is_ok() {
+    if std::fs::symlink_metadata(&aside).is_ok() {
         // An older generation a reader still held when its swap ended: move it out of the way.
-        retire_name(&aside, parent_of(target))?;
+        retire_name(fs, &aside, parent_of(target))?;
     }
-    fs::rename(target, &aside).map_err(io_err(target, "move aside"))?;
-    if let Err(e) = fs::rename(built, target) {
-        let _ = fs::rename(&aside, target);
+    fs.rename(target, &aside)
+        .map_err(io_err(target, "move aside"))?;
+    if let Err(e) = fs.rename(built, target) {
+        let _ = fs.rename(&aside, target);
         return Err(io_err(target, "rename into place")(e));
     }
     Ok(aside)
 }
 
+/// Undoes a publication of `built` at `target` whose old generation [`swap`] left at `old`
+/// (none: `target` did not exist), as far as it can: what it cannot undo, [`recover`] does.
+fn unswap(fs: &dyn FileSystem, built: &Path, target: &Path, old: Option<&Path>) {
+    match old {
+        Some(old) if old == built => {
+            let _ = fs.exchange(built, target);
+        }
+        Some(aside) => {
+            if fs.rename(target, built).is_ok() {
+                let _ = fs.rename(aside, target);
+            }
+        }
+        None => {
+            let _ = fs.rename(target, built);
+        }
+    }
+}
+
 /// Renames the old generation at `old` to a fresh temporary name in `parent`, where cleaners
 /// look for it; returns that name.
-fn retire_name(old: &Path, parent: &Path) -> Result<PathBuf, StorageError> {
-    let fresh = create_temp_dir_in(parent)?.keep();
+fn retire_name(fs: &dyn FileSystem, old: &Path, parent: &Path) -> Result<PathBuf, StorageError> {
+    let fresh = create_temp_dir_in(fs, parent)?;
     // Renaming a directory over an empty one replaces it.
-    fs::rename(old, &fresh).map_err(io_err(old, "move aside"))?;
+    if let Err(e) = fs.rename(old, &fresh) {
+        let _ = fs.remove_dir_all(&fresh);
+        return Err(io_err(old, "move aside")(e));
+    }
     Ok(fresh)
 }
 
 /// Removes the old generation at `old` if no reader holds it; otherwise leaves it under a
 /// temporary name directly in `parent` for a later [`clean_leftovers`].
-fn retire(old: &Path, parent: &Path) -> Result<(), StorageError> {
+fn retire(fs: &dyn FileSystem, old: &Path, parent: &Path) -> Result<(), StorageError> {
     let name_ok = old.parent() == Some(parent)
         || (old.parent().is_some_and(|p| p.as_os_str().is_empty()) && parent == Path::new("."));
     let old = if name_ok {
         old.to_owned()
     } else {
-        retire_name(old, parent)?
+        retire_name(fs, old, parent)?
     };
-    remove_if_unowned(&old)?;
+    remove_if_unowned(fs, &old)?;
     Ok(())
 }

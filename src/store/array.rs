@@ -24,7 +24,7 @@ use crate::format::{
     ArrayMeta, ChunkGrid, ChunkLocation, ChunkStats, FormatError, IndexLocation, ShardIndex,
     StatsTable, METADATA_FILE, STATS_FILE,
 };
-use crate::storage::{recover, EntryKind, MappedFile, Snapshot};
+use crate::storage::{recover, EntryKind, FileSystem, MappedFile, Snapshot};
 
 /// Chunks fetched in parallel per batch when assembling a region: enough to keep every thread
 /// busy, few enough that the batch's decoded chunks stay small.
@@ -179,8 +179,10 @@ impl Array {
     /// Opens the array in the directory `rel` under `root` (Zarr v3 `zarr.json`, or Zarr v2
     /// `.zarray`) as one generation: the directory is held open under a shared lock for the
     /// array's life and every file is read through it, so later writers' swaps never mix
-    /// into what this array reads. Callers go through [`crate::Store::open_array`].
+    /// into what this array reads. An overwrite interrupted between its two renames is
+    /// recovered through `fs`. Callers go through [`crate::Store::open_array`].
     pub(crate) fn open(
+        fs: &dyn FileSystem,
         root: &Path,
         rel: &Path,
         cache: Arc<dyn ChunkCache>,
@@ -194,7 +196,7 @@ impl Array {
         let snapshot = match Snapshot::open(root, rel, follow_symlinks)? {
             Some(snapshot) => snapshot,
             // An overwrite interrupted between its two renames: put the old array back.
-            None if recover(&dir)? => Snapshot::open(root, rel, follow_symlinks)?
+            None if recover(fs, &dir)? => Snapshot::open(root, rel, follow_symlinks)?
                 .ok_or_else(|| FormatError::MissingMetadata { path: dir.clone() })?,
             None => return Err(FormatError::MissingMetadata { path: dir }.into()),
         };

@@ -21,7 +21,8 @@ use crate::error::{already_exists, invalid, Result};
 use crate::format::metadata::{group_document_text, is_group_document};
 use crate::format::{ChunkStats, FormatError, METADATA_FILE};
 use crate::storage::{
-    clean_leftovers, io_err, parent_of, read_regular_file, recover, write_atomic,
+    clean_leftovers, create_dir_all, io_err, os, parent_of, read_regular_file, recover, sync_dir,
+    write_atomic_in, FileSystem,
 };
 use crate::with_element_type;
 
@@ -52,6 +53,8 @@ pub struct Store {
     root: PathBuf,
     cache: Arc<dyn ChunkCache>,
     follow_symlinks: bool,
+    /// Every change the store makes goes through it: the operating system, or a test's.
+    fs: Arc<dyn FileSystem>,
 }
 
 impl Store {
@@ -71,7 +74,7 @@ impl Store {
         let root = path.as_ref().to_owned();
         if !root.exists() {
             // A store that is one array, whose overwrite was interrupted between its renames.
-            recover(&root)?;
+            recover(&*os(), &root)?;
         }
         if node_at(&root, false)?.is_none() {
             if !root.exists() {
@@ -83,6 +86,7 @@ impl Store {
             root,
             cache: global_cache()?,
             follow_symlinks: false,
+            fs: os(),
         })
     }
 
@@ -94,14 +98,17 @@ impl Store {
     /// permission, a full disk), or an existing `zarr.json` cannot be read.
     pub fn create(path: impl AsRef<Path>) -> Result<Store> {
         let root = path.as_ref().to_owned();
-        fs::create_dir_all(&root).map_err(io_err(&root, "create directory"))?;
         if node_at(&root, false)?.is_none() {
-            write_atomic(
-                &root.join(METADATA_FILE),
-                group_document_text(Map::new()).as_bytes(),
-            )?;
+            write_group(&os(), &root, Map::new())?;
         }
         Store::open(root)
+    }
+
+    /// This store making every change through `fs` (for tests that simulate power loss or
+    /// inject failures; `test_support::with_file_system`).
+    pub(crate) fn with_file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
+        self.fs = fs;
+        self
     }
 
     /// Uses `cache` for the arrays opened from now on (the default is the process-wide one).
@@ -198,6 +205,7 @@ impl Store {
     /// type outcore does not store (`Unsupported`).
     pub fn open_array(&self, name: &str) -> Result<Array> {
         Array::open(
+            &*self.fs,
             &self.root,
             &node_rel(name)?,
             self.cache.clone(),
@@ -215,13 +223,7 @@ impl Store {
     /// `zarr.json` that cannot be read or written.
     pub fn create_group(&self, name: &str, attributes: Map<String, Value>) -> Result<()> {
         self.ensure_parent_groups(name)?;
-        let dir = self.node_dir(name)?;
-        fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
-        write_atomic(
-            &dir.join(METADATA_FILE),
-            group_document_text(attributes).as_bytes(),
-        )?;
-        Ok(())
+        write_group(&self.fs, &self.node_dir(name)?, attributes)
     }
 
     /// Creates the missing groups above `name` (an array on the way is an error).
@@ -238,13 +240,7 @@ impl Store {
                         dir.display()
                     )))
                 }
-                None => {
-                    fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
-                    write_atomic(
-                        &dir.join(METADATA_FILE),
-                        group_document_text(Map::new()).as_bytes(),
-                    )?;
-                }
+                None => write_group(&self.fs, &dir, Map::new())?,
             }
         }
         Ok(())
@@ -274,7 +270,13 @@ impl Store {
                 dir.display()
             )));
         }
-        ArrayWriter::create(dir, spec, self.cache.clone(), self.follow_symlinks)
+        ArrayWriter::create(
+            dir,
+            spec,
+            self.cache.clone(),
+            self.follow_symlinks,
+            self.fs.clone(),
+        )
     }
 
     /// Starts rewriting chunks of the existing array at `name`. Chunks not written keep
@@ -288,7 +290,11 @@ impl Store {
     /// optional `zstd`: [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)); the
     /// metadata cannot be re-read or the staging directory created.
     pub fn update_array(&self, name: &str) -> Result<ArrayWriter> {
-        ArrayWriter::update(self.open_array(name)?, self.follow_symlinks)
+        ArrayWriter::update(
+            self.open_array(name)?,
+            self.follow_symlinks,
+            self.fs.clone(),
+        )
     }
 
     /// Removes the temporary files and directories (`.outcore-tmp-*`) that killed writers
@@ -302,9 +308,9 @@ impl Store {
         let mut removed = Vec::new();
         let mut pending = vec![self.root.clone()];
         // A store that is one array is replaced inside its parent directory.
-        removed.extend(clean_leftovers(parent_of(&self.root))?);
+        removed.extend(clean_leftovers(&*self.fs, parent_of(&self.root))?);
         while let Some(dir) = pending.pop() {
-            removed.extend(clean_leftovers(&dir)?);
+            removed.extend(clean_leftovers(&*self.fs, &dir)?);
             let entries = fs::read_dir(&dir).map_err(io_err(&dir, "list"))?;
             for entry in entries {
                 let entry = entry.map_err(io_err(&dir, "list"))?;
@@ -316,6 +322,26 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// Makes `dir` (and missing directories above it) a group with `attributes`, durably: its
+/// `zarr.json` published by the commit rule, then `dir` and the parent of every directory
+/// created synced, innermost first.
+///
+/// # Errors
+/// A directory cannot be created, or the document cannot be written or synced.
+fn write_group(fs: &Arc<dyn FileSystem>, dir: &Path, attributes: Map<String, Value>) -> Result<()> {
+    let made = create_dir_all(&**fs, dir)?;
+    write_atomic_in(
+        fs,
+        &dir.join(METADATA_FILE),
+        group_document_text(attributes).as_bytes(),
+    )?;
+    sync_dir(&**fs, dir)?;
+    for made in made.iter().rev() {
+        sync_dir(&**fs, parent_of(made))?;
+    }
+    Ok(())
 }
 
 /// The path of the node `name` relative to the store's root.

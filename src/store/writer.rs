@@ -5,15 +5,12 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ndarray::{ArrayViewD, Slice};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
-use tempfile::NamedTempFile;
 
 use super::Array;
 use crate::cache::ChunkCache;
@@ -32,8 +29,8 @@ use crate::format::{
     METADATA_FILE, STATS_FILE,
 };
 use crate::storage::{
-    clean_leftovers, commit_temp, create_temp_in, io_err, parent_of, sync_dir, write_atomic,
-    MappedFile, StagingDir,
+    clean_leftovers, create_dir_all, create_temp_in, io_err, parent_of, sync_dir, write_atomic_in,
+    FileSystem, MappedFile, StagingDir, TempFile,
 };
 
 /// The shape, type and layout of a new array.
@@ -149,7 +146,7 @@ impl ArraySpec {
 struct PendingShard {
     coords: Vec<u64>,
     target: PathBuf,
-    file: Option<NamedTempFile>,
+    file: Option<TempFile>,
     index: ShardIndex,
     written: Vec<bool>,
     count: u64,
@@ -174,6 +171,8 @@ pub struct ArrayWriter {
     /// For an update, the generation it started from.
     base: Option<Array>,
     follow_symlinks: bool,
+    /// Every change goes through it.
+    fs: Arc<dyn FileSystem>,
     document: String,
     data_type: DataType,
     fill_value: FillValue,
@@ -249,6 +248,7 @@ impl ArrayWriter {
         spec: &ArraySpec,
         cache: Arc<dyn ChunkCache>,
         follow_symlinks: bool,
+        fs: Arc<dyn FileSystem>,
     ) -> Result<Self> {
         let grid = spec.grid(&final_dir)?;
         let fill_value = spec
@@ -271,13 +271,14 @@ impl ArrayWriter {
             dimension_names: spec.dimension_names.as_deref(),
         }));
         let stats = stats_table(spec.data_type, &grid, &final_dir)?;
-        let staging = staging_beside(&final_dir)?;
+        let staging = staging_beside(&fs, &final_dir)?;
         Ok(Self {
             dir: staging.path().to_owned(),
             staging,
             final_dir,
             base: None,
             follow_symlinks,
+            fs,
             document,
             data_type: spec.data_type,
             stats: Mutex::new(stats),
@@ -291,7 +292,11 @@ impl ArrayWriter {
         })
     }
 
-    pub(crate) fn update(array: Array, follow_symlinks: bool) -> Result<Self> {
+    pub(crate) fn update(
+        array: Array,
+        follow_symlinks: bool,
+        fs: Arc<dyn FileSystem>,
+    ) -> Result<Self> {
         let meta = array.meta();
         let (Some(encoding), Some(_)) = (array.encoding(), meta.index_location) else {
             return Err(unsupported(format!(
@@ -315,12 +320,13 @@ impl ArrayWriter {
             .ok_or_else(|| io_err(&meta_path, "read")(std::io::ErrorKind::NotFound.into()))?;
         let document = String::from_utf8(document)
             .map_err(|_| io_err(&meta_path, "read")(std::io::ErrorKind::InvalidData.into()))?;
-        let staging = staging_beside(&final_dir)?;
+        let staging = staging_beside(&fs, &final_dir)?;
         Ok(Self {
             dir: staging.path().to_owned(),
             staging,
             final_dir,
             follow_symlinks,
+            fs,
             document,
             data_type: meta.data_type,
             fill_value: meta.fill_value.clone(),
@@ -503,23 +509,16 @@ impl ArrayWriter {
                 .parent()
                 .expect("shard paths have a parent")
                 .to_owned();
-            fs::create_dir_all(&parent).map_err(io_err(&parent, "create directory"))?;
-            shard.file = Some(create_temp_in(&parent)?);
-            lock(&self.touched_dirs).insert(parent);
+            self.create_dirs(&parent)?;
+            shard.file = Some(create_temp_in(&self.fs, &parent)?);
         }
-        let file = shard.file.as_mut().expect("created above");
+        let file = shard.file.as_ref().expect("created above");
         let offset = align_up(shard.end, self.encoding.codec().alignment());
         let padding = (offset - shard.end) as usize;
-        let write_err = io_err(&shard.target, "write");
-        // Through the plain file: `NamedTempFile`'s own `Write` appends its random name to
-        // errors.
-        let file = file.as_file();
-        (&*file)
-            .write_all(&[0u8; 4096][..padding])
-            .map_err(write_err)?;
-        (&*file)
-            .write_all(encoded)
-            .map_err(io_err(&shard.target, "write"))?;
+        if padding > 0 {
+            file.write(&[0u8; 4096][..padding], &shard.target)?;
+        }
+        file.write(encoded, &shard.target)?;
         shard.end = offset + encoded.len() as u64;
         shard.index.set(slot, offset, encoded.len() as u64);
         if !shard.written[slot] {
@@ -557,10 +556,8 @@ impl ArrayWriter {
         let Some(file) = shard.file.take() else {
             return Ok(());
         };
-        file.as_file()
-            .write_all(&shard.index.encode())
-            .map_err(io_err(&shard.target, "write"))?;
-        commit_temp(file, &shard.target)?;
+        file.write(&shard.index.encode(), &shard.target)?;
+        file.commit(&shard.target)?;
         Ok(())
     }
 
@@ -601,6 +598,7 @@ impl ArrayWriter {
         drop(self.base);
         self.staging.publish(None, &self.final_dir)?;
         Array::open(
+            &*self.fs,
             &self.final_dir,
             Path::new(""),
             self.cache.clone(),
@@ -620,26 +618,40 @@ impl ArrayWriter {
         for coords in base.present_files()? {
             let key = self.key_encoding.key(&coords);
             let target = self.dir.join(&key);
-            if fs::symlink_metadata(&target).is_ok() {
+            if std::fs::symlink_metadata(&target).is_ok() {
                 continue; // rewritten
             }
             let parent = target
                 .parent()
                 .expect("shard paths have a parent")
                 .to_owned();
-            fs::create_dir_all(&parent).map_err(io_err(&parent, "create directory"))?;
-            if base.snapshot().link(Path::new(&key), &target).is_err() {
+            self.create_dirs(&parent)?;
+            if let Err(e) = base.snapshot().link(&*self.fs, Path::new(&key), &target) {
+                if !no_hard_links(&e) {
+                    return Err(io_err(&target, "link")(e).into());
+                }
                 let Some(old) = base.shard(&coords)? else {
                     continue;
                 };
                 let Some(file) = &old.file else { continue };
-                let tmp = create_temp_in(&parent)?;
-                tmp.as_file()
-                    .write_all(file.bytes())
-                    .map_err(io_err(&target, "write"))?;
-                commit_temp(tmp, &target)?;
+                let tmp = create_temp_in(&self.fs, &parent)?;
+                tmp.write(file.bytes(), &target)?;
+                tmp.commit(&target)?;
             }
-            lock(&self.touched_dirs).insert(parent);
+        }
+        Ok(())
+    }
+
+    /// Creates the directory `dir` of the new generation, and records it and every
+    /// directory between it and the generation's root to be synced before the generation is
+    /// published (a shard's entry is durable only once every directory above it is).
+    fn create_dirs(&self, dir: &Path) -> Result<()> {
+        create_dir_all(&*self.fs, dir)?;
+        let mut touched = lock(&self.touched_dirs);
+        for above in dir.ancestors().take_while(|a| *a != self.dir) {
+            if !touched.insert(above.to_owned()) {
+                break; // and so are the ones above it
+            }
         }
         Ok(())
     }
@@ -660,22 +672,42 @@ impl ArrayWriter {
             self.link_unchanged_shards(base)?;
         }
         // Shard renames durable before the sidecar describing them, the sidecar before
-        // zarr.json, zarr.json before the array is renamed into place.
-        for dir in lock(&self.touched_dirs).iter() {
-            sync_dir(dir)?;
+        // zarr.json, zarr.json before the array is renamed into place. Deepest directories
+        // first: each one's entries are durable before its parent's entry for it.
+        let fs = &*self.fs;
+        for dir in lock(&self.touched_dirs).iter().rev() {
+            sync_dir(fs, dir)?;
         }
-        write_atomic(&self.dir.join(STATS_FILE), &lock(&self.stats).encode())?;
-        sync_dir(&self.dir)?;
-        write_atomic(&self.dir.join(METADATA_FILE), self.document.as_bytes())?;
-        Ok(sync_dir(&self.dir)?)
+        write_atomic_in(
+            &self.fs,
+            &self.dir.join(STATS_FILE),
+            &lock(&self.stats).encode(),
+        )?;
+        sync_dir(fs, &self.dir)?;
+        write_atomic_in(
+            &self.fs,
+            &self.dir.join(METADATA_FILE),
+            self.document.as_bytes(),
+        )?;
+        Ok(sync_dir(fs, &self.dir)?)
     }
+}
+
+/// Whether a failed hard link means the file system has none (then the shard is copied),
+/// rather than a failure to report.
+fn no_hard_links(error: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    error.kind() == std::io::ErrorKind::Unsupported
+        || [Errno::PERM, Errno::OPNOTSUPP, Errno::XDEV, Errno::MLINK]
+            .iter()
+            .any(|n| error.raw_os_error() == Some(n.raw_os_error()))
 }
 
 /// A new staging directory beside `final_dir`, after removing the leftovers of killed
 /// writers there (those a live reader or writer holds stay; failing to remove one is no
 /// reason not to write).
-fn staging_beside(final_dir: &Path) -> Result<StagingDir> {
+fn staging_beside(fs: &Arc<dyn FileSystem>, final_dir: &Path) -> Result<StagingDir> {
     let parent = parent_of(final_dir);
-    let _ = clean_leftovers(parent);
-    Ok(StagingDir::create_in(parent)?)
+    let _ = clean_leftovers(&**fs, parent);
+    Ok(StagingDir::create_in(fs, parent)?)
 }
