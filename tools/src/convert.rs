@@ -11,7 +11,7 @@ use outcore::convert::binary::{open_npy, open_raw, ByteOrder, Order, RawLayout};
 use outcore::convert::csv::{import_csv, CsvOptions, CsvReport, Header};
 use outcore::convert::{combine, is_zarr_node, Combine, ConvertOptions, Output};
 use outcore::NodeKind;
-use outcore::{ChunkEncoding, DataType, LazyArray};
+use outcore::{ArraySpec, ChunkEncoding, DataType, LazyArray};
 use serde::Serialize;
 
 use crate::progress::Bar;
@@ -62,6 +62,15 @@ pub(crate) struct Args {
     /// Replace an existing output.
     #[arg(long)]
     pub overwrite: bool,
+    /// Write one array as the output itself, rather than a group holding it named after the
+    /// input (the default, which xarray opens as a dataset). Writing into an existing store
+    /// (STORE/NAME) always writes the array itself.
+    #[arg(long)]
+    pub bare: bool,
+    /// Names of the array's dimensions, e.g. `time,lat,lon` (default: the source's, else
+    /// `dim_0,dim_1,…`).
+    #[arg(long, value_delimiter = ',')]
+    pub dims: Option<Vec<String>>,
     /// Raw binary: the element type (bool, int8 … uint64, float32, float64).
     #[arg(long, value_parser = parse_dtype, help_heading = "Raw binary")]
     pub dtype: Option<DataType>,
@@ -270,7 +279,25 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         shards: args.shard.clone().map(|d| d.0),
         encoding: Some(args.codec.clone()),
     };
+    let one_array = match format {
+        Format::Csv => args.matrix,
+        Format::Zarr => inputs.len() > 1 || is_array(&inputs[0])?,
+        Format::Npy | Format::Raw => true,
+    };
+    if args.dims.is_some() && !one_array {
+        bail!("--dims names the dimensions of one array; this conversion writes a group");
+    }
     let staged = Output::create(&destination, args.overwrite)?;
+    // One array becomes a group holding it, named after the input, so that xarray opens
+    // the output as a dataset.
+    let name = if one_array && !args.bare && !staged.inside_store() {
+        staged
+            .store()
+            .create_group(staged.name(), Default::default())?;
+        format!("{}/{}", staged.name(), array_name(&inputs[0]))
+    } else {
+        staged.name().to_string()
+    };
     let mut csv_report = None;
     match format {
         Format::Csv => {
@@ -299,7 +326,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 &inputs,
                 how,
                 staged.store(),
-                staged.name(),
+                &name,
                 &options,
                 &csv,
                 Some(&observer),
@@ -308,18 +335,20 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             bar.finish();
             csv_report = Some(report);
         }
-        Format::Zarr if inputs.len() == 1 && !is_array(&inputs[0])? => {
+        Format::Zarr if !one_array => {
             convert_group(&inputs[0], &staged, &options, output)?;
         }
         _ => {
             let mut options = options.clone();
             let mut arrays = Vec::new();
+            let mut source_spec = None;
             for input in &inputs {
                 let array = match format {
                     Format::Zarr => {
                         let source = open_zarr_array(input)?;
                         if inputs.len() == 1 {
                             options = keep_source_chunks(&options, &source);
+                            source_spec = Some(options.spec_like(&source)?);
                         }
                         LazyArray::from_stored(&source)
                     }
@@ -328,7 +357,14 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 arrays.push((input.clone(), array));
             }
             let array = combine(arrays, how)?;
-            write_array(&array, &staged, staged.name(), &options, output).with_context(|| {
+            let mut spec = match source_spec {
+                Some(spec) => spec,
+                None => options.spec(array.data_type(), array.shape())?,
+            };
+            if let Some(dims) = &args.dims {
+                spec = spec.dimension_names(&dims.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+            write_array(&array, &staged, &name, &spec, output).with_context(|| {
                 let more = match inputs.len() {
                     1 => String::new(),
                     n => format!(" and {} more", n - 1),
@@ -427,16 +463,28 @@ fn open_input(path: &Path, format: Format, args: &Args) -> Result<LazyArray> {
     })
 }
 
+/// The name of the array a one-array conversion writes inside its group: the input's file
+/// name without its extension (`field` for `field.npy` or `field.zarr`), or `array` when
+/// that is no valid node name.
+fn array_name(input: &Path) -> String {
+    input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']))
+        .unwrap_or("array")
+        .to_string()
+}
+
 fn write_array(
     array: &LazyArray,
     staged: &Output,
     name: &str,
-    options: &ConvertOptions,
+    spec: &ArraySpec,
     output: &OutputArgs,
 ) -> Result<()> {
     let bar = Bar::new(output, "convert", array.nbytes());
     let observer = |p: &outcore::Progress| bar.update(p);
-    staged.write_array(name, array, options, Some(&observer))?;
+    staged.write_array_as(name, array, spec, Some(&observer))?;
     bar.finish();
     Ok(())
 }
@@ -452,19 +500,22 @@ fn convert_group(
     let source = crate::open_store(path)?;
     staged
         .store()
-        .create_group(staged.name(), Default::default())?;
+        .create_group(staged.name(), source.group_attributes("")?)?;
     for node in source.nodes()? {
         if node.path.is_empty() {
             continue;
         }
         let target = format!("{}/{}", staged.name(), node.path);
         match node.kind {
-            NodeKind::Group => staged.store().create_group(&target, Default::default())?,
+            NodeKind::Group => staged
+                .store()
+                .create_group(&target, source.group_attributes(&node.path)?)?,
             NodeKind::Array => {
                 let array = source.open_array(&node.path)?;
                 let options = keep_source_chunks(options, &array);
+                let spec = options.spec_like(&array)?;
                 let lazy = LazyArray::from_stored(&array);
-                write_array(&lazy, staged, &target, &options, output)
+                write_array(&lazy, staged, &target, &spec, output)
                     .with_context(|| format!("{}/{}", path.display(), node.path))?;
             }
         }
