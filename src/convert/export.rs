@@ -27,7 +27,9 @@ use crate::error::{already_exists, invalid, too_large, Result};
 use crate::exec::{ProgressFn, BLOCKS_PER_THREAD};
 use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
-use crate::format::metadata::bytes_codec;
+use crate::element::FillValue;
+use crate::format::metadata::{bytes_codec, default_dimension_names, V2_DIMENSIONS_ATTRIBUTE};
+use crate::store::Array;
 use crate::format::{ChunkKeyEncoding, METADATA_FILE};
 use crate::storage::{
     available_bytes, commit_temp, create_temp_in, io_err, sync_dir, write_atomic,
@@ -52,15 +54,45 @@ pub struct ExportOptions {
     pub encoding: ChunkEncoding,
     /// Replace an existing Zarr node at the destination.
     pub overwrite: bool,
+    /// User attributes of the exported array.
+    pub attributes: serde_json::Map<String, Value>,
+    /// Axis names, one per axis; `None` writes `dim_0`, `dim_1`, ….
+    pub dimension_names: Option<Vec<String>>,
+    /// The fill value in `zarr.json` (every chunk is written, so it only tells readers what
+    /// the source's fill was); `None` is zero (`false` for `bool`).
+    pub fill_value: Option<FillValue>,
+}
+
+impl ExportOptions {
+    /// These options with the attributes, axis names and fill value of the stored array
+    /// `source` (a Zarr v2 array's `_ARRAY_DIMENSIONS` become the axis names; an axis
+    /// without a name is `dim_N`).
+    pub fn metadata_of(mut self, source: &Array) -> Self {
+        let mut attributes = source.attributes().clone();
+        attributes.remove(V2_DIMENSIONS_ATTRIBUTE);
+        self.attributes = attributes;
+        self.dimension_names = source.dimension_names().map(|names| {
+            names
+                .into_iter()
+                .zip(default_dimension_names(source.shape().len()))
+                .map(|(name, default)| name.unwrap_or(default))
+                .collect()
+        });
+        self.fill_value = Some(source.fill_value().clone());
+        self
+    }
 }
 
 impl Default for ExportOptions {
-    /// Default chunks, zstd level 1, no overwrite.
+    /// Default chunks, zstd level 1, no overwrite, no attributes, axes `dim_N`, fill zero.
     fn default() -> Self {
         Self {
             chunks: None,
             encoding: ChunkEncoding::zstd(1),
             overwrite: false,
+            attributes: serde_json::Map::new(),
+            dimension_names: None,
+            fill_value: None,
         }
     }
 }
@@ -222,7 +254,7 @@ pub fn export_zarr(
         for chunk_dir in touched.lock().unwrap().iter().rev() {
             sync_dir(chunk_dir)?;
         }
-        let metadata = zarr_metadata(data_type, shape, &chunks, &options.encoding);
+        let metadata = zarr_metadata(data_type, shape, &chunks, options);
         write_atomic(
             &dir.join(METADATA_FILE),
             &serde_json::to_vec_pretty(&metadata).expect("JSON values serialise"),
@@ -398,15 +430,25 @@ fn zarr_metadata(
     data_type: DataType,
     shape: &[u64],
     chunks: &[u64],
-    encoding: &ChunkEncoding,
+    options: &ExportOptions,
 ) -> Value {
     let mut codecs = vec![bytes_codec(data_type)];
-    codecs.extend(encoding.codec().metadata());
-    let fill_value = match data_type.kind() {
-        Kind::Bool => json!(false),
-        Kind::Float => json!(0.0),
-        Kind::Signed | Kind::Unsigned => json!(0),
+    codecs.extend(options.encoding.codec().metadata());
+    let fill_value = match &options.fill_value {
+        Some(fill) if fill.data_type() == data_type => {
+            serde_json::to_value(fill.to_metadata()).expect("fill values serialise")
+        }
+        _ => match data_type.kind() {
+            Kind::Bool => json!(false),
+            Kind::Float => json!(0.0),
+            Kind::Signed | Kind::Unsigned => json!(0),
+        },
     };
+    let dimension_names = options
+        .dimension_names
+        .clone()
+        .filter(|names| names.len() == shape.len())
+        .unwrap_or_else(|| default_dimension_names(shape.len()));
     json!({
         "zarr_format": 3,
         "node_type": "array",
@@ -416,7 +458,8 @@ fn zarr_metadata(
         "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
         "fill_value": fill_value,
         "codecs": codecs,
-        "attributes": {},
+        "attributes": options.attributes,
+        "dimension_names": dimension_names,
     })
 }
 

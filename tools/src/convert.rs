@@ -71,6 +71,10 @@ pub(crate) struct Args {
     /// `dim_0,dim_1,…`).
     #[arg(long, value_delimiter = ',')]
     pub dims: Option<Vec<String>>,
+    /// Zarr groups: leave out arrays of a data type outcore does not store (strings,
+    /// float16, …), listing them, instead of failing.
+    #[arg(long)]
+    pub skip_unsupported: bool,
     /// Raw binary: the element type (bool, int8 … uint64, float32, float64).
     #[arg(long, value_parser = parse_dtype, help_heading = "Raw binary")]
     pub dtype: Option<DataType>,
@@ -117,6 +121,8 @@ pub(crate) struct ConvertOutput {
     /// The CSV importer's report (CSV inputs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csv: Option<CsvReport>,
+    /// Arrays of a Zarr group left out by `--skip-unsupported`.
+    pub skipped: Vec<SkippedArray>,
     /// Wall time in seconds.
     pub seconds: f64,
 }
@@ -136,6 +142,15 @@ pub(crate) struct ConvertedArray {
     pub shards: Vec<u64>,
     /// Bytes stored (all shard files).
     pub stored_bytes: u64,
+}
+
+/// An array `--skip-unsupported` left out.
+#[derive(Debug, Serialize)]
+pub(crate) struct SkippedArray {
+    /// Its path inside the input group.
+    pub name: String,
+    /// Why outcore cannot store it.
+    pub reason: String,
 }
 
 /// A shape given on the command line, like `100,200`.
@@ -299,6 +314,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         staged.name().to_string()
     };
     let mut csv_report = None;
+    let mut skipped = Vec::new();
     match format {
         Format::Csv => {
             let input_bytes: u64 = inputs
@@ -336,7 +352,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             csv_report = Some(report);
         }
         Format::Zarr if !one_array => {
-            convert_group(&inputs[0], &staged, &options, output)?;
+            skipped = convert_group(&inputs[0], &staged, &options, args, output)?;
         }
         _ => {
             let mut options = options.clone();
@@ -384,6 +400,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         format,
         arrays: describe(&written)?,
         csv: csv_report,
+        skipped,
         seconds: started.elapsed().as_secs_f64(),
     };
     crate::emit(output, &report, !output.quiet, |out| {
@@ -401,6 +418,9 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 "  {name}: {} {:?}, chunks {:?}, {} bytes stored",
                 a.data_type, a.shape, a.chunks, a.stored_bytes
             )?;
+        }
+        for a in &report.skipped {
+            writeln!(out, "  skipped {}: {}", a.name, a.reason)?;
         }
         if let Some(csv) = &report.csv {
             if csv.skipped_rows > 0 {
@@ -490,13 +510,16 @@ fn write_array(
 }
 
 /// Every array of the Zarr group at `path`, converted into the same place under the staged
-/// node (groups recreated on the way).
+/// node (groups recreated on the way, attributes kept). Returns the arrays left out by
+/// `--skip-unsupported`.
 fn convert_group(
     path: &Path,
     staged: &Output,
     options: &ConvertOptions,
+    args: &Args,
     output: &OutputArgs,
-) -> Result<()> {
+) -> Result<Vec<SkippedArray>> {
+    let mut skipped = Vec::new();
     let source = crate::open_store(path)?;
     staged
         .store()
@@ -511,7 +534,24 @@ fn convert_group(
                 .store()
                 .create_group(&target, source.group_attributes(&node.path)?)?,
             NodeKind::Array => {
-                let array = source.open_array(&node.path)?;
+                let array = match source.open_array(&node.path) {
+                    Ok(array) => array,
+                    Err(e) if e.kind() == outcore::ErrorKind::Unsupported => {
+                        if !args.skip_unsupported {
+                            return Err(anyhow::Error::new(e).context(format!(
+                                "{}/{} cannot be converted (pass --skip-unsupported to leave it out)",
+                                path.display(),
+                                node.path
+                            )));
+                        }
+                        skipped.push(SkippedArray {
+                            name: node.path.clone(),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let options = keep_source_chunks(options, &array);
                 let spec = options.spec_like(&array)?;
                 let lazy = LazyArray::from_stored(&array);
@@ -520,7 +560,7 @@ fn convert_group(
             }
         }
     }
-    Ok(())
+    Ok(skipped)
 }
 
 /// The arrays under the finished node at `path`.

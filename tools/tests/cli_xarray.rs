@@ -183,6 +183,13 @@ fn xarray_datasets_survive_conversion() {
         let entry = &stats.stats[0];
         assert_eq!((entry.count, entry.nan_count), (128, 120));
         assert_eq!((entry.min, entry.max, entry.sum), (Some(0.0), Some(7.0), Some(28.0)));
+        // Export keeps them too.
+        let plain = dir.path().join(format!("plain{format}.zarr"));
+        ok(&["export", s(&copy.join("t2m")), s(&plain), "-q"]);
+        let meta = common::metadata(&plain);
+        assert_eq!(meta["attributes"]["units"], "K", "{meta}");
+        assert_eq!(meta["dimension_names"], serde_json::json!(["time", "x"]));
+        assert_eq!(meta["fill_value"], "NaN", "{meta}");
         let text = ok(&["inspect", s(&copy)]);
         assert!(text.contains("dimensions time, x"), "{text}");
         assert!(text.contains("attribute title = \"outcore test\""), "{text}");
@@ -274,4 +281,41 @@ fn infinite_extremes_are_inf_in_text_and_json() {
     let row = text.lines().last().unwrap();
     let fields: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(&fields[2..4], ["-inf", "inf"], "{text}");
+}
+
+#[test]
+fn groups_with_unsupported_arrays_convert_with_skip_unsupported() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("mixed.zarr");
+    run_python(
+        &python,
+        &format!(
+            "{PRELUDE}\
+             g = zarr.open_group({:?}, mode='w', zarr_format=3)\n\
+             g.attrs['title'] = 'mixed'\n\
+             a = g.create_array('a', shape=(6,), dtype='float64', dimension_names=['t'])\n\
+             a[:] = np.linspace(0, 1, 6)\n\
+             n = g.create_array('names', shape=(6,), dtype=str, dimension_names=['t'])\n\
+             n[:] = np.array(list('abcdef'))\n\
+             h = g.create_array('sub/h', shape=(6,), dtype='float16', dimension_names=['t'])\n",
+            s(&source)
+        ),
+    );
+    let copy = dir.path().join("copy.zarr");
+    let message = error(&["convert", s(&source), s(&copy)]);
+    assert!(message.contains("--skip-unsupported"), "{message}");
+    assert!(!copy.exists(), "{message}");
+    let report: common::ConvertOutput =
+        json(&["convert", s(&source), s(&copy), "--skip-unsupported"]);
+    let skipped: Vec<&str> = report.skipped.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(skipped, ["names", "sub/h"], "{report:?}");
+    assert!(report.skipped[1].reason.contains("float16"), "{report:?}");
+    let mut code = String::from(PRELUDE);
+    code.push_str(&open_strictly("got", &copy));
+    code.push_str(&format!(
+        "want = xr.open_zarr({:?}).load()[['a']]\nxr.testing.assert_identical(got, want)\n",
+        s(&source)
+    ));
+    run_python(&python, &code);
 }

@@ -111,7 +111,16 @@ pub(crate) struct ConvertOutput {
     pub arrays: Vec<ConvertedArray>,
     #[serde(default)]
     pub csv: Option<CsvReport>,
+    pub skipped: Vec<SkippedArray>,
     pub seconds: f64,
+}
+
+/// `ConvertOutput.skipped[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SkippedArray {
+    pub name: String,
+    pub reason: String,
 }
 
 /// One array of [`ConvertOutput`].
