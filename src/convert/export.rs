@@ -168,8 +168,9 @@ pub fn export_npy(
 }
 
 /// Writes `array` as a plain Zarr v3 array at `path`: a regular chunk grid, codecs `bytes`
-/// (little endian) then those of `options.encoding`, the default chunk key encoding (`c/i/j`), fill
-/// value zero, no sharding — for tools that do not read sharded arrays. Every chunk is
+/// (little endian) then those of `options.encoding`, the default chunk key encoding (`c/i/j`), the
+/// fill value, attributes and dimension names of `options` (see
+/// [`ExportOptions::metadata_of`]), no sharding — for tools that do not read sharded arrays. Every chunk is
 /// written, edge chunks padded to the full chunk shape with zeros as the spec requires. The
 /// array is staged beside `path` and renamed into place when complete; `path` may also name
 /// a new node inside an existing store.

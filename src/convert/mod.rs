@@ -295,7 +295,7 @@ impl Output {
         // reader or writer holds stay); failing to remove one is no reason not to convert.
         let _ = clean_leftovers(&parent_dir(path));
         let staging = StagingDir::create_in(&parent_dir(path))?;
-        let store = Store::create(staging.path())?;
+        let store = Store::create_staging(staging.path())?;
         Ok(Output {
             staging,
             store,

@@ -52,6 +52,10 @@ pub struct Store {
     root: PathBuf,
     cache: Arc<dyn ChunkCache>,
     follow_symlinks: bool,
+    /// Whether changes rewrite the root's consolidated metadata: not in a conversion's
+    /// staging store, whose directory its builder holds locked and whose root is never
+    /// published.
+    consolidated: bool,
 }
 
 impl Store {
@@ -83,6 +87,7 @@ impl Store {
             root,
             cache: global_cache()?,
             follow_symlinks: false,
+            consolidated: true,
         })
     }
 
@@ -104,6 +109,18 @@ impl Store {
             consolidate(&root, false)?;
         }
         Store::open(root)
+    }
+
+    /// A new store in the staging directory `dir` of a conversion, which keeps no
+    /// consolidated metadata (its root is never published).
+    pub(crate) fn create_staging(dir: &Path) -> Result<Store> {
+        write_atomic(
+            &dir.join(METADATA_FILE),
+            group_document_text(Map::new()).as_bytes(),
+        )?;
+        let mut store = Store::open(dir)?;
+        store.consolidated = false;
+        Ok(store)
     }
 
     /// Uses `cache` for the arrays opened from now on (the default is the process-wide one).
@@ -202,6 +219,9 @@ impl Store {
     /// The root directory cannot be locked, a directory listed or a `zarr.json` read
     /// ([`ErrorKind::Io`](crate::ErrorKind::Io)), or the root's `zarr.json` written.
     pub fn consolidate(&self) -> Result<()> {
+        if !self.consolidated {
+            return Ok(());
+        }
         consolidate(&self.root, self.follow_symlinks)
     }
 }
@@ -387,7 +407,7 @@ impl Store {
             spec,
             self.cache.clone(),
             self.follow_symlinks,
-            Some(self.root.clone()),
+            self.consolidated.then(|| self.root.clone()),
         )
     }
 

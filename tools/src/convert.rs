@@ -357,14 +357,14 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         _ => {
             let mut options = options.clone();
             let mut arrays = Vec::new();
-            let mut source_spec = None;
+            let mut single_source = None;
             for input in &inputs {
                 let array = match format {
                     Format::Zarr => {
                         let source = open_zarr_array(input)?;
                         if inputs.len() == 1 {
                             options = keep_source_chunks(&options, &source);
-                            source_spec = Some(options.spec_like(&source)?);
+                            single_source = Some(source.clone());
                         }
                         LazyArray::from_stored(&source)
                     }
@@ -373,14 +373,18 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 arrays.push((input.clone(), array));
             }
             let array = combine(arrays, how)?;
-            let mut spec = match source_spec {
-                Some(spec) => spec,
-                None => options.spec(array.data_type(), array.shape())?,
+            let write = || -> Result<()> {
+                let mut spec = match &single_source {
+                    Some(source) => options.spec_like(source)?,
+                    None => options.spec(array.data_type(), array.shape())?,
+                };
+                if let Some(dims) = &args.dims {
+                    let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+                    spec = spec.dimension_names(&dims);
+                }
+                write_array(&array, &staged, &name, &spec, output)
             };
-            if let Some(dims) = &args.dims {
-                spec = spec.dimension_names(&dims.iter().map(String::as_str).collect::<Vec<_>>());
-            }
-            write_array(&array, &staged, &name, &spec, output).with_context(|| {
+            write().with_context(|| {
                 let more = match inputs.len() {
                     1 => String::new(),
                     n => format!(" and {} more", n - 1),
