@@ -22,18 +22,18 @@ use serde_json::{json, Value};
 
 use super::{parent_dir, Output};
 use crate::codec::{native_to_le, ChunkEncoding};
+use crate::element::FillValue;
 use crate::element::{DataType, Kind};
 use crate::error::{already_exists, invalid, too_large, Result};
 use crate::exec::{ProgressFn, BLOCKS_PER_THREAD};
 use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
-use crate::element::FillValue;
 use crate::format::metadata::{bytes_codec, default_dimension_names, V2_DIMENSIONS_ATTRIBUTE};
-use crate::store::Array;
 use crate::format::{ChunkKeyEncoding, METADATA_FILE};
 use crate::storage::{
     available_bytes, commit_temp, create_temp_in, io_err, sync_dir, write_atomic,
 };
+use crate::store::Array;
 use crate::with_element_type;
 
 /// Bytes of one block of an `.npy` export (a contiguous run of the output file).

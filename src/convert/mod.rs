@@ -18,7 +18,7 @@ use crate::codec::ChunkEncoding;
 use crate::element::DataType;
 use crate::error::{already_exists, invalid, shape_mismatch, type_mismatch, Error, Result};
 use crate::exec::ProgressFn;
-use crate::expr::LazyArray;
+use crate::expr::{LazyArray, Op};
 use crate::format::metadata::{default_dimension_names, V2_DIMENSIONS_ATTRIBUTE};
 use crate::format::METADATA_FILE;
 use crate::storage::{clean_leftovers, io_err, StagingDir};
@@ -350,8 +350,8 @@ impl Output {
     /// Writes `array` as the node `name` of the staging store, as [`Output::write_array`]
     /// does, described by `spec` (from [`ConvertOptions::spec`] or
     /// [`ConvertOptions::spec_like`], with the attributes, axis names and fill value an
-    /// importer read from its source). Chunks whose every element is the fill value are
-    /// not written.
+    /// importer read from its source). When `array` is a stored array, chunks whose every
+    /// element is the fill value are not written: a sparse source stays sparse.
     ///
     /// # Errors
     /// A `spec` of another data type or shape than `array`
@@ -365,7 +365,10 @@ impl Output {
         progress: Option<ProgressFn<'_>>,
     ) -> Result<()> {
         crate::exec::summary::check_sparse_pass("convert", array)?;
-        let mut compute = array.compute().skip_fill_chunks();
+        let mut compute = array.compute();
+        if matches!(array.node.op, Op::Stored(_)) {
+            compute = compute.skip_fill_chunks();
+        }
         if let Some(observer) = progress {
             compute = compute.progress(observer);
         }

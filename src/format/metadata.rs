@@ -109,10 +109,8 @@ impl ArrayMeta {
             .attributes
             .get(V2_DIMENSIONS_ATTRIBUTE)?
             .as_array()?;
-        let names: Vec<Option<String>> = list
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect();
+        let names: Vec<Option<String>> =
+            list.iter().map(|v| v.as_str().map(str::to_owned)).collect();
         (names.len() == self.grid.ndim()).then_some(names)
     }
 }

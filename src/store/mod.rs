@@ -265,35 +265,35 @@ pub(crate) fn consolidate(root: &Path, follow_symlinks: bool) -> Result<()> {
 /// [`Store::nodes`]).
 fn walk_nodes(root: &Path, follow_symlinks: bool) -> Result<Vec<Node>> {
     let mut out = Vec::new();
-        let mut pending = vec![String::new()];
-        while let Some(path) = pending.pop() {
-            let dir = root.join(node_rel(&path)?);
-            let Some((kind, zarr_format)) = node_at(&dir, follow_symlinks)? else {
-                continue;
-            };
-            out.push(Node {
-                path: path.clone(),
-                kind,
-                zarr_format,
-            });
-            if kind == NodeKind::Group {
-                let mut children: Vec<String> = fs::read_dir(&dir)
-                    .map_err(io_err(&dir, "list"))?
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|n| !n.starts_with('.'))
-                    .collect();
-                children.sort();
-                for child in children.into_iter().rev() {
-                    pending.push(if path.is_empty() {
-                        child
-                    } else {
-                        format!("{path}/{child}")
-                    });
-                }
+    let mut pending = vec![String::new()];
+    while let Some(path) = pending.pop() {
+        let dir = root.join(node_rel(&path)?);
+        let Some((kind, zarr_format)) = node_at(&dir, follow_symlinks)? else {
+            continue;
+        };
+        out.push(Node {
+            path: path.clone(),
+            kind,
+            zarr_format,
+        });
+        if kind == NodeKind::Group {
+            let mut children: Vec<String> = fs::read_dir(&dir)
+                .map_err(io_err(&dir, "list"))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            children.sort();
+            for child in children.into_iter().rev() {
+                pending.push(if path.is_empty() {
+                    child
+                } else {
+                    format!("{path}/{child}")
+                });
             }
         }
+    }
     Ok(out)
 }
 

@@ -22,7 +22,8 @@ fn open_strictly(name: &str, store: &Path) -> String {
     )
 }
 
-const PRELUDE: &str = "import warnings\nimport numpy as np\nimport pandas as pd\nimport xarray as xr\nimport zarr\n";
+const PRELUDE: &str =
+    "import warnings\nimport numpy as np\nimport pandas as pd\nimport xarray as xr\nimport zarr\n";
 
 #[test]
 fn one_array_converts_to_a_dataset_xarray_opens() {
@@ -90,7 +91,12 @@ fn csv_groups_open_in_xarray() {
     let csv = dir.path().join("trips.csv");
     let mut text = String::from("distance,fare,passengers\n");
     for i in 0..500 {
-        text.push_str(&format!("{},{},{}\n", i as f64 * 0.25, 3.5 + (i % 17) as f64, i % 5));
+        text.push_str(&format!(
+            "{},{},{}\n",
+            i as f64 * 0.25,
+            3.5 + (i % 17) as f64,
+            i % 5
+        ));
     }
     std::fs::write(&csv, text).unwrap();
     let store = dir.path().join("trips.zarr");
@@ -182,7 +188,10 @@ fn xarray_datasets_survive_conversion() {
         let stats: StatsOutput = json(&["stats", s(&copy.join("t2m"))]);
         let entry = &stats.stats[0];
         assert_eq!((entry.count, entry.nan_count), (128, 120));
-        assert_eq!((entry.min, entry.max, entry.sum), (Some(0.0), Some(7.0), Some(28.0)));
+        assert_eq!(
+            (entry.min, entry.max, entry.sum),
+            (Some(0.0), Some(7.0), Some(28.0))
+        );
         // Export keeps them too.
         let plain = dir.path().join(format!("plain{format}.zarr"));
         ok(&["export", s(&copy.join("t2m")), s(&plain), "-q"]);
@@ -192,7 +201,10 @@ fn xarray_datasets_survive_conversion() {
         assert_eq!(meta["fill_value"], "NaN", "{meta}");
         let text = ok(&["inspect", s(&copy)]);
         assert!(text.contains("dimensions time, x"), "{text}");
-        assert!(text.contains("attribute title = \"outcore test\""), "{text}");
+        assert!(
+            text.contains("attribute title = \"outcore test\""),
+            "{text}"
+        );
     }
 }
 
