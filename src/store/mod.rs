@@ -224,80 +224,7 @@ impl Store {
         }
         consolidate(&self.root, self.follow_symlinks)
     }
-}
 
-/// Rewrites the consolidated metadata of the store at `root` (see [`Store::consolidate`]):
-/// the `zarr.json` of every Zarr v3 node below the root, inline in the root's. Writers take
-/// turns on a lock of the root directory, and each reads the hierarchy once it holds it, so
-/// the last to write has seen every node published before it. A node whose `zarr.json` is
-/// not JSON is left out (opening it reports the damage).
-pub(crate) fn consolidate(root: &Path, follow_symlinks: bool) -> Result<()> {
-    with_dir_lock(root, || {
-        let meta_path = root.join(METADATA_FILE);
-        let Some(bytes) = read_regular_file(&meta_path, follow_symlinks)? else {
-            return Ok(());
-        };
-        let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
-            return Ok(());
-        };
-        if doc.get("node_type").and_then(Value::as_str) != Some("group") {
-            return Ok(());
-        }
-        let mut nodes = Vec::new();
-        for node in walk_nodes(root, follow_symlinks)? {
-            if node.path.is_empty() || node.zarr_format != 3 {
-                continue;
-            }
-            let file = root.join(node_rel(&node.path)?).join(METADATA_FILE);
-            let Some(bytes) = read_regular_file(&file, follow_symlinks)? else {
-                continue;
-            };
-            if let Ok(node_doc) = serde_json::from_slice::<Value>(&bytes) {
-                nodes.push((node.path, node_doc));
-            }
-        }
-        write_atomic(&meta_path, consolidated_root_text(doc, nodes).as_bytes())?;
-        Ok(())
-    })?
-}
-
-/// Every node below `root`, parents before children, siblings sorted by name (see
-/// [`Store::nodes`]).
-fn walk_nodes(root: &Path, follow_symlinks: bool) -> Result<Vec<Node>> {
-    let mut out = Vec::new();
-    let mut pending = vec![String::new()];
-    while let Some(path) = pending.pop() {
-        let dir = root.join(node_rel(&path)?);
-        let Some((kind, zarr_format)) = node_at(&dir, follow_symlinks)? else {
-            continue;
-        };
-        out.push(Node {
-            path: path.clone(),
-            kind,
-            zarr_format,
-        });
-        if kind == NodeKind::Group {
-            let mut children: Vec<String> = fs::read_dir(&dir)
-                .map_err(io_err(&dir, "list"))?
-                .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| !n.starts_with('.'))
-                .collect();
-            children.sort();
-            for child in children.into_iter().rev() {
-                pending.push(if path.is_empty() {
-                    child
-                } else {
-                    format!("{path}/{child}")
-                });
-            }
-        }
-    }
-    Ok(out)
-}
-
-impl Store {
     /// The paths of every array in the store.
     ///
     /// # Errors
@@ -450,6 +377,77 @@ impl Store {
         }
         Ok(removed)
     }
+}
+
+/// Rewrites the consolidated metadata of the store at `root` (see [`Store::consolidate`]):
+/// the `zarr.json` of every Zarr v3 node below the root, inline in the root's. Writers take
+/// turns on a lock of the root directory, and each reads the hierarchy once it holds it, so
+/// the last to write has seen every node published before it. A node whose `zarr.json` is
+/// not JSON is left out (opening it reports the damage).
+pub(crate) fn consolidate(root: &Path, follow_symlinks: bool) -> Result<()> {
+    with_dir_lock(root, || {
+        let meta_path = root.join(METADATA_FILE);
+        let Some(bytes) = read_regular_file(&meta_path, follow_symlinks)? else {
+            return Ok(());
+        };
+        let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
+            return Ok(());
+        };
+        if doc.get("node_type").and_then(Value::as_str) != Some("group") {
+            return Ok(());
+        }
+        let mut nodes = Vec::new();
+        for node in walk_nodes(root, follow_symlinks)? {
+            if node.path.is_empty() || node.zarr_format != 3 {
+                continue;
+            }
+            let file = root.join(node_rel(&node.path)?).join(METADATA_FILE);
+            let Some(bytes) = read_regular_file(&file, follow_symlinks)? else {
+                continue;
+            };
+            if let Ok(node_doc) = serde_json::from_slice::<Value>(&bytes) {
+                nodes.push((node.path, node_doc));
+            }
+        }
+        write_atomic(&meta_path, consolidated_root_text(doc, nodes).as_bytes())?;
+        Ok(())
+    })?
+}
+
+/// Every node below `root`, parents before children, siblings sorted by name (see
+/// [`Store::nodes`]).
+fn walk_nodes(root: &Path, follow_symlinks: bool) -> Result<Vec<Node>> {
+    let mut out = Vec::new();
+    let mut pending = vec![String::new()];
+    while let Some(path) = pending.pop() {
+        let dir = root.join(node_rel(&path)?);
+        let Some((kind, zarr_format)) = node_at(&dir, follow_symlinks)? else {
+            continue;
+        };
+        out.push(Node {
+            path: path.clone(),
+            kind,
+            zarr_format,
+        });
+        if kind == NodeKind::Group {
+            let mut children: Vec<String> = fs::read_dir(&dir)
+                .map_err(io_err(&dir, "list"))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            children.sort();
+            for child in children.into_iter().rev() {
+                pending.push(if path.is_empty() {
+                    child
+                } else {
+                    format!("{path}/{child}")
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The path of the node `name` relative to the store's root.
