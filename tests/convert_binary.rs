@@ -164,6 +164,7 @@ fn numpy_inputs_import_exactly_and_exports_read_back_in_numpy_and_zarr_python() 
                 chunks: Some(chunks.clone()),
                 encoding,
                 overwrite: false,
+                ..Default::default()
             },
             None,
         )
@@ -520,6 +521,7 @@ fn check_export<T: Element + ndarray_npy::WritableElement + ndarray_npy::Readabl
             chunks: (k == 0).then(|| odd_chunks(&shape64, 1)),
             encoding: encoding.clone(),
             overwrite: false,
+            ..Default::default()
         };
         export_zarr(&lazy, &zarr, &options, None).unwrap();
         let meta: serde_json::Value =

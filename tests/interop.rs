@@ -456,3 +456,85 @@ fn the_profile_takes_exactly_the_registered_codecs() {
     assert!(summary.chunks_stored.is_some_and(|n| n > 0), "{summary:?}");
     assert_eq!(summary.zero_copy_chunks, 0);
 }
+
+/// Stores written through the library keep their consolidated metadata up to date as nodes
+/// are added and replaced, carry the attributes and dimension names they were given (and
+/// `dim_N` otherwise), and open in xarray with every warning raised as an error.
+#[test]
+fn consolidated_metadata_attributes_and_dimension_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ds.zarr");
+    let store = Store::create(&root).unwrap();
+    let mut group_attrs = serde_json::Map::new();
+    group_attrs.insert("title".into(), "library test".into());
+    store.create_group("g", group_attrs.clone()).unwrap();
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("units".into(), "K".into());
+    let temps = ArrayD::from_shape_fn(ndarray::IxDyn(&[12, 5]), |ix| {
+        (ix[0] * 5 + ix[1]) as f64 - 7.5
+    });
+    let spec = ArraySpec::new(DataType::Float64, &[12, 5])
+        .chunks(&[4, 5])
+        .attributes(attrs.clone())
+        .dimension_names(&["time", "x"]);
+    let w = store.create_array("g/t", &spec).unwrap();
+    w.write_array(temps.view()).unwrap();
+    let t = w.finish().unwrap();
+    assert_eq!(t.attributes(), &attrs);
+    assert_eq!(
+        t.dimension_names(),
+        Some(vec![Some("time".to_string()), Some("x".to_string())])
+    );
+    assert_eq!(store.group_attributes("g").unwrap(), group_attrs);
+    assert!(store.group_attributes("").unwrap().is_empty());
+    assert_eq!(
+        store.group_attributes("g/t").unwrap_err().kind(),
+        outcore::ErrorKind::NotFound
+    );
+    // Replaced by one of another shape, with default axis names.
+    let counts = ArrayD::from_shape_fn(ndarray::IxDyn(&[3]), |ix| ix[0] as i32 * 2);
+    for shape in [[7u64], [3]] {
+        let spec = ArraySpec::new(DataType::Int32, &shape).overwrite(true);
+        let w = store.create_array("n", &spec).unwrap();
+        if shape == [3] {
+            w.write_array(counts.view()).unwrap();
+        }
+        let n = w.finish().unwrap();
+        assert_eq!(n.dimension_names(), Some(vec![Some("dim_0".to_string())]));
+    }
+    // A count of names that is not the rank is refused.
+    let bad = ArraySpec::new(DataType::Int32, &[3]).dimension_names(&["a", "b"]);
+    assert_eq!(
+        store.create_array("bad", &bad).unwrap_err().kind(),
+        outcore::ErrorKind::InvalidArgument
+    );
+    assert!(!root.join("bad").exists());
+
+    let Some(python) = common::python() else {
+        return;
+    };
+    let code = format!(
+        "import warnings\nimport numpy as np\nimport xarray as xr\nimport zarr\n\
+         root = {root:?}\n\
+         c = zarr.open_consolidated(root, mode='r')\n\
+         members = sorted(k for k, _ in c.members(max_depth=None))\n\
+         assert members == ['g', 'g/t', 'n'], members\n\
+         assert c['n'].shape == (3,), c['n'].shape\n\
+         with warnings.catch_warnings():\n\
+         \x20   warnings.simplefilter('error')\n\
+         \x20   ds = xr.open_zarr(root, group='g').load()\n\
+         \x20   top = xr.open_dataset(root, engine='zarr').load()\n\
+         assert ds.attrs == {{'title': 'library test'}}, ds.attrs\n\
+         assert ds['t'].dims == ('time', 'x') and ds['t'].attrs == {{'units': 'K'}}, ds['t']\n\
+         np.testing.assert_array_equal(ds['t'].values, np.arange(60.0).reshape(12, 5) - 7.5)\n\
+         np.testing.assert_array_equal(top['n'].values, [0, 2, 4])\n\
+         assert top['n'].dims == ('dim_0',)\n",
+        root = root.to_str().unwrap()
+    );
+    let out = Command::new(python).arg("-c").arg(code).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

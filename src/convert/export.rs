@@ -22,14 +22,16 @@ use serde_json::{json, Value};
 
 use super::{parent_dir, Output};
 use crate::codec::{native_to_le, ChunkEncoding};
+use crate::element::FillValue;
 use crate::element::{DataType, Kind};
 use crate::error::{already_exists, invalid, too_large, Result};
 use crate::exec::{ProgressFn, BLOCKS_PER_THREAD};
 use crate::expr::{Block, LazyArray};
 use crate::format::grid::pad_into;
-use crate::format::metadata::bytes_codec;
+use crate::format::metadata::{bytes_codec, default_dimension_names, V2_DIMENSIONS_ATTRIBUTE};
 use crate::format::{ChunkKeyEncoding, METADATA_FILE};
 use crate::storage::{available_bytes, create_temp_in, io_err, os, sync_dir, write_atomic_in};
+use crate::store::Array;
 use crate::with_element_type;
 
 /// Bytes of one block of an `.npy` export (a contiguous run of the output file).
@@ -50,15 +52,45 @@ pub struct ExportOptions {
     pub encoding: ChunkEncoding,
     /// Replace an existing Zarr node at the destination.
     pub overwrite: bool,
+    /// User attributes of the exported array.
+    pub attributes: serde_json::Map<String, Value>,
+    /// Axis names, one per axis; `None` writes `dim_0`, `dim_1`, ….
+    pub dimension_names: Option<Vec<String>>,
+    /// The fill value in `zarr.json` (every chunk is written, so it only tells readers what
+    /// the source's fill was); `None` is zero (`false` for `bool`).
+    pub fill_value: Option<FillValue>,
+}
+
+impl ExportOptions {
+    /// These options with the attributes, axis names and fill value of the stored array
+    /// `source` (a Zarr v2 array's `_ARRAY_DIMENSIONS` become the axis names; an axis
+    /// without a name is `dim_N`).
+    pub fn metadata_of(mut self, source: &Array) -> Self {
+        let mut attributes = source.attributes().clone();
+        attributes.remove(V2_DIMENSIONS_ATTRIBUTE);
+        self.attributes = attributes;
+        self.dimension_names = source.dimension_names().map(|names| {
+            names
+                .into_iter()
+                .zip(default_dimension_names(source.shape().len()))
+                .map(|(name, default)| name.unwrap_or(default))
+                .collect()
+        });
+        self.fill_value = Some(source.fill_value().clone());
+        self
+    }
 }
 
 impl Default for ExportOptions {
-    /// Default chunks, zstd level 1, no overwrite.
+    /// Default chunks, zstd level 1, no overwrite, no attributes, axes `dim_N`, fill zero.
     fn default() -> Self {
         Self {
             chunks: None,
             encoding: ChunkEncoding::zstd(1),
             overwrite: false,
+            attributes: serde_json::Map::new(),
+            dimension_names: None,
+            fill_value: None,
         }
     }
 }
@@ -134,8 +166,9 @@ pub fn export_npy(
 }
 
 /// Writes `array` as a plain Zarr v3 array at `path`: a regular chunk grid, codecs `bytes`
-/// (little endian) then those of `options.encoding`, the default chunk key encoding (`c/i/j`), fill
-/// value zero, no sharding — for tools that do not read sharded arrays. Every chunk is
+/// (little endian) then those of `options.encoding`, the default chunk key encoding (`c/i/j`), the
+/// fill value, attributes and dimension names of `options` (see
+/// [`ExportOptions::metadata_of`]), no sharding — for tools that do not read sharded arrays. Every chunk is
 /// written, edge chunks padded to the full chunk shape with zeros as the spec requires. The
 /// array is staged beside `path` and renamed into place when complete; `path` may also name
 /// a new node inside an existing store.
@@ -221,7 +254,7 @@ pub fn export_zarr(
         for chunk_dir in touched.lock().unwrap().iter().rev() {
             sync_dir(&*os(), chunk_dir)?;
         }
-        let metadata = zarr_metadata(data_type, shape, &chunks, &options.encoding);
+        let metadata = zarr_metadata(data_type, shape, &chunks, options);
         write_atomic_in(
             &os(),
             &dir.join(METADATA_FILE),
@@ -392,15 +425,25 @@ fn zarr_metadata(
     data_type: DataType,
     shape: &[u64],
     chunks: &[u64],
-    encoding: &ChunkEncoding,
+    options: &ExportOptions,
 ) -> Value {
     let mut codecs = vec![bytes_codec(data_type)];
-    codecs.extend(encoding.codec().metadata());
-    let fill_value = match data_type.kind() {
-        Kind::Bool => json!(false),
-        Kind::Float => json!(0.0),
-        Kind::Signed | Kind::Unsigned => json!(0),
+    codecs.extend(options.encoding.codec().metadata());
+    let fill_value = match &options.fill_value {
+        Some(fill) if fill.data_type() == data_type => {
+            serde_json::to_value(fill.to_metadata()).expect("fill values serialise")
+        }
+        _ => match data_type.kind() {
+            Kind::Bool => json!(false),
+            Kind::Float => json!(0.0),
+            Kind::Signed | Kind::Unsigned => json!(0),
+        },
     };
+    let dimension_names = options
+        .dimension_names
+        .clone()
+        .filter(|names| names.len() == shape.len())
+        .unwrap_or_else(|| default_dimension_names(shape.len()));
     json!({
         "zarr_format": 3,
         "node_type": "array",
@@ -410,7 +453,8 @@ fn zarr_metadata(
         "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
         "fill_value": fill_value,
         "codecs": codecs,
-        "attributes": {},
+        "attributes": options.attributes,
+        "dimension_names": dimension_names,
     })
 }
 

@@ -18,10 +18,11 @@ use crate::codec::ChunkEncoding;
 use crate::element::DataType;
 use crate::error::{already_exists, invalid, shape_mismatch, type_mismatch, Error, Result};
 use crate::exec::ProgressFn;
-use crate::expr::LazyArray;
+use crate::expr::{LazyArray, Op};
+use crate::format::metadata::{default_dimension_names, V2_DIMENSIONS_ATTRIBUTE};
 use crate::format::METADATA_FILE;
 use crate::storage::{clean_leftovers, io_err, os, StagingDir};
-use crate::store::{node_at, ArraySpec, NodeKind, Store};
+use crate::store::{consolidate, node_at, Array, ArraySpec, NodeKind, Store};
 
 pub mod binary;
 #[cfg(feature = "csv")]
@@ -71,6 +72,32 @@ impl ConvertOptions {
         }
         if let Some(encoding) = &self.encoding {
             spec = spec.encoding(encoding.clone());
+        }
+        Ok(spec)
+    }
+
+    /// The spec of a converted copy of the stored array `source`: laid out by these options,
+    /// with the source's fill value (so chunks it never wrote stay unwritten), attributes and
+    /// axis names (a Zarr v2 array's `_ARRAY_DIMENSIONS` attribute becomes
+    /// `dimension_names`; an axis without a name is called `dim_N`).
+    ///
+    /// # Errors
+    /// As [`ConvertOptions::spec`].
+    pub fn spec_like(&self, source: &Array) -> Result<ArraySpec> {
+        let mut attributes = source.attributes().clone();
+        attributes.remove(V2_DIMENSIONS_ATTRIBUTE);
+        let mut spec = self
+            .spec(source.data_type(), source.shape())?
+            .fill_value(source.fill_value().clone())
+            .attributes(attributes);
+        if let Some(names) = source.dimension_names() {
+            let defaults = default_dimension_names(names.len());
+            let names: Vec<&str> = names
+                .iter()
+                .zip(&defaults)
+                .map(|(name, default)| name.as_deref().unwrap_or(default))
+                .collect();
+            spec = spec.dimension_names(&names);
         }
         Ok(spec)
     }
@@ -167,13 +194,48 @@ pub struct Output {
     destination: PathBuf,
     /// The existing store and the node's name in it, when writing inside one.
     parent: Option<(Store, String)>,
+    /// The directories this output created on the way to its destination, removed unless
+    /// it is committed.
+    created: CreatedDirs,
+}
+
+/// The topmost directory a conversion created on the way to its destination (a new store,
+/// its parent directories, missing groups inside an existing store): removed on drop unless
+/// [`CreatedDirs::keep`] is called, after which the store it was in, if it is still there,
+/// has its consolidated metadata rewritten without the groups that went.
+#[derive(Debug, Default)]
+struct CreatedDirs {
+    top: Option<PathBuf>,
+    store_root: Option<PathBuf>,
+}
+
+impl CreatedDirs {
+    fn keep(&mut self) {
+        self.top = None;
+    }
+}
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        let Some(top) = self.top.take() else {
+            return;
+        };
+        let _ = fs::remove_dir_all(&top);
+        if let Some(root) = &self.store_root {
+            if root.exists() {
+                let _ = consolidate(&os(), root, false);
+            }
+        }
+    }
 }
 
 impl Output {
     /// Prepares to write `path`. An existing node there is an error unless `overwrite`; an
     /// existing file or directory that is not a Zarr node is never replaced. Missing parent
-    /// directories of a new store are created, and a missing `*.zarr` directory above `path`
-    /// becomes a new store (a root group) holding it.
+    /// directories of a new store are created, a missing `*.zarr` directory above `path`
+    /// becomes a new store (a root group) holding it, and missing groups between a store and
+    /// `path` are created. Whatever was created is removed again if the output is dropped
+    /// without [`Output::commit`].
     ///
     /// # Errors
     /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) when `path` exists and
@@ -181,7 +243,7 @@ impl Output {
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when an array lies
     /// above `path` or `path`'s name inside the store above it is invalid (see
     /// [`Store::node_dir`]); I/O errors creating the directories or the staging store. The
-    /// `*.zarr` store and parent directories made before a failure stay.
+    /// directories made before a failure are removed.
     pub fn create(path: &Path, overwrite: bool) -> Result<Output> {
         if path.exists() {
             if !is_zarr_node(path) {
@@ -197,6 +259,15 @@ impl Output {
                 )));
             }
         }
+        let mut created = CreatedDirs {
+            top: path
+                .ancestors()
+                .skip(1)
+                .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+                .last()
+                .map(Path::to_owned),
+            store_root: None,
+        };
         // `new.zarr/name` where `new.zarr` does not exist yet: make the store first, so the
         // node lands inside a store rather than inside a plain directory.
         if let Some(root) = path
@@ -209,7 +280,11 @@ impl Output {
             }
         }
         let parent = match existing_store_above(path)? {
-            Some((store, name)) => Some((store, name)),
+            Some((store, name)) => {
+                created.store_root = Some(store.root().to_owned());
+                store.ensure_parent_groups(&name)?;
+                Some((store, name))
+            }
             None => {
                 let dir = parent_dir(path);
                 fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
@@ -220,13 +295,20 @@ impl Output {
         // reader or writer holds stay); failing to remove one is no reason not to convert.
         let _ = clean_leftovers(&*os(), &parent_dir(path));
         let staging = StagingDir::create_in(&os(), &parent_dir(path))?;
-        let store = Store::create(staging.path())?;
+        let store = Store::create_staging(staging.path())?;
         Ok(Output {
             staging,
             store,
             destination: path.to_owned(),
             parent,
+            created,
         })
+    }
+
+    /// Whether the destination names a node inside an existing (or just created `*.zarr`)
+    /// store, rather than a new store of its own.
+    pub fn inside_store(&self) -> bool {
+        self.parent.is_some()
     }
 
     /// The staging store: importers write the node [`STAGED_NODE`] into it.
@@ -263,13 +345,36 @@ impl Output {
         progress: Option<ProgressFn<'_>>,
     ) -> Result<()> {
         let spec = options.spec(array.data_type(), array.shape())?;
+        self.write_array_as(name, array, &spec, progress)
+    }
+
+    /// Writes `array` as the node `name` of the staging store, as [`Output::write_array`]
+    /// does, described by `spec` (from [`ConvertOptions::spec`] or
+    /// [`ConvertOptions::spec_like`], with the attributes, axis names and fill value an
+    /// importer read from its source). When `array` is a stored array, chunks whose every
+    /// element is the fill value are not written: a sparse source stays sparse.
+    ///
+    /// # Errors
+    /// A `spec` of another data type or shape than `array`
+    /// ([`ErrorKind::ShapeMismatch`](crate::ErrorKind::ShapeMismatch)); otherwise as
+    /// [`Output::write_array`].
+    pub fn write_array_as(
+        &self,
+        name: &str,
+        array: &LazyArray,
+        spec: &ArraySpec,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<()> {
         crate::exec::summary::check_sparse_pass("convert", array)?;
         let mut compute = array.compute();
+        if matches!(array.node.op, Op::Stored(_)) {
+            compute = compute.skip_fill_chunks();
+        }
         if let Some(observer) = progress {
             compute = compute.progress(observer);
         }
         compute
-            .to_store(&self.store, name, &spec)
+            .to_store(&self.store, name, spec)
             .map_err(|e| self.relocate(e))?;
         Ok(())
     }
@@ -284,7 +389,7 @@ impl Output {
     /// Puts the finished node into place and returns its path: an existing node there is
     /// exchanged with it in one step, and removed once no reader holds it
     /// (`format-spec/commit-protocol.md`). Missing groups between an existing store and the
-    /// node are created first.
+    /// node are created first, and the store's consolidated metadata is rewritten after.
     ///
     /// # Errors
     /// Nothing was written under [`Output::name`]
@@ -292,7 +397,7 @@ impl Output {
     /// between the store and the node (`InvalidArgument`); a group that cannot be written, or
     /// a failed rename into place (the existing node stays, or is put back by the next open
     /// or write). The staging directory is removed either way.
-    pub fn commit(self) -> Result<PathBuf> {
+    pub fn commit(mut self) -> Result<PathBuf> {
         let built = self.staging.path().join(STAGED_NODE);
         if !built.join(METADATA_FILE).exists() {
             return Err(invalid(format!(
@@ -305,6 +410,11 @@ impl Output {
         }
         // The staging directory, removed as `publish` returns, keeps only its root group.
         self.staging.publish(Some(STAGED_NODE), &self.destination)?;
+        self.created.keep();
+        match &self.parent {
+            Some((store, _)) => store.consolidate()?,
+            None => consolidate(&os(), &self.destination, false)?,
+        }
         Ok(self.destination)
     }
 }

@@ -123,6 +123,8 @@ pub(crate) struct RunOptions<'a> {
     pub(crate) max_in_flight: Option<usize>,
     /// Stops the pass before its next batch (or block, when writing) once set.
     pub(crate) cancel: Option<&'a AtomicBool>,
+    /// `to_store` leaves chunks whose every element is the fill value unwritten.
+    pub(crate) skip_fill_chunks: bool,
 }
 
 impl RunOptions<'_> {
@@ -408,6 +410,14 @@ impl<'a> Compute<'a> {
         self
     }
 
+    /// `to_store` writes no chunk whose every element is the spec's fill value (a sparse
+    /// source stays sparse; such chunks have no statistics record, so statistics of them are
+    /// computed from the data).
+    pub(crate) fn skip_fill_chunks(mut self) -> Self {
+        self.opts.skip_fill_chunks = true;
+        self
+    }
+
     /// Evaluates at most `n` blocks at a time (default: four per thread).
     pub fn max_blocks_in_flight(mut self, n: usize) -> Self {
         self.opts.max_in_flight = Some(n);
@@ -505,6 +515,9 @@ impl<'a> Compute<'a> {
         let writer =
             store.create_array(name, &spec.checked_for(array.data_type(), array.shape())?)?;
         let grid = writer.grid().clone();
+        // Compared as bytes: a NaN fill matches chunks of the same NaN.
+        let fill = (self.opts.skip_fill_chunks && cfg!(target_endian = "little"))
+            .then(|| writer.fill_value().le_bytes().to_vec());
         let per_shard = grid.chunks_per_shard_total();
         let shards = grid.shard_grid_shape();
         let total = element_count(&shards)
@@ -522,6 +535,13 @@ impl<'a> Compute<'a> {
                 let view = block.view::<T>()?;
                 let values = view.as_standard_layout();
                 let slice = values.as_slice().expect("standard layout");
+                let bytes: &[u8] = bytemuck::cast_slice(slice);
+                if fill
+                    .as_ref()
+                    .is_some_and(|f| bytes.chunks_exact(f.len()).all(|e| e == f.as_slice()))
+                {
+                    return Ok(bytes.len() as u64);
+                }
                 writer.write_chunk::<T>(&chunk, slice)?;
                 Ok(slice.len() as u64 * T::DATA_TYPE.size() as u64)
             })

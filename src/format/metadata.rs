@@ -96,6 +96,23 @@ impl ArrayMeta {
     pub fn attributes(&self) -> &Map<String, Value> {
         &self.document.attributes
     }
+
+    /// The axis names: `dimension_names`, else a Zarr v2 array's `_ARRAY_DIMENSIONS`
+    /// attribute (as xarray writes it); `None` when neither is there, or the attribute is not
+    /// one name per axis. An axis without a name is `None`.
+    pub fn dimension_names(&self) -> Option<Vec<Option<String>>> {
+        if let Some(names) = &self.document.dimension_names {
+            return Some(names.clone());
+        }
+        let list = self
+            .document
+            .attributes
+            .get(V2_DIMENSIONS_ATTRIBUTE)?
+            .as_array()?;
+        let names: Vec<Option<String>> =
+            list.iter().map(|v| v.as_str().map(str::to_owned)).collect();
+        (names.len() == self.grid.ndim()).then_some(names)
+    }
 }
 
 /// Whether the JSON in `bytes` is a group node (`node_type: "group"`).
@@ -340,6 +357,38 @@ pub(crate) fn group_document_text(attributes: Map<String, Value>) -> String {
         .with_attributes(attributes)
         .to_string_pretty()
 }
+
+/// The key of a root group's consolidated metadata: the `zarr.json` of every node below it.
+pub(crate) const CONSOLIDATED_METADATA: &str = "consolidated_metadata";
+
+/// The `consolidated_metadata` value holding `metadata`, in the form zarr-python 3 writes:
+/// `kind: "inline"`, `must_understand: false` (readers that do not know it ignore it).
+fn consolidated_entry(metadata: Map<String, Value>) -> Value {
+    json!({"kind": "inline", "must_understand": false, "metadata": metadata})
+}
+
+/// The text of the root group document `root` with the consolidated metadata of `nodes`
+/// (path inside the store, `zarr.json` document; the root itself excluded). A group among
+/// them carries an empty consolidated entry of its own, as zarr-python writes it.
+pub(crate) fn consolidated_root_text(mut root: Value, nodes: Vec<(String, Value)>) -> String {
+    let mut metadata = Map::new();
+    for (path, mut doc) in nodes {
+        if doc.get("node_type").and_then(Value::as_str) == Some("group") {
+            doc[CONSOLIDATED_METADATA] = consolidated_entry(Map::new());
+        }
+        metadata.insert(path, doc);
+    }
+    root[CONSOLIDATED_METADATA] = consolidated_entry(metadata);
+    serde_json::to_string_pretty(&root).expect("a JSON value serialises")
+}
+
+/// The names outcore gives axes that have none: `dim_0`, `dim_1`, … (xarray's own default).
+pub(crate) fn default_dimension_names(ndim: usize) -> Vec<String> {
+    (0..ndim).map(|i| format!("dim_{i}")).collect()
+}
+
+/// The attribute in which Zarr v2 writers (xarray) keep an array's axis names.
+pub(crate) const V2_DIMENSIONS_ATTRIBUTE: &str = "_ARRAY_DIMENSIONS";
 
 #[cfg(test)]
 mod tests {

@@ -21,7 +21,7 @@ pub(crate) use fs::os;
 pub use fs::{FileSystem, OsFileSystem};
 pub use mmap::MappedFile;
 pub(crate) use snapshot::{clean_leftovers, Snapshot, StagingDir};
-pub(crate) use snapshot::{parent_of, read_regular_file, recover, EntryKind};
+pub(crate) use snapshot::{parent_of, read_regular_file, recover, with_dir_lock, EntryKind};
 pub use snapshot::{ASIDE_PREFIX, NO_EXCHANGE_ENV};
 #[cfg(feature = "convert")]
 pub(crate) use space::available_bytes;

@@ -409,6 +409,21 @@ fn lock_held_file(fd: OwnedFd, path: &Path) -> Result<Option<OwnedFd>, StorageEr
     }
 }
 
+/// Runs `f` holding an exclusive lock on the directory `dir`, waiting for it: writers that
+/// rewrite a file describing what the directory holds (a store's consolidated metadata) take
+/// turns, so the last one to write has seen what every other one published.
+///
+/// # Errors
+/// `dir` cannot be opened or locked.
+pub(crate) fn with_dir_lock<R>(dir: &Path, f: impl FnOnce() -> R) -> Result<R, StorageError> {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY;
+    let fd = rfs::open(dir, flags, Mode::empty()).map_err(|e| io_err(dir, "open")(os_err(e)))?;
+    rfs::flock(&fd, FlockOperation::LockExclusive).map_err(|e| io_err(dir, "lock")(os_err(e)))?;
+    let result = f();
+    drop(fd);
+    Ok(result)
+}
+
 /// Locks the temporary file `file` (just created at `path`) exclusively for as long as it is
 /// open, so cleaners leave it alone; `false` if a cleaner got to it first (the caller makes
 /// another).

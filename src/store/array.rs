@@ -277,6 +277,19 @@ impl Array {
         &self.inner.meta.fill_value
     }
 
+    /// The user attributes (`attributes` in `zarr.json`; a Zarr v2 array's `.zattrs`), such
+    /// as CF `units` and `calendar`.
+    pub fn attributes(&self) -> &serde_json::Map<String, serde_json::Value> {
+        self.inner.meta.attributes()
+    }
+
+    /// The axis names, one per axis: `dimension_names` in `zarr.json`, or a Zarr v2 array's
+    /// `_ARRAY_DIMENSIONS` attribute as xarray writes it; `None` when the array has neither.
+    /// An axis without a name is `None`.
+    pub fn dimension_names(&self) -> Option<Vec<Option<String>>> {
+        self.inner.meta.dimension_names()
+    }
+
     /// Whether chunks are read on the fast path (outcore's own index parsing and codecs).
     pub fn is_fast_path(&self) -> bool {
         self.encoding().is_some()

@@ -26,6 +26,9 @@ pub struct NodeReport {
     pub kind: NodeKind,
     /// 2 or 3.
     pub zarr_format: u8,
+    /// The node's user attributes (empty when it has none, or they cannot be read).
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
     /// For arrays that opened.
     pub array: Option<ArrayReport>,
     /// Why the node could not be read, if it could not.
@@ -47,6 +50,9 @@ pub struct ArrayReport {
     pub codecs: Vec<String>,
     /// The fill value as `zarr.json` spells it.
     pub fill_value: serde_json::Value,
+    /// The axis names (see [`crate::Array::dimension_names`]).
+    #[serde(default)]
+    pub dimension_names: Option<Vec<Option<String>>>,
     /// Whether outcore reads it on its fast path (otherwise through zarrs).
     pub fast_path: bool,
     /// Chunks in the grid.
@@ -93,14 +99,22 @@ pub fn inspect_store(store: &Store) -> Result<StoreReport> {
             path: node.path.clone(),
             kind: node.kind,
             zarr_format: node.zarr_format,
+            attributes: serde_json::Map::new(),
             array: None,
             error: None,
         };
-        if node.kind == NodeKind::Array {
-            match array_report(store, &node.path) {
-                Ok(a) => report.array = Some(a),
+        match node.kind {
+            NodeKind::Array => match array_report(store, &node.path) {
+                Ok((a, attributes)) => {
+                    report.array = Some(a);
+                    report.attributes = attributes;
+                }
                 Err(e) => report.error = Some(e.to_string()),
-            }
+            },
+            NodeKind::Group => match store.group_attributes(&node.path) {
+                Ok(attributes) => report.attributes = attributes,
+                Err(e) => report.error = Some(e.to_string()),
+            },
         }
         nodes.push(report);
     }
@@ -110,14 +124,17 @@ pub fn inspect_store(store: &Store) -> Result<StoreReport> {
     })
 }
 
-fn array_report(store: &Store, name: &str) -> Result<ArrayReport> {
+fn array_report(
+    store: &Store,
+    name: &str,
+) -> Result<(ArrayReport, serde_json::Map<String, serde_json::Value>)> {
     let array = store.open_array(name)?;
     let meta = array.meta();
     let grid = array.grid();
     let summary = array.storage_summary()?;
     let logical_bytes = grid.elements().saturating_mul(meta.data_type.size() as u64);
     let statistics = array.stats().map(|s| s.is_some()).unwrap_or(false);
-    Ok(ArrayReport {
+    let report = ArrayReport {
         shape: grid.shape().to_vec(),
         data_type: meta.data_type.name().to_string(),
         chunk_shape: grid.chunk_shape().to_vec(),
@@ -125,6 +142,7 @@ fn array_report(store: &Store, name: &str) -> Result<ArrayReport> {
             .then(|| grid.shard_shape().to_vec()),
         codecs: meta.codec_names.clone(),
         fill_value: serde_json::to_value(&meta.document.fill_value).unwrap_or_default(),
+        dimension_names: array.dimension_names(),
         fast_path: array.is_fast_path(),
         chunks_total: summary.chunks_total,
         chunks_stored: summary.chunks_stored,
@@ -140,5 +158,6 @@ fn array_report(store: &Store, name: &str) -> Result<ArrayReport> {
             .filter(|s| *s > 0)
             .map(|s| summary.zero_copy_chunks as f64 / s as f64),
         statistics,
-    })
+    };
+    Ok((report, array.attributes().clone()))
 }

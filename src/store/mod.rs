@@ -17,12 +17,12 @@ pub use chunk::Chunk;
 pub use writer::{ArraySpec, ArrayWriter};
 
 use crate::cache::{global_cache, ChunkCache};
-use crate::error::{already_exists, invalid, Result};
-use crate::format::metadata::{group_document_text, is_group_document};
+use crate::error::{already_exists, argument, invalid, ErrorKind, Result};
+use crate::format::metadata::{consolidated_root_text, group_document_text, is_group_document};
 use crate::format::{ChunkStats, FormatError, METADATA_FILE};
 use crate::storage::{
     clean_leftovers, create_dir_all, io_err, os, parent_of, read_regular_file, recover, sync_dir,
-    write_atomic_in, FileSystem,
+    with_dir_lock, write_atomic_in, FileSystem,
 };
 use crate::with_element_type;
 
@@ -55,6 +55,10 @@ pub struct Store {
     follow_symlinks: bool,
     /// Every change the store makes goes through it: the operating system, or a test's.
     fs: Arc<dyn FileSystem>,
+    /// Whether changes rewrite the root's consolidated metadata: not in a conversion's
+    /// staging store, whose directory its builder holds locked and whose root is never
+    /// published.
+    consolidated: bool,
 }
 
 impl Store {
@@ -87,11 +91,13 @@ impl Store {
             cache: global_cache()?,
             follow_symlinks: false,
             fs: os(),
+            consolidated: true,
         })
     }
 
-    /// Opens the store at `path`, creating the directory and a root group if needed. An
-    /// existing node there (group or array) is kept as it is.
+    /// Opens the store at `path`, creating the directory and a root group if needed (with
+    /// empty consolidated metadata: see [`Store::consolidate`]). An existing node there
+    /// (group or array) is kept as it is.
     ///
     /// # Errors
     /// The directory or the group's `zarr.json` cannot be created (`path` names a file, no
@@ -100,6 +106,7 @@ impl Store {
         let root = path.as_ref().to_owned();
         if node_at(&root, false)?.is_none() {
             write_group(&os(), &root, Map::new())?;
+            consolidate(&os(), &root, false)?;
         }
         Store::open(root)
     }
@@ -109,6 +116,19 @@ impl Store {
     pub(crate) fn with_file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
         self.fs = fs;
         self
+    }
+
+    /// A new store in the staging directory `dir` of a conversion, which keeps no
+    /// consolidated metadata (its root is never published).
+    pub(crate) fn create_staging(dir: &Path) -> Result<Store> {
+        write_atomic_in(
+            &os(),
+            &dir.join(METADATA_FILE),
+            group_document_text(Map::new()).as_bytes(),
+        )?;
+        let mut store = Store::open(dir)?;
+        store.consolidated = false;
+        Ok(store)
     }
 
     /// Uses `cache` for the arrays opened from now on (the default is the process-wide one).
@@ -150,37 +170,67 @@ impl Store {
     /// which [`Store::node_dir`] refuses
     /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)).
     pub fn nodes(&self) -> Result<Vec<Node>> {
-        let mut out = Vec::new();
-        let mut pending = vec![String::new()];
-        while let Some(path) = pending.pop() {
-            let dir = self.node_dir(&path)?;
-            let Some((kind, zarr_format)) = node_at(&dir, self.follow_symlinks)? else {
-                continue;
-            };
-            out.push(Node {
-                path: path.clone(),
-                kind,
-                zarr_format,
-            });
-            if kind == NodeKind::Group {
-                let mut children: Vec<String> = fs::read_dir(&dir)
-                    .map_err(io_err(&dir, "list"))?
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|n| !n.starts_with('.'))
-                    .collect();
-                children.sort();
-                for child in children.into_iter().rev() {
-                    pending.push(if path.is_empty() {
-                        child
-                    } else {
-                        format!("{path}/{child}")
-                    });
-                }
+        walk_nodes(&self.root, self.follow_symlinks)
+    }
+
+    /// The user attributes of the group at `name` (`""` is the root): `attributes` in its
+    /// `zarr.json`, or a Zarr v2 group's `.zattrs` (empty when it has none).
+    ///
+    /// # Errors
+    /// An invalid `name` (see [`Store::node_dir`]); no group there
+    /// ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound), also when `name` is an array);
+    /// metadata that cannot be read (`Io`) or parsed
+    /// ([`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt)).
+    pub fn group_attributes(&self, name: &str) -> Result<Map<String, Value>> {
+        let dir = self.node_dir(name)?;
+        let file = match node_at(&dir, self.follow_symlinks)? {
+            Some((NodeKind::Group, 3)) => dir.join(METADATA_FILE),
+            Some((NodeKind::Group, _)) => dir.join(".zattrs"),
+            Some((NodeKind::Array, _)) => {
+                return Err(argument(
+                    ErrorKind::NotFound,
+                    format!("{} is an array, not a group", dir.display()),
+                ))
             }
+            None => return Err(FormatError::MissingMetadata { path: dir }.into()),
+        };
+        let Some(bytes) = read_regular_file(&file, self.follow_symlinks)? else {
+            return Ok(Map::new());
+        };
+        let doc: Value =
+            serde_json::from_slice(&bytes).map_err(|e| FormatError::MalformedMetadata {
+                path: file.clone(),
+                reason: crate::format::bounded(e.to_string()),
+            })?;
+        let attributes = if file.ends_with(METADATA_FILE) {
+            doc.get("attributes").cloned().unwrap_or_default()
+        } else {
+            doc
+        };
+        match attributes {
+            Value::Object(map) => Ok(map),
+            Value::Null => Ok(Map::new()),
+            other => Err(FormatError::MalformedMetadata {
+                path: file,
+                reason: crate::format::bounded(format!("attributes {other} are not an object")),
+            }
+            .into()),
         }
-        Ok(out)
+    }
+
+    /// Rewrites the consolidated metadata in the root group's `zarr.json` from the nodes now
+    /// in the store. Every change outcore makes to a store's hierarchy calls it; call it
+    /// after changing the store by other means. A store whose root is an array, or a Zarr v2
+    /// group, has none.
+    ///
+    /// # Errors
+    /// The root directory cannot be locked, a directory listed or a `zarr.json` read
+    /// ([`ErrorKind::Io`](crate::ErrorKind::Io)), or the root's `zarr.json` written.
+    pub fn consolidate(&self) -> Result<()> {
+        if !self.consolidated {
+            return Ok(());
+        }
+        consolidate(&self.fs, &self.root, self.follow_symlinks)
     }
 
     /// The paths of every array in the store.
@@ -213,22 +263,25 @@ impl Store {
         )
     }
 
-    /// Creates a group at `name` (and any missing parent groups) with these attributes. An
-    /// existing group's metadata is replaced; so is an array's, which turns it into a group
-    /// over its old chunk files.
+    /// Creates a group at `name` (and any missing parent groups) with these attributes, and
+    /// brings the store's consolidated metadata up to date. An existing group's metadata is
+    /// replaced; so is an array's, which turns it into a group over its old chunk files.
     ///
     /// # Errors
     /// An invalid `name` (see [`Store::node_dir`]); an array above `name`
     /// ([`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)); a directory or
-    /// `zarr.json` that cannot be read or written.
+    /// `zarr.json` that cannot be read or written; the consolidated metadata cannot be
+    /// rewritten (see [`Store::consolidate`]).
     pub fn create_group(&self, name: &str, attributes: Map<String, Value>) -> Result<()> {
         self.ensure_parent_groups(name)?;
-        write_group(&self.fs, &self.node_dir(name)?, attributes)
+        write_group(&self.fs, &self.node_dir(name)?, attributes)?;
+        self.consolidate()
     }
 
     /// Creates the missing groups above `name` (an array on the way is an error).
     pub(crate) fn ensure_parent_groups(&self, name: &str) -> Result<()> {
         let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+        let mut created = false;
         for depth in 1..parts.len() {
             let parent = parts[..depth].join("/");
             let dir = self.node_dir(&parent)?;
@@ -240,8 +293,14 @@ impl Store {
                         dir.display()
                     )))
                 }
-                None => write_group(&self.fs, &dir, Map::new())?,
+                None => {
+                    write_group(&self.fs, &dir, Map::new())?;
+                    created = true;
+                }
             }
+        }
+        if created {
+            self.consolidate()?;
         }
         Ok(())
     }
@@ -276,6 +335,7 @@ impl Store {
             self.cache.clone(),
             self.follow_symlinks,
             self.fs.clone(),
+            self.consolidated.then(|| self.root.clone()),
         )
     }
 
@@ -342,6 +402,81 @@ fn write_group(fs: &Arc<dyn FileSystem>, dir: &Path, attributes: Map<String, Val
         sync_dir(&**fs, parent_of(made))?;
     }
     Ok(())
+}
+
+/// Rewrites the consolidated metadata of the store at `root` (see [`Store::consolidate`]):
+/// the `zarr.json` of every Zarr v3 node below the root, inline in the root's. Writers take
+/// turns on a lock of the root directory, and each reads the hierarchy once it holds it, so
+/// the last to write has seen every node published before it. A node whose `zarr.json` is
+/// not JSON is left out (opening it reports the damage).
+pub(crate) fn consolidate(
+    fs: &Arc<dyn FileSystem>,
+    root: &Path,
+    follow_symlinks: bool,
+) -> Result<()> {
+    with_dir_lock(root, || {
+        let meta_path = root.join(METADATA_FILE);
+        let Some(bytes) = read_regular_file(&meta_path, follow_symlinks)? else {
+            return Ok(());
+        };
+        let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
+            return Ok(());
+        };
+        if doc.get("node_type").and_then(Value::as_str) != Some("group") {
+            return Ok(());
+        }
+        let mut nodes = Vec::new();
+        for node in walk_nodes(root, follow_symlinks)? {
+            if node.path.is_empty() || node.zarr_format != 3 {
+                continue;
+            }
+            let file = root.join(node_rel(&node.path)?).join(METADATA_FILE);
+            let Some(bytes) = read_regular_file(&file, follow_symlinks)? else {
+                continue;
+            };
+            if let Ok(node_doc) = serde_json::from_slice::<Value>(&bytes) {
+                nodes.push((node.path, node_doc));
+            }
+        }
+        write_atomic_in(fs, &meta_path, consolidated_root_text(doc, nodes).as_bytes())?;
+        Ok(())
+    })?
+}
+
+/// Every node below `root`, parents before children, siblings sorted by name (see
+/// [`Store::nodes`]).
+fn walk_nodes(root: &Path, follow_symlinks: bool) -> Result<Vec<Node>> {
+    let mut out = Vec::new();
+    let mut pending = vec![String::new()];
+    while let Some(path) = pending.pop() {
+        let dir = root.join(node_rel(&path)?);
+        let Some((kind, zarr_format)) = node_at(&dir, follow_symlinks)? else {
+            continue;
+        };
+        out.push(Node {
+            path: path.clone(),
+            kind,
+            zarr_format,
+        });
+        if kind == NodeKind::Group {
+            let mut children: Vec<String> = fs::read_dir(&dir)
+                .map_err(io_err(&dir, "list"))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            children.sort();
+            for child in children.into_iter().rev() {
+                pending.push(if path.is_empty() {
+                    child
+                } else {
+                    format!("{path}/{child}")
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The path of the node `name` relative to the store's root.

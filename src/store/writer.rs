@@ -12,7 +12,7 @@ use ndarray::{ArrayViewD, Slice};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use super::Array;
+use super::{consolidate, Array};
 use crate::cache::ChunkCache;
 use crate::codec::{native_to_le, ChunkEncoding};
 use crate::element::{DataType, Element, FillValue};
@@ -23,7 +23,9 @@ use crate::format::grid::{iter_box, pad_into, ravel};
 use crate::format::layout::{
     align_up, default_chunk_shape, default_shard_shape, MAX_WRITTEN_SHARD_CHUNKS,
 };
-use crate::format::metadata::{array_document_text, build_array_document, NewArrayMeta};
+use crate::format::metadata::{
+    array_document_text, build_array_document, default_dimension_names, NewArrayMeta,
+};
 use crate::format::{
     ChunkGrid, ChunkKeyEncoding, ChunkLocation, ChunkStats, IndexLocation, ShardIndex, StatsTable,
     METADATA_FILE, STATS_FILE,
@@ -94,7 +96,9 @@ impl ArraySpec {
         self
     }
 
-    /// Axis names (`dimension_names` in `zarr.json`; xarray uses them).
+    /// Axis names (`dimension_names` in `zarr.json`; xarray uses them), one per axis. An
+    /// array written without them has `dim_0`, `dim_1`, …; two arrays of one group that
+    /// share a name must share its length for xarray to open the group as a dataset.
     pub fn dimension_names(mut self, names: &[&str]) -> Self {
         self.dimension_names = Some(names.iter().map(|s| s.to_string()).collect());
         self
@@ -183,6 +187,9 @@ pub struct ArrayWriter {
     stats: Mutex<StatsTable>,
     touched_dirs: Mutex<BTreeSet<PathBuf>>,
     cache: Arc<dyn ChunkCache>,
+    /// The root of the store the array is created in, whose consolidated metadata
+    /// [`ArrayWriter::finish`] brings up to date.
+    store_root: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ArrayWriter {
@@ -249,8 +256,21 @@ impl ArrayWriter {
         cache: Arc<dyn ChunkCache>,
         follow_symlinks: bool,
         fs: Arc<dyn FileSystem>,
+        store_root: Option<PathBuf>,
     ) -> Result<Self> {
         let grid = spec.grid(&final_dir)?;
+        let dimension_names = match &spec.dimension_names {
+            Some(names) if names.len() != grid.ndim() => {
+                return Err(invalid(format!(
+                    "{}: {} dimension names {names:?} for an array of {} dimensions",
+                    final_dir.display(),
+                    names.len(),
+                    grid.ndim()
+                )))
+            }
+            Some(names) => names.clone(),
+            None => default_dimension_names(grid.ndim()),
+        };
         let fill_value = spec
             .fill_value
             .clone()
@@ -268,7 +288,7 @@ impl ArrayWriter {
             grid: &grid,
             codecs: &spec.encoding.codec().metadata(),
             attributes: &spec.attributes,
-            dimension_names: spec.dimension_names.as_deref(),
+            dimension_names: Some(&dimension_names),
         }));
         let stats = stats_table(spec.data_type, &grid, &final_dir)?;
         let staging = staging_beside(&fs, &final_dir)?;
@@ -289,6 +309,7 @@ impl ArrayWriter {
             pending: Mutex::new(HashMap::new()),
             touched_dirs: Mutex::new(BTreeSet::new()),
             cache,
+            store_root,
         })
     }
 
@@ -338,7 +359,13 @@ impl ArrayWriter {
             touched_dirs: Mutex::new(BTreeSet::new()),
             cache: array.cache().clone(),
             base: Some(array),
+            store_root: None,
         })
+    }
+
+    /// The fill value of the array being written.
+    pub(crate) fn fill_value(&self) -> &FillValue {
+        &self.fill_value
     }
 
     /// The grid being written.
@@ -585,11 +612,13 @@ impl ArrayWriter {
     /// Commits the remaining shards (for an update, links the unchanged ones), then the
     /// statistics sidecar, then `zarr.json`, and puts the new generation in place: exchanged
     /// with an existing array in one step, the old generation removed once no reader holds
-    /// it. Returns the array, opened.
+    /// it. A new array is then added to the store's consolidated metadata
+    /// ([`crate::Store::consolidate`]). Returns the array, opened.
     ///
     /// # Errors
     /// A shard, the sidecar or `zarr.json` cannot be written, synced or renamed
-    /// ([`crate::ErrorKind::Io`]); an existing node at the destination cannot be replaced.
+    /// ([`crate::ErrorKind::Io`]); an existing node at the destination cannot be replaced;
+    /// the consolidated metadata cannot be rewritten (the array is in place by then).
     pub fn finish(self) -> Result<Array> {
         self.finish_files().map_err(|e| self.public(e))?;
         // The generation an update started from is no longer read (its shards are copied or
@@ -597,6 +626,9 @@ impl ArrayWriter {
         // reader holds it.
         drop(self.base);
         self.staging.publish(None, &self.final_dir)?;
+        if let Some(root) = &self.store_root {
+            consolidate(&self.fs, root, self.follow_symlinks)?;
+        }
         Array::open(
             &*self.fs,
             &self.final_dir,

@@ -11,7 +11,7 @@ use outcore::convert::binary::{open_npy, open_raw, ByteOrder, Order, RawLayout};
 use outcore::convert::csv::{import_csv, CsvOptions, CsvReport, Header};
 use outcore::convert::{combine, is_zarr_node, Combine, ConvertOptions, Output};
 use outcore::NodeKind;
-use outcore::{ChunkEncoding, DataType, LazyArray};
+use outcore::{ArraySpec, ChunkEncoding, DataType, LazyArray};
 use serde::Serialize;
 
 use crate::progress::Bar;
@@ -62,6 +62,19 @@ pub(crate) struct Args {
     /// Replace an existing output.
     #[arg(long)]
     pub overwrite: bool,
+    /// Write one array as the output itself, rather than a group holding it named after the
+    /// input (the default, which xarray opens as a dataset). Writing into an existing store
+    /// (STORE/NAME) always writes the array itself.
+    #[arg(long)]
+    pub bare: bool,
+    /// Names of the array's dimensions, e.g. `time,lat,lon` (default: the source's, else
+    /// `dim_0,dim_1,…`).
+    #[arg(long, value_delimiter = ',')]
+    pub dims: Option<Vec<String>>,
+    /// Zarr groups: leave out arrays of a data type outcore does not store (strings,
+    /// float16, …), listing them, instead of failing.
+    #[arg(long)]
+    pub skip_unsupported: bool,
     /// Raw binary: the element type (bool, int8 … uint64, float32, float64).
     #[arg(long, value_parser = parse_dtype, help_heading = "Raw binary")]
     pub dtype: Option<DataType>,
@@ -108,6 +121,8 @@ pub(crate) struct ConvertOutput {
     /// The CSV importer's report (CSV inputs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csv: Option<CsvReport>,
+    /// Arrays of a Zarr group left out by `--skip-unsupported`.
+    pub skipped: Vec<SkippedArray>,
     /// Wall time in seconds.
     pub seconds: f64,
 }
@@ -127,6 +142,15 @@ pub(crate) struct ConvertedArray {
     pub shards: Vec<u64>,
     /// Bytes stored (all shard files).
     pub stored_bytes: u64,
+}
+
+/// An array `--skip-unsupported` left out.
+#[derive(Debug, Serialize)]
+pub(crate) struct SkippedArray {
+    /// Its path inside the input group.
+    pub name: String,
+    /// Why outcore cannot store it.
+    pub reason: String,
 }
 
 /// A shape given on the command line, like `100,200`.
@@ -270,8 +294,27 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         shards: args.shard.clone().map(|d| d.0),
         encoding: Some(args.codec.clone()),
     };
+    let one_array = match format {
+        Format::Csv => args.matrix,
+        Format::Zarr => inputs.len() > 1 || is_array(&inputs[0])?,
+        Format::Npy | Format::Raw => true,
+    };
+    if args.dims.is_some() && !one_array {
+        bail!("--dims names the dimensions of one array; this conversion writes a group");
+    }
     let staged = Output::create(&destination, args.overwrite)?;
+    // One array becomes a group holding it, named after the input, so that xarray opens
+    // the output as a dataset.
+    let name = if one_array && !args.bare && !staged.inside_store() {
+        staged
+            .store()
+            .create_group(staged.name(), Default::default())?;
+        format!("{}/{}", staged.name(), array_name(&inputs[0]))
+    } else {
+        staged.name().to_string()
+    };
     let mut csv_report = None;
+    let mut skipped = Vec::new();
     match format {
         Format::Csv => {
             let input_bytes: u64 = inputs
@@ -299,7 +342,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 &inputs,
                 how,
                 staged.store(),
-                staged.name(),
+                &name,
                 &options,
                 &csv,
                 Some(&observer),
@@ -308,18 +351,20 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
             bar.finish();
             csv_report = Some(report);
         }
-        Format::Zarr if inputs.len() == 1 && !is_array(&inputs[0])? => {
-            convert_group(&inputs[0], &staged, &options, output)?;
+        Format::Zarr if !one_array => {
+            skipped = convert_group(&inputs[0], &staged, &options, args, output)?;
         }
         _ => {
             let mut options = options.clone();
             let mut arrays = Vec::new();
+            let mut single_source = None;
             for input in &inputs {
                 let array = match format {
                     Format::Zarr => {
                         let source = open_zarr_array(input)?;
                         if inputs.len() == 1 {
                             options = keep_source_chunks(&options, &source);
+                            single_source = Some(source.clone());
                         }
                         LazyArray::from_stored(&source)
                     }
@@ -328,7 +373,18 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 arrays.push((input.clone(), array));
             }
             let array = combine(arrays, how)?;
-            write_array(&array, &staged, staged.name(), &options, output).with_context(|| {
+            let write = || -> Result<()> {
+                let mut spec = match &single_source {
+                    Some(source) => options.spec_like(source)?,
+                    None => options.spec(array.data_type(), array.shape())?,
+                };
+                if let Some(dims) = &args.dims {
+                    let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+                    spec = spec.dimension_names(&dims);
+                }
+                write_array(&array, &staged, &name, &spec, output)
+            };
+            write().with_context(|| {
                 let more = match inputs.len() {
                     1 => String::new(),
                     n => format!(" and {} more", n - 1),
@@ -349,6 +405,7 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
         format,
         arrays: describe(&written)?,
         csv: csv_report,
+        skipped,
         seconds: started.elapsed().as_secs_f64(),
     };
     crate::emit(output, &report, !output.quiet, |out| {
@@ -366,6 +423,9 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 "  {name}: {} {:?}, chunks {:?}, {} bytes stored",
                 a.data_type, a.shape, a.chunks, a.stored_bytes
             )?;
+        }
+        for a in &report.skipped {
+            writeln!(out, "  skipped {}: {}", a.name, a.reason)?;
         }
         if let Some(csv) = &report.csv {
             if csv.skipped_rows > 0 {
@@ -428,49 +488,84 @@ fn open_input(path: &Path, format: Format, args: &Args) -> Result<LazyArray> {
     })
 }
 
+/// The name of the array a one-array conversion writes inside its group: the input's file
+/// name without its extension (`field` for `field.npy` or `field.zarr`), or `array` when
+/// that is no valid node name.
+fn array_name(input: &Path) -> String {
+    input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\']))
+        .unwrap_or("array")
+        .to_string()
+}
+
 fn write_array(
     array: &LazyArray,
     staged: &Output,
     name: &str,
-    options: &ConvertOptions,
+    spec: &ArraySpec,
     output: &OutputArgs,
 ) -> Result<()> {
     let bar = Bar::new(output, "convert", array.nbytes());
     let observer = |p: &outcore::Progress| bar.update(p);
-    staged.write_array(name, array, options, Some(&observer))?;
+    staged.write_array_as(name, array, spec, Some(&observer))?;
     bar.finish();
     Ok(())
 }
 
 /// Every array of the Zarr group at `path`, converted into the same place under the staged
-/// node (groups recreated on the way).
+/// node (groups recreated on the way, attributes kept). Returns the arrays left out by
+/// `--skip-unsupported`.
 fn convert_group(
     path: &Path,
     staged: &Output,
     options: &ConvertOptions,
+    args: &Args,
     output: &OutputArgs,
-) -> Result<()> {
+) -> Result<Vec<SkippedArray>> {
+    let mut skipped = Vec::new();
     let source = crate::open_store(path)?;
     staged
         .store()
-        .create_group(staged.name(), Default::default())?;
+        .create_group(staged.name(), source.group_attributes("")?)?;
     for node in source.nodes()? {
         if node.path.is_empty() {
             continue;
         }
         let target = format!("{}/{}", staged.name(), node.path);
         match node.kind {
-            NodeKind::Group => staged.store().create_group(&target, Default::default())?,
+            NodeKind::Group => staged
+                .store()
+                .create_group(&target, source.group_attributes(&node.path)?)?,
             NodeKind::Array => {
-                let array = source.open_array(&node.path)?;
+                let array = match source.open_array(&node.path) {
+                    Ok(array) => array,
+                    Err(e) if e.kind() == outcore::ErrorKind::Unsupported => {
+                        if !args.skip_unsupported {
+                            return Err(anyhow::Error::new(e).context(format!(
+                                "{}/{} cannot be converted (pass --skip-unsupported to leave it out)",
+                                path.display(),
+                                node.path
+                            )));
+                        }
+                        skipped.push(SkippedArray {
+                            name: node.path.clone(),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let options = keep_source_chunks(options, &array);
+                let spec = options.spec_like(&array)?;
                 let lazy = LazyArray::from_stored(&array);
-                write_array(&lazy, staged, &target, &options, output)
+                write_array(&lazy, staged, &target, &spec, output)
                     .with_context(|| format!("{}/{}", path.display(), node.path))?;
             }
         }
     }
-    Ok(())
+    Ok(skipped)
 }
 
 /// The arrays under the finished node at `path`.

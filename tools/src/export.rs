@@ -70,7 +70,9 @@ pub(crate) fn run(args: &Args, output: &OutputArgs) -> Result<u8> {
                 chunks: args.chunks.clone().map(|d| d.0),
                 encoding: args.codec.clone(),
                 overwrite: args.overwrite,
-            };
+                ..ExportOptions::default()
+            }
+            .metadata_of(&array);
             export_zarr(&lazy, &args.output, &options, Some(&observer))?;
             "zarr"
         }

@@ -66,6 +66,9 @@ fn print_text(out: &mut dyn Write, report: &StoreReport) -> Result<()> {
         if let Some(array) = &node.array {
             print_array(out, &format!("{indent}  "), array)?;
         }
+        for (key, value) in &node.attributes {
+            writeln!(out, "{indent}  attribute {key} = {value}")?;
+        }
     }
     Ok(())
 }
@@ -76,6 +79,10 @@ fn print_array(out: &mut dyn Write, indent: &str, a: &ArrayReport) -> Result<()>
         "{indent}shape {:?} {}  fill {}",
         a.shape, a.data_type, a.fill_value
     )?;
+    if let Some(names) = &a.dimension_names {
+        let names: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap_or("-")).collect();
+        writeln!(out, "{indent}dimensions {}", names.join(", "))?;
+    }
     match &a.shard_shape {
         Some(shard) => writeln!(
             out,

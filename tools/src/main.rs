@@ -91,40 +91,38 @@ enum Command {
 }
 
 /// Opens the array at `path`: an array directory (a store that is one array, or an array
-/// inside a store). A group is an error listing its arrays; anything else that fails to open
-/// (a damaged `zarr.json` included) is the library's error.
+/// inside a store), or a group holding exactly one array (what `convert` writes by default),
+/// which opens that array. A group of several arrays is an error listing them; an array that
+/// fails to open (an unsupported data type, a damaged `zarr.json`) is the library's error.
 ///
 /// # Errors
 ///
-/// A path that is not a store, a group (the message lists its arrays), or an array that
-/// cannot be opened.
+/// A path that is not a store, a group without exactly one array (the message lists its
+/// arrays), or an array that cannot be opened.
 pub fn open_array(path: &std::path::Path) -> anyhow::Result<outcore::Array> {
     let store = open_store(path)?;
-    let error = match store.open_array("") {
-        Ok(array) => return Ok(array),
-        Err(e) => e,
-    };
-    let is_group = store
-        .nodes()
-        .ok()
-        .and_then(|nodes| nodes.into_iter().next())
-        .is_some_and(|root| root.kind == outcore::NodeKind::Group);
-    let arrays = if is_group {
-        store.arrays().unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    if arrays.is_empty() {
-        return Err(error.into());
+    let root_is_group = store
+        .nodes()?
+        .first()
+        .is_some_and(|root| root.path.is_empty() && root.kind == outcore::NodeKind::Group);
+    if !root_is_group {
+        return Ok(store.open_array("")?);
     }
-    let shown: Vec<&str> = arrays.iter().take(8).map(String::as_str).collect();
-    anyhow::bail!(
-        "{} is a group, not an array: name one of its arrays ({}), e.g. {}/{}",
-        path.display(),
-        shown.join(", "),
-        path.display(),
-        shown[0]
-    )
+    let arrays = store.arrays()?;
+    match arrays.as_slice() {
+        [] => anyhow::bail!("{} is a group without arrays", path.display()),
+        [only] => Ok(store.open_array(only)?),
+        _ => {
+            let shown: Vec<&str> = arrays.iter().take(8).map(String::as_str).collect();
+            anyhow::bail!(
+                "{} is a group, not an array: name one of its arrays ({}), e.g. {}/{}",
+                path.display(),
+                shown.join(", "),
+                path.display(),
+                shown[0]
+            )
+        }
+    }
 }
 
 /// Most worker threads `--threads` may ask for: four per core the machine has, and at least

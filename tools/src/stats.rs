@@ -84,9 +84,14 @@ pub(crate) struct StatsEntry {
     pub quantiles: Option<Vec<Value>>,
 }
 
-/// `v` as JSON, `null` for NaN and infinities.
+/// `v` as JSON: a number, the strings `"inf"` and `"-inf"` for infinities (JSON has no
+/// number for them), `null` for NaN.
 pub(crate) fn float(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+    match v {
+        f64::INFINITY => Value::String("inf".into()),
+        f64::NEG_INFINITY => Value::String("-inf".into()),
+        _ => serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+    }
 }
 
 fn scalar(s: Scalar) -> Value {
@@ -120,10 +125,11 @@ pub(crate) fn heading() -> String {
     )
 }
 
-/// A value of the text table: `nan` for a null.
+/// A value of the text table: `nan` for a null, `inf`/`-inf` unquoted.
 fn show(v: &Value) -> String {
     match v {
         Value::Null => "nan".to_string(),
+        Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }

@@ -76,7 +76,8 @@ fn bad_convert_inputs() {
     );
 
     let existing = dir.path().join("existing.zarr");
-    ok(&["convert", s(&good), s(&existing), "-q"]);
+    // A bare array: nothing can be written inside it.
+    ok(&["convert", s(&good), s(&existing), "--bare", "-q"]);
     let message = fails_naming(&["convert", s(&good), s(&existing)], "existing.zarr");
     assert!(message.contains("--overwrite"), "{message}");
     // A file that is not a store is never replaced, even with --overwrite.

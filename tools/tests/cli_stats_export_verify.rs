@@ -14,7 +14,8 @@ use common::{
 use ndarray_npy::write_npy;
 use outcore::ndarray::{Array2, ArrayD};
 
-/// A (50, 40) float64 `.npy` converted with 10×10 chunks in 20×40 shards, zstd or raw.
+/// A (50, 40) float64 `.npy` converted with 10×10 chunks in 20×40 shards, zstd or raw, as a
+/// bare array (the store is the array, so its files are at known paths).
 fn store(dir: &Path, name: &str, codec: &str) -> (PathBuf, Array2<f64>) {
     let values = Array2::from_shape_fn((50, 40), |(i, j)| common::value(2, i, j, false));
     let npy = dir.join(format!("{name}.npy"));
@@ -30,6 +31,7 @@ fn store(dir: &Path, name: &str, codec: &str) -> (PathBuf, Array2<f64>) {
         "20,40",
         "--codec",
         codec,
+        "--bare",
         "-q",
     ]);
     (store, values)

@@ -412,6 +412,7 @@ fn sidecar_cases(root: &Path, cases: &mut Vec<Case>, count: usize) {
             "8",
             "--shard",
             "16",
+            "--bare",
             "-q",
         ])
         .output()

@@ -55,6 +55,7 @@ fn convert_args<'a>(input: &'a Path, output: &'a Path) -> Vec<&'a str> {
         "--shard",
         "32,32",
         "--overwrite",
+        "--bare",
         "-q",
     ]
 }

@@ -111,7 +111,16 @@ pub(crate) struct ConvertOutput {
     pub arrays: Vec<ConvertedArray>,
     #[serde(default)]
     pub csv: Option<CsvReport>,
+    pub skipped: Vec<SkippedArray>,
     pub seconds: f64,
+}
+
+/// `ConvertOutput.skipped[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SkippedArray {
+    pub name: String,
+    pub reason: String,
 }
 
 /// One array of [`ConvertOutput`].
@@ -187,7 +196,8 @@ pub(crate) struct StatsOutput {
     pub stats: Vec<StatsEntry>,
 }
 
-/// `StatsOutput.stats[]`; a NaN (no non-NaN values) is `null`.
+/// `StatsOutput.stats[]`; a NaN (no non-NaN values) is `null`, infinities `"inf"` and
+/// `"-inf"`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatsEntry {
@@ -195,11 +205,28 @@ pub(crate) struct StatsEntry {
     pub index: Option<u64>,
     pub count: u64,
     pub nan_count: u64,
+    #[serde(deserialize_with = "json_float")]
     pub min: Option<f64>,
+    #[serde(deserialize_with = "json_float")]
     pub max: Option<f64>,
+    #[serde(deserialize_with = "json_float")]
     pub sum: Option<f64>,
+    #[serde(deserialize_with = "json_float")]
     pub mean: Option<f64>,
+    #[serde(deserialize_with = "json_float")]
     pub std: Option<f64>,
+}
+
+/// A float of the `--json` outputs: a number, `null` for NaN, `"inf"` or `"-inf"`.
+pub(crate) fn json_float<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => Ok(n.as_f64()),
+        serde_json::Value::String(s) if s == "inf" => Ok(Some(f64::INFINITY)),
+        serde_json::Value::String(s) if s == "-inf" => Ok(Some(f64::NEG_INFINITY)),
+        other => Err(D::Error::custom(format!("{other} is not a float"))),
+    }
 }
 
 /// `outcore export --json`.
