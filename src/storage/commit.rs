@@ -85,7 +85,7 @@ pub(crate) fn create_temp_in(
         let (file, path) = builder()
             .make_in(dir, |path| fs.create_file(path))
             .and_then(|tmp| tmp.keep().map_err(|e| e.error))
-            .map_err(io_err(dir, "create temporary file in"))?;
+            .map_err(io_err(dir, "creating a temporary file in this directory"))?;
         let tmp = TempFile {
             fs: fs.clone(),
             file,
@@ -107,7 +107,10 @@ pub(super) fn create_temp_dir_in(fs: &dyn FileSystem, dir: &Path) -> Result<Path
     builder()
         .make_in(dir, |path| fs.create_dir(path))
         .and_then(|tmp| tmp.into_temp_path().keep().map_err(|e| e.error))
-        .map_err(io_err(dir, "create temporary directory in"))
+        .map_err(io_err(
+            dir,
+            "creating a temporary directory in this directory",
+        ))
 }
 
 /// Creates `dir` and every missing directory above it, one [`FileSystem::create_dir`] each

@@ -559,9 +559,12 @@ impl StagingDir {
                 });
             }
         }
-        Err(io_err(parent, "create temporary directory in")(
-            io::Error::other("every new directory was removed before it could be locked"),
-        ))
+        Err(io_err(
+            parent,
+            "creating a temporary directory in this directory",
+        )(io::Error::other(
+            "every new directory was removed before it could be locked",
+        )))
     }
 
     /// The staging directory's path.

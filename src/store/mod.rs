@@ -438,7 +438,11 @@ pub(crate) fn consolidate(
                 nodes.push((node.path, node_doc));
             }
         }
-        write_atomic_in(fs, &meta_path, consolidated_root_text(doc, nodes).as_bytes())?;
+        write_atomic_in(
+            fs,
+            &meta_path,
+            consolidated_root_text(doc, nodes).as_bytes(),
+        )?;
         Ok(())
     })?
 }

@@ -676,10 +676,11 @@ impl ArrayWriter {
 
     /// Creates the directory `dir` of the new generation, and records it and every
     /// directory between it and the generation's root to be synced before the generation is
-    /// published (a shard's entry is durable only once every directory above it is).
+    /// published (a shard's entry is durable only once every directory above it is). One
+    /// thread at a time, so each directory is made once, by one call (directories are few).
     fn create_dirs(&self, dir: &Path) -> Result<()> {
-        create_dir_all(&*self.fs, dir)?;
         let mut touched = lock(&self.touched_dirs);
+        create_dir_all(&*self.fs, dir)?;
         for above in dir.ancestors().take_while(|a| *a != self.dir) {
             if !touched.insert(above.to_owned()) {
                 break; // and so are the ones above it
