@@ -134,7 +134,8 @@ def dask_tool():
         return x
 
     def group_mean(x, key):
-        # One partition per shard of the values (the keys' chunks hold the same elements).
+        # ravel() joins each shard's column chunks into whole rows; the keys' chunks then hold
+        # the same elements as the values', so the two columns line up partition by partition.
         frame = dd.from_dask_array(x.ravel(), columns="x").to_frame()
         frame["key"] = dd.from_dask_array(key, columns="key")
         return frame.groupby("key").x.mean().compute().sort_index().to_numpy()
