@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,35 +29,62 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "peers.py")
 
-# Workload name -> (dataset it runs on, what it computes). The NaN-aware workloads run on the
-# copy with 1% NaNs, the others on the field itself.
+# A workload: the dataset it runs on ("clean" or "nan": the NaN-aware workloads run on the copy
+# with 1% NaNs, the others on the field itself), what it computes, whether it also reads the
+# group keys (`keyed`) or writes a new array (`writes`, the value is then a sample of what was
+# written), the tools whose answer is approximate by design (their relative error is
+# reported, not checked), and whether answers must be equal (`exact`, counts) rather than
+# agree to --rtol.
+Workload = collections.namedtuple(
+    "Workload",
+    "data formula keyed writes approximate exact",
+    defaults=(False, False, frozenset(), False),
+)
+
 WORKLOADS = {
-    "sum": ("clean", "x.sum()"),
-    "mean_axis0_3": ("clean", "x.mean(axis=0)[:3]"),
-    "nanmean": ("nan", "nanmean(x)"),
-    "nanmax": ("nan", "nanmax(x)"),
-    "std": ("clean", "x.std()"),
-    "sqdev_mean": ("clean", "((x - 15) ** 2).mean()"),
+    "sum": Workload("clean", "x.sum()"),
+    "mean_axis0_3": Workload("clean", "x.mean(axis=0)[:3]"),
+    "nanmean": Workload("nan", "nanmean(x)"),
+    "nanmax": Workload("nan", "nanmax(x)"),
+    "std": Workload("clean", "x.std()"),
+    "sqdev_mean": Workload("clean", "((x - 15) ** 2).mean()"),
+    "group_mean": Workload("clean", "x.ravel() grouped by key, mean", keyed=True),
+    "sum_both": Workload("clean", "x.sum() + key.sum()", keyed=True),
+    "median": Workload("clean", "median(x)", approximate=frozenset({"dask"})),
+    "hist100": Workload("clean", "histogram(x, 100 bins over [min, max]) counts", exact=True),
+    "cumsum_store": Workload("clean", "cumsum(x, axis=0) written to a new array", writes=True),
+    "convert": Workload("clean", "x written to a new array", writes=True),
 }
+# Workloads that read the field once and nothing else, so the floor applies to them.
+ONE_PASS_OVER_FIELD = {"sum", "nanmean", "nanmax", "std", "sqdev_mean", "median", "hist100"}
+# outcore's targets against its own baseline in the same run: (workload, baseline, at most
+# this many times the baseline's time).
+BASELINE_TARGETS = [
+    ("group_mean", "sum_both", 1.3),
+    ("median", "sum", 4.0),
+    ("hist100", "sum", 1.3),
+    ("cumsum_store", "convert", 1.3),
+]
 
 def store_array(codec):
     """The input of an outcore-store tool: the store's array of that codec."""
 
     def path(data, which):
-        suffix = "" if which == "clean" else "_nan"
+        suffix = {"clean": "", "nan": "_nan", "key": "_key"}[which]
         return os.path.join(data["dir"], data["store"], codec + suffix)
 
     return path
 
 
 def npy_file(data, which):
-    """The input of numpy.memmap: the raw little-endian .npy file."""
+    """The input of numpy.memmap and pandas: the raw little-endian .npy file."""
     return os.path.join(data["dir"], data["npy"][which])
 
 
 def b2nd_file(data, which):
-    """The input of blosc2: the b2nd file the harness writes from the .npy."""
-    return os.path.join(data["dir"], blosc2_name(which))
+    """The input of blosc2: the b2nd file the harness writes from the .npy (None for the
+    keys: blosc2 runs no keyed workload)."""
+    return None if which == "key" else os.path.join(data["dir"], blosc2_name(which))
 
 
 def blosc2_name(which):
@@ -65,9 +93,10 @@ def blosc2_name(which):
 
 
 # One way a tool runs: its label in the tables, the kind of storage it reads ("compressed" or
-# "raw": ratios compare tools on the same kind), and its input, a function of (the dataset's
-# description, "clean" or "nan") returning the path it reads.
-Variant = collections.namedtuple("Variant", "label storage input")
+# "raw": ratios compare tools on the same kind), its input, a function of (the dataset's
+# description, "clean", "nan" or "key") returning the path it reads, and the workloads it is
+# measured on (None: all; a tool asked for a workload it has no operation for says so).
+Variant = collections.namedtuple("Variant", "label storage input only", defaults=(None,))
 
 TOOLS = {
     "outcore": [
@@ -84,6 +113,8 @@ TOOLS = {
     ],
     "blosc2": [Variant("blosc2 zstd+shuffle", "compressed", b2nd_file)],
     "numpy": [Variant("numpy.memmap", "raw", npy_file)],
+    # pandas holds everything in memory: it is here for the grouped mean only.
+    "pandas": [Variant("pandas", "raw", npy_file, frozenset({"group_mean", "sum_both"}))],
 }
 OUTCORE = "outcore"
 # Agreement is checked against the first of these that ran (plain numpy is the reference).
@@ -184,7 +215,7 @@ class Harness:
         manifest = os.path.join(directory, "dataset.json")
         requested = str(self.args.size)
         data = self.read_manifest(manifest)
-        if data is None or data.get("size") != requested:
+        if data is None or data.get("size") != requested or "key" not in data.get("npy", {}):
             self.log(f"making the dataset ({human_bytes(self.args.size)} per array) in {directory}")
             for name in (blosc2_name("clean"), blosc2_name("nan"), "blosc2.json"):
                 remove_if_exists(os.path.join(directory, name))
@@ -224,11 +255,16 @@ class Harness:
 
     # Measuring --------------------------------------------------------------------------
 
-    def command(self, tool, workload, path):
-        """The command line of one measurement."""
+    def command(self, tool, workload, path, key, out):
+        """The command line of one measurement (KEY, OUT: None when not needed)."""
+        options = []
+        if key is not None:
+            options += ["--key", key]
+        if out is not None:
+            options += ["--out", out]
         if tool == OUTCORE:
-            return self.runner("run", workload, path)
-        return self.peers("run", tool, workload, path)
+            return self.runner("run", workload, path, *options)
+        return self.peers("run", tool, workload, path, *options)
 
     def measure_limits(self):
         """The physical limits, each the best of REPEAT fresh processes after a warm-up."""
@@ -253,19 +289,36 @@ class Harness:
         for tool in self.args.tools:
             for variant in TOOLS[tool]:
                 for which in ("clean", "nan"):
-                    workloads = [w for w in self.args.workloads if WORKLOADS[w][0] == which]
+                    workloads = [
+                        w for w in self.args.workloads
+                        if WORKLOADS[w].data == which and (variant.only is None or w in variant.only)
+                    ]
                     if not workloads:
                         continue
                     path = variant.input(self.data, which)
-                    if not os.path.exists(path):
-                        raise HarnessError(f"{path}: missing (delete dataset.json to remake the data)")
-                    warm([path])
+                    key = variant.input(self.data, "key")
+                    keyed = any(WORKLOADS[w].keyed for w in workloads) and key is not None
+                    for needed in [path] + ([key] if keyed else []):
+                        if not os.path.exists(needed):
+                            raise HarnessError(f"{needed}: missing (delete dataset.json to remake the data)")
+                    warm([path] + ([key] if keyed else []))
                     for workload in workloads:
-                        self.measure_one(tool, variant, workload, path)
+                        self.measure_one(tool, variant, workload, path, key)
 
-    def measure_one(self, tool, variant, workload, path):
-        """One untimed warm-up run, then REPEAT timed runs, each a fresh process."""
+    def output(self, variant):
+        """Where a writing workload of VARIANT writes: a path under the data directory that
+        does not exist (anything left there is removed)."""
+        slug = re.sub(r"[^a-z0-9]+", "-", variant.label.lower()).strip("-")
+        path = os.path.join(self.data["dir"], "output", slug)
+        remove_tree(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    def measure_one(self, tool, variant, workload, path, key):
+        """One untimed warm-up run, then REPEAT timed runs, each a fresh process; a writing
+        workload's output is removed after every run."""
         label = variant.label
+        spec = WORKLOADS[workload]
         record = {
             "tool": tool,
             "label": label,
@@ -276,10 +329,15 @@ class Harness:
             "peak_rss": [],
         }
         self.runs.append(record)
-        command = self.command(tool, workload, path)
+        out = self.output(variant) if spec.writes else None
+        command = self.command(tool, workload, path, key if spec.keyed else None, out)
         try:
             for attempt in range(self.args.repeat + 1):
-                result, rss = run_child(command)
+                try:
+                    result, rss = run_child(command)
+                finally:
+                    if out is not None:
+                        remove_tree(out)
                 if result.get("unsupported"):
                     record["unsupported"] = True
                     self.log(f"{label:22} {workload:13} unsupported")
@@ -304,20 +362,39 @@ class Harness:
     # Checking and reporting ---------------------------------------------------------------
 
     def check_agreement(self):
-        """Every tool's value of a workload equals the reference's to `rtol`; a tool that
-        disagrees is a problem, printed in one line."""
+        """Every tool's value of a workload equals the reference's to `rtol` (exactly for an
+        exact workload); a tool that disagrees is a problem, printed in one line. An
+        approximate tool's relative error is recorded instead."""
         for workload in self.args.workloads:
             done = {r["label"]: r for r in self.runs if r["workload"] == workload and "value" in r}
             if not done:
                 continue
-            reference = next((done[l] for l in REFERENCE_ORDER if l in done), next(iter(done.values())))
+            spec = WORKLOADS[workload]
+            for record in done.values():
+                if record["tool"] in spec.approximate:
+                    record["approximate"] = True
+            exact = [r for r in done.values() if not r.get("approximate")]
+            if not exact:
+                continue
+            reference = next(
+                (done[l] for l in REFERENCE_ORDER if l in done and not done[l].get("approximate")),
+                exact[0],
+            )
             for record in done.values():
                 error = relative_difference(record["value"], reference["value"])
-                record["agrees"] = error <= self.args.rtol
+                if record.get("approximate"):
+                    record["relative_error"] = error
+                    continue
+                record["agrees"] = error <= (0 if spec.exact else self.args.rtol)
                 if not record["agrees"]:
+                    ours, theirs = record["value"], reference["value"]
+                    if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+                        # Long answers (counts, samples): the first value that differs.
+                        i = next(i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b)
+                        ours, theirs = f"[{i}] {ours[i]}", f"[{i}] {theirs[i]}"
                     self.problems.append(
-                        f"DISAGREEMENT: {record['label']} {workload} = {record['value']}, "
-                        f"{reference['label']} = {reference['value']} (relative difference {error:.3g})"
+                        f"DISAGREEMENT: {record['label']} {workload} = {ours}, "
+                        f"{reference['label']} = {theirs} (relative difference {error:.3g})"
                     )
 
     def inputs(self):
@@ -329,11 +406,12 @@ class Harness:
         return found
 
     def best_peer(self, workload, storage):
-        """The fastest non-outcore record of a workload on a kind of storage."""
+        """The fastest non-outcore record of a workload on a kind of storage (approximate
+        answers left out)."""
         peers = [
             r for r in self.runs
             if r["workload"] == workload and r["storage"] == storage
-            and r["tool"] != OUTCORE and r["seconds"]
+            and r["tool"] != OUTCORE and r["seconds"] and not r.get("approximate")
         ]
         return min(peers, key=lambda r: min(r["seconds"]), default=None)
 
@@ -374,8 +452,11 @@ class Harness:
             )
         floors = {"raw": "raw_sum_mapped", "compressed": "zstd_decompress"}
         for workload in self.args.workloads:
-            which, formula = WORKLOADS[workload]
-            data = "the field with 1% NaNs" if which == "nan" else "the field"
+            spec = WORKLOADS[workload]
+            data = "the field with 1% NaNs" if spec.data == "nan" else "the field"
+            if spec.keyed:
+                data += " and its int8 keys"
+            formula = spec.formula
             lines += [
                 "",
                 f"### {workload}: `{formula}` over {data}",
@@ -405,8 +486,10 @@ class Harness:
             else:
                 notes.append(f"{1 / speedup:.1f}x slower than {best['label']}")
         floor = self.limits.get(floors[storage])
-        if record["tool"] == OUTCORE and floor and record["workload"] != "mean_axis0_3":
+        if record["tool"] == OUTCORE and floor and record["workload"] in ONE_PASS_OVER_FIELD:
             notes.append(f"{seconds / floor['seconds']:.2f}x the floor")
+        if record.get("approximate"):
+            notes.append(f"APPROXIMATE: relative error {record['relative_error']:.2g}")
         if record.get("agrees") is False:
             notes.append("DISAGREES")
         rss = human_bytes(max(record["peak_rss"]))
@@ -423,10 +506,18 @@ class Harness:
         def check(text, ok):
             lines.append(f"- [{'x' if ok else ' '}] {text}")
 
+        for workload, baseline, limit in BASELINE_TARGETS:
+            for label in ("outcore zstd", "outcore raw"):
+                ours, base = seconds(label, workload), seconds(label, baseline)
+                if ours and base:
+                    check(
+                        f"{workload}: {label} {ours / base:.2f}x its {baseline} (target at most {limit}x)",
+                        ours <= limit * base,
+                    )
         for workload in self.args.workloads:
             ours = seconds("outcore zstd", workload)
             dask = seconds("dask+zarr zstd", workload)
-            if ours and dask:
+            if ours and dask and "dask" not in WORKLOADS[workload].approximate:
                 check(f"{workload}: outcore {dask / ours:.1f}x faster than dask+zarr on the zstd store (target 2x)", dask >= 2 * ours)
         for workload in self.args.workloads:
             ours = seconds("outcore zstd", workload)
@@ -455,7 +546,7 @@ class Harness:
         from importlib import metadata
 
         versions = {}
-        for package in ("numpy", "dask", "zarr", "blosc2"):
+        for package in ("numpy", "dask", "pandas", "pyarrow", "zarr", "blosc2"):
             try:
                 versions[package] = metadata.version(package)
             except metadata.PackageNotFoundError:
@@ -550,6 +641,14 @@ def remove_if_exists(path):
         os.remove(path)
     except FileNotFoundError:
         pass
+
+
+def remove_tree(path):
+    """Removes a file or a directory tree if it is there."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        remove_if_exists(path)
 
 
 def cpu_model():

@@ -2,7 +2,8 @@
 
 harness.py starts this script once per measurement, so every run is a fresh process:
 
-    python peers.py run TOOL WORKLOAD PATH     one JSON line: {"value": ..., "seconds": ...}
+    python peers.py run TOOL WORKLOAD PATH [--key KEY] [--out OUT]
+                                               one JSON line: {"value": ..., "seconds": ...}
     python peers.py make-blosc2 NPY OUT CHUNKS BLOCKS
                                                write a b2nd file (zstd 1 + shuffle) from .npy
 
@@ -10,6 +11,12 @@ The time covers opening the data and computing the result, not importing the lib
 are imported before the clock starts). A workload a tool has no operation for is reported as
 {"unsupported": true} rather than emulated. Each tool is a table: how to open PATH, and one
 function per workload over the opened object, written the way a user of that tool would.
+
+The keyed workloads (KEYED) also open KEY, the int8 group key of every element of PATH in C
+order, and get (x, key). The writing workloads (WRITING) get (x, OUT), write their result to
+OUT, a path that does not exist yet, and return it opened; sampled values of it (rows 0,
+rows // 2 and the last, every 64th column) are read back after the clock stops and printed
+as the value.
 """
 
 import json
@@ -17,6 +24,15 @@ import math
 import os
 import sys
 import time
+
+# Distinct group keys (0..CATEGORIES), as `peer make` draws them.
+CATEGORIES = 5
+# Bins of the hist100 workload.
+BINS = 100
+# Every how many columns the output of a writing workload is sampled.
+SAMPLE_STEP = 64
+KEYED = {"group_mean", "sum_both"}
+WRITING = {"cumsum_store", "convert"}
 
 
 def numpy_tool():
@@ -26,6 +42,26 @@ def numpy_tool():
     def open_(path):
         return np.load(path, mmap_mode="r")
 
+    def write(compute):
+        """A writing workload: a new .npy file shaped like the input, filled by
+        `compute(m, out)` through its memory map, flushed."""
+
+        def workload(m, path):
+            out = np.lib.format.open_memmap(path, mode="w+", dtype=m.dtype, shape=m.shape)
+            compute(m, out)
+            out.flush()
+            return out
+
+        return workload
+
+    def group_mean(m, key):
+        # bincount wants non-negative integers: it converts the int8 keys to intp first.
+        sums = np.bincount(key, weights=m.ravel(), minlength=CATEGORIES)
+        return sums / np.bincount(key, minlength=CATEGORIES)
+
+    def assign(m, out):
+        out[...] = m
+
     return open_, {
         "sum": np.sum,
         # numpy is eager: slicing first reads only the 3 columns (x.mean(0)[:3] reads all).
@@ -34,6 +70,29 @@ def numpy_tool():
         "nanmax": np.nanmax,
         "std": np.std,
         "sqdev_mean": lambda m: ((m - 15) ** 2).mean(),
+        "group_mean": group_mean,
+        "sum_both": lambda m, key: m.sum() + key.sum(),
+        # np.median partitions a copy of the data in memory.
+        "median": np.median,
+        # The range is the data's [min, max] (two more passes), then bins in blocks.
+        "hist100": lambda m: np.histogram(m, BINS)[0],
+        "cumsum_store": write(lambda m, out: np.cumsum(m, axis=0, out=out)),
+        "convert": write(assign),
+    }
+
+
+def pandas_tool():
+    """pandas in memory: the .npy files loaded whole, a DataFrame of the values (raveled)
+    and their keys."""
+    import numpy as np
+    import pandas as pd
+
+    def frame(m, key):
+        return pd.DataFrame({"x": m.ravel(), "key": key})
+
+    return np.load, {
+        "group_mean": lambda m, key: frame(m, key).groupby("key").x.mean().to_numpy(),
+        "sum_both": lambda m, key: frame(m, key).sum().sum(),
     }
 
 
@@ -58,15 +117,54 @@ def dask_chunks(z):
 
 
 def dask_tool():
-    """dask.array over the outcore store through zarr-python, default threaded scheduler."""
+    """dask.array over the outcore store through zarr-python, default threaded scheduler;
+    the grouped mean in dask.dataframe, over a frame made from the same arrays."""
     import dask.array as da
+    import dask.dataframe as dd
     import zarr
 
     open_zarr = zarr_opener(zarr)
+    # The zarr array under each opened dask array, by the dask array's name.
+    sources = {}
 
     def open_(path):
         z = open_zarr(path)
-        return da.from_zarr(z, chunks=dask_chunks(z))
+        x = da.from_zarr(z, chunks=dask_chunks(z))
+        sources[x.name] = z
+        return x
+
+    def group_mean(x, key):
+        # ravel() joins each shard's column chunks into whole rows; the keys' chunks then hold
+        # the same elements as the values', so the two columns line up partition by partition.
+        frame = dd.from_dask_array(x.ravel(), columns="x").to_frame()
+        frame["key"] = dd.from_dask_array(key, columns="key")
+        return frame.groupby("key").x.mean().compute().sort_index().to_numpy()
+
+    def hist100(x):
+        # da.histogram needs the range up front: the data's min and max, in one pass.
+        lo, hi = da.compute(x.min(), x.max())
+        counts, _ = da.histogram(x, bins=BINS, range=(lo, hi))
+        return counts.compute()
+
+    def write(expression):
+        """A writing workload: `expression(x)` stored as a Zarr v3 array at the path, chunked
+        and sharded like the input, zstd level 1 (each dask task writes whole shards)."""
+
+        def workload(x, path):
+            z = sources[x.name]
+            y = expression(x)
+            target = zarr.create_array(
+                path,
+                shape=y.shape,
+                dtype=y.dtype,
+                chunks=z.chunks,
+                shards=z.shards,
+                compressors=zarr.codecs.ZstdCodec(level=1),
+            )
+            y.to_zarr(target)
+            return zarr.open_array(path, mode="r")
+
+        return workload
 
     return open_, {
         "sum": lambda x: x.sum().compute(),
@@ -75,6 +173,13 @@ def dask_tool():
         "nanmax": lambda x: da.nanmax(x).compute(),
         "std": lambda x: x.std().compute(),
         "sqdev_mean": lambda x: ((x - 15) ** 2).mean().compute(),
+        "group_mean": group_mean,
+        "sum_both": lambda x, key: (x.sum() + key.sum()).compute(),
+        # Approximate: per-chunk percentiles merged (da.percentile works on 1-d arrays).
+        "median": lambda x: da.percentile(x.ravel(), [50]).compute()[0],
+        "hist100": hist100,
+        "cumsum_store": write(lambda x: da.cumsum(x, axis=0)),
+        "convert": write(lambda x: x),
     }
 
 
@@ -137,6 +242,7 @@ def blosc2_tool():
 
 TOOLS = {
     "numpy": numpy_tool,
+    "pandas": pandas_tool,
     "dask": dask_tool,
     "zarr": zarr_tool,
     "blosc2": blosc2_tool,
@@ -152,19 +258,45 @@ def plain(value):
     return as_json[0] if values.ndim == 0 else as_json
 
 
-def run(tool, workload, path):
-    """Times one workload of one tool over PATH and prints the JSON line."""
+def samples(y):
+    """Rows 0, rows // 2 and the last of a written 2-d array, every SAMPLE_STEP-th column."""
+    import numpy as np
+
+    rows = y.shape[0]
+    return np.stack([np.asarray(y[r]) for r in (0, rows // 2, rows - 1)])[:, ::SAMPLE_STEP]
+
+
+def run(tool, workload, path, key=None, out=None):
+    """Times one workload of one tool over PATH (and KEY, or writing OUT) and prints the JSON
+    line."""
     if tool not in TOOLS:
         raise SystemExit(f"peers.py: unknown tool {tool!r} (one of {', '.join(TOOLS)})")
-    if not os.path.exists(path):
-        raise SystemExit(f"peers.py: {path}: no such file or directory")
     open_, workloads = TOOLS[tool]()
     if workload not in workloads:
         print(json.dumps({"unsupported": True}))
         return
+    needed = [path] + ([key] if workload in KEYED else [])
+    for name in needed:
+        if name is None:
+            raise SystemExit(f"peers.py: {workload} needs --key")
+        if not os.path.exists(name):
+            raise SystemExit(f"peers.py: {name}: no such file or directory")
+    if workload in WRITING:
+        if out is None:
+            raise SystemExit(f"peers.py: {workload} needs --out")
+        if os.path.exists(out):
+            raise SystemExit(f"peers.py: {out}: exists already")
     start = time.perf_counter()
-    value = workloads[workload](open_(path))
+    x = open_(path)
+    if workload in KEYED:
+        value = workloads[workload](x, open_(key))
+    elif workload in WRITING:
+        value = workloads[workload](x, out)
+    else:
+        value = workloads[workload](x)
     seconds = time.perf_counter() - start
+    if workload in WRITING:
+        value = samples(value)
     print(json.dumps({"value": plain(value), "seconds": seconds}))
 
 
@@ -198,8 +330,15 @@ def shape_arg(text):
 
 def main(argv):
     """Dispatches the subcommands."""
-    if len(argv) == 4 and argv[0] == "run":
-        run(*argv[1:])
+    if len(argv) >= 4 and argv[0] == "run":
+        options = {}
+        rest = argv[4:]
+        while rest:
+            if len(rest) < 2 or rest[0] not in ("--key", "--out"):
+                raise SystemExit(__doc__)
+            options[rest[0][2:]] = rest[1]
+            rest = rest[2:]
+        run(*argv[1:4], **options)
     elif len(argv) == 5 and argv[0] == "make-blosc2":
         make_blosc2(argv[1], argv[2], shape_arg(argv[3]), shape_arg(argv[4]))
     else:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The peer benchmark from one command: outcore next to dask+zarr, zarr-python, blosc2 and
-# numpy.memmap on the same data (see README.md).
+# The peer benchmark from one command: outcore next to dask+zarr, zarr-python, blosc2,
+# numpy.memmap and pandas on the same data (see README.md).
 #
 #   benches/peers/run.sh [--size 4GiB] [--repeat N] [--tools a,b] [--workloads a,b] ...
 #
