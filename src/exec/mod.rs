@@ -413,6 +413,7 @@ impl<'a> Compute<'a> {
     /// `to_store` writes no chunk whose every element is the spec's fill value (a sparse
     /// source stays sparse; such chunks have no statistics record, so statistics of them are
     /// computed from the data).
+    #[cfg(feature = "convert")]
     pub(crate) fn skip_fill_chunks(mut self) -> Self {
         self.opts.skip_fill_chunks = true;
         self

@@ -42,6 +42,7 @@ impl TempFile {
 
     /// The open file, for reads and positioned writes that bypass the seam (export's
     /// `.npy` output, outside any store).
+    #[cfg(feature = "convert")]
     pub(crate) fn as_file(&self) -> &File {
         &self.file
     }

@@ -120,6 +120,7 @@ impl Store {
 
     /// A new store in the staging directory `dir` of a conversion, which keeps no
     /// consolidated metadata (its root is never published).
+    #[cfg(feature = "convert")]
     pub(crate) fn create_staging(dir: &Path) -> Result<Store> {
         write_atomic_in(
             &os(),

@@ -364,6 +364,7 @@ impl ArrayWriter {
     }
 
     /// The fill value of the array being written.
+    #[cfg(feature = "engine")]
     pub(crate) fn fill_value(&self) -> &FillValue {
         &self.fill_value
     }
