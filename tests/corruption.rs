@@ -267,6 +267,23 @@ fn verify_reports_a_recorded_chunk_missing_from_an_existing_shard() {
     );
 }
 
+/// Writes `data` as the array `a` of `store` with `spec` (a zstd encoding) and returns the
+/// zstd codec's entry of its `zarr.json`.
+fn write_zstd_array(
+    store: &Store,
+    spec: &ArraySpec,
+    data: &ndarray::ArrayD<f64>,
+) -> serde_json::Value {
+    let w = store.create_array("a", spec).unwrap();
+    w.write_array(data.view()).unwrap();
+    w.finish().unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(store.root().join("a/zarr.json")).unwrap()).unwrap();
+    let inner = meta["codecs"][0]["configuration"]["codecs"][1].clone();
+    assert_eq!(inner["name"], "zstd", "{meta}");
+    inner
+}
+
 #[test]
 fn damaged_zstd_frame_that_still_decodes_is_a_checksum_error_naming_the_chunk() {
     // Values zstd cannot compress: each chunk is stored as a raw block, so a flipped payload
@@ -284,14 +301,8 @@ fn damaged_zstd_frame_that_still_decodes_is_a_checksum_error_naming_the_chunk() 
             .wrapping_add(1_442_695_040_888_963_407);
         f64::from_bits(0x3ff0_0000_0000_0000 | (state >> 12))
     });
-    let w = store.create_array("a", &spec).unwrap();
-    w.write_array(data.view()).unwrap();
-    w.finish().unwrap();
-    let meta: serde_json::Value =
-        serde_json::from_slice(&fs::read(store.root().join("a/zarr.json")).unwrap()).unwrap();
-    let inner = &meta["codecs"][0]["configuration"]["codecs"][1];
-    assert_eq!(inner["name"], "zstd");
-    assert_eq!(inner["configuration"]["checksum"], true, "{meta}");
+    let meta = write_zstd_array(&store, &spec, &data);
+    assert_eq!(meta["configuration"]["checksum"], true, "{meta}");
 
     let path = shard(&store, 0, 1);
     let bytes = fs::read(&path).unwrap();
@@ -352,14 +363,9 @@ fn zstd_without_checksum_writes_frames_without_it_and_reads_them_back() {
         .shards(&[16, 16])
         .encoding(ChunkEncoding::zstd_without_checksum(3));
     let data = ndarray::ArrayD::from_shape_fn(vec![16, 16], |ix| (ix[0] * 16 + ix[1]) as f64 / 7.0);
-    let w = store.create_array("a", &spec).unwrap();
-    w.write_array(data.view()).unwrap();
-    w.finish().unwrap();
-    let meta: serde_json::Value =
-        serde_json::from_slice(&fs::read(store.root().join("a/zarr.json")).unwrap()).unwrap();
-    let inner = &meta["codecs"][0]["configuration"]["codecs"][1];
-    assert_eq!(inner["configuration"]["checksum"], false, "{meta}");
-    assert_eq!(inner["configuration"]["level"], 3, "{meta}");
+    let meta = write_zstd_array(&store, &spec, &data);
+    assert_eq!(meta["configuration"]["checksum"], false, "{meta}");
+    assert_eq!(meta["configuration"]["level"], 3, "{meta}");
 
     let path = shard(&store, 0, 0);
     let bytes = fs::read(&path).unwrap();
