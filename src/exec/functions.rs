@@ -11,11 +11,12 @@
 //!
 //! The loop method an arm calls also says what kind of element function it is: `map` for
 //! one that keeps the type and compiles to a few inline instructions, `call` for one that
-//! keeps the type but calls out of line for some element type (the maths library for floats,
-//! a scalar loop or division per value for integers), `test` for a predicate. Loops that run
-//! one operation at a time treat `call` as `map`; the linear-chain register loop
-//! (`fused.rs`) takes only `map`, because a call in any arm of its step `match` makes LLVM
-//! take every value out of the vector registers before each step.
+//! keeps the type but calls out of line for floats (the maths library, `fmod` in `%` and
+//! `//`), `test` for a predicate. (`Div` is `map`: integer arrays divide as floats, so only
+//! its float form, one instruction, runs.) Loops that run one operation at a time treat
+//! `call` as `map`; the linear-chain register loop (`fused.rs`) takes only `map`, because a
+//! call in any arm of its step `match` makes LLVM take the vectors out of registers before
+//! every step.
 
 use crate::element::Num;
 use crate::expr::{BinaryOp, UnaryOp};
