@@ -303,9 +303,10 @@ fn int_floor_div(a: i64, b: i64) -> i64 {
 }
 
 /// minimum(maximum(1000 // (square(abs((7 - x * 3) // 4)) % 97), 3), 500) subtracted from 2:
-/// a linear chain (one array operand, scalars on either side of each operation, which the
-/// executor runs with all steps in registers), with divisions by zero.
-macro_rules! int_line_case {
+/// a linear chain (one array operand, scalars on either side of each operation) with
+/// divisions by zero. Floor division and remainder are operations the register loop refuses,
+/// so this chain runs in strip loops.
+macro_rules! int_div_line_case {
     ($name:ident, $t:ty) => {
         fused_chain_case!(
             $name,
@@ -322,6 +323,29 @@ macro_rules! int_line_case {
                 let v = LazyArray::binary(BinaryOp::FloorDiv, 1000, &v % 97).unwrap();
                 let v = v.maximum(3).unwrap().minimum(500).unwrap();
                 LazyArray::binary(BinaryOp::Sub, 2, v).unwrap()
+            }
+        );
+    };
+}
+
+/// 2 - -(minimum(maximum(square(minimum(abs(7 - x * 3), 150)) - 10000, -5000), 500) ^ 5)
+/// (every value fits int16): a linear chain whose every operation the executor runs with
+/// all steps in registers.
+macro_rules! int_line_case {
+    ($name:ident, $t:ty) => {
+        fused_chain_case!(
+            $name,
+            $t,
+            |a, _b| {
+                let a = a as i64;
+                let v = (7 - a * 3).abs().min(150).pow(2) - 10000;
+                2 - (-(v.max(-5000).min(500) ^ 5))
+            },
+            |x, _y| {
+                let v = 7 - &x * 3;
+                let v = v.abs().unwrap().minimum(150).unwrap().square().unwrap() - 10000;
+                let v = v.maximum(-5000).unwrap().minimum(500).unwrap();
+                2 - -&v.bitwise_xor(5).unwrap()
             }
         );
     };
@@ -352,6 +376,9 @@ macro_rules! float_line_case {
     };
 }
 
+int_div_line_case!(div_line_chain_int16, i16);
+int_div_line_case!(div_line_chain_int32, i32);
+int_div_line_case!(div_line_chain_int64, i64);
 int_line_case!(line_chain_int16, i16);
 int_line_case!(line_chain_int32, i32);
 int_line_case!(line_chain_int64, i64);

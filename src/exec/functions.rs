@@ -8,26 +8,49 @@
 //! [`BinaryLoop`]) rather than returning it: each arm calls the loop with its own function
 //! type, and the loop is monomorphised for it (a tight loop per operation, the `match`
 //! outside it), exactly as a closure written at the call site would be.
+//!
+//! The loop method an arm calls also says what kind of element function it is: `map` for
+//! one that keeps the type and compiles to a few inline instructions, `call` for one that
+//! keeps the type but calls out of line for floats (the maths library, `fmod` in `%` and
+//! `//`), `test` for a predicate. (`Div` is `map`: integer arrays divide as floats, so only
+//! its float form, one instruction, runs.) Loops that run one operation at a time treat
+//! `call` as `map`; the linear-chain register loop (`fused.rs`) takes only `map`, because a
+//! call in any arm of its step `match` makes LLVM take the vectors out of registers before
+//! every step.
 
 use crate::element::Num;
 use crate::expr::{BinaryOp, UnaryOp};
 
 /// A loop over elements of type `T` that runs a one-operand element function.
-pub(crate) trait UnaryLoop<T> {
+pub(crate) trait UnaryLoop<T>: Sized {
     /// What running the loop gives.
     type Output;
     /// Runs an operation whose result has the operand's type.
     fn map(self, f: impl Fn(T) -> T + Copy + Send + Sync) -> Self::Output;
+    /// Runs an operation whose result has the operand's type and whose element function
+    /// calls out of line for some element type; as [`UnaryLoop::map`] unless the loop says
+    /// otherwise.
+    #[inline(always)]
+    fn call(self, f: impl Fn(T) -> T + Copy + Send + Sync) -> Self::Output {
+        self.map(f)
+    }
     /// Runs an operation whose result is `bool` (a predicate).
     fn test(self, f: impl Fn(T) -> bool + Copy + Send + Sync) -> Self::Output;
 }
 
 /// A loop over pairs of elements of type `T` that runs a two-operand element function.
-pub(crate) trait BinaryLoop<T> {
+pub(crate) trait BinaryLoop<T>: Sized {
     /// What running the loop gives.
     type Output;
     /// Runs an operation whose result has the operands' type.
     fn map(self, f: impl Fn(T, T) -> T + Copy + Send + Sync) -> Self::Output;
+    /// Runs an operation whose result has the operands' type and whose element function
+    /// calls out of line for some element type; as [`BinaryLoop::map`] unless the loop says
+    /// otherwise.
+    #[inline(always)]
+    fn call(self, f: impl Fn(T, T) -> T + Copy + Send + Sync) -> Self::Output {
+        self.map(f)
+    }
     /// Runs an operation whose result is `bool` (a comparison or logical operation).
     fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) -> Self::Output;
 }
@@ -45,21 +68,21 @@ pub(crate) fn unary<T: Num, L: UnaryLoop<T>>(op: UnaryOp, l: L) -> L::Output {
         UnaryOp::Ceil => l.map(T::ceil),
         UnaryOp::Trunc => l.map(T::trunc),
         UnaryOp::Sqrt => l.map(T::sqrt),
-        UnaryOp::Exp => l.map(T::exp),
-        UnaryOp::Expm1 => l.map(T::exp_m1),
-        UnaryOp::Log => l.map(T::ln),
-        UnaryOp::Log2 => l.map(T::log2),
-        UnaryOp::Log10 => l.map(T::log10),
-        UnaryOp::Log1p => l.map(T::ln_1p),
-        UnaryOp::Sin => l.map(T::sin),
-        UnaryOp::Cos => l.map(T::cos),
-        UnaryOp::Tan => l.map(T::tan),
-        UnaryOp::Arcsin => l.map(T::asin),
-        UnaryOp::Arccos => l.map(T::acos),
-        UnaryOp::Arctan => l.map(T::atan),
-        UnaryOp::Sinh => l.map(T::sinh),
-        UnaryOp::Cosh => l.map(T::cosh),
-        UnaryOp::Tanh => l.map(T::tanh),
+        UnaryOp::Exp => l.call(T::exp),
+        UnaryOp::Expm1 => l.call(T::exp_m1),
+        UnaryOp::Log => l.call(T::ln),
+        UnaryOp::Log2 => l.call(T::log2),
+        UnaryOp::Log10 => l.call(T::log10),
+        UnaryOp::Log1p => l.call(T::ln_1p),
+        UnaryOp::Sin => l.call(T::sin),
+        UnaryOp::Cos => l.call(T::cos),
+        UnaryOp::Tan => l.call(T::tan),
+        UnaryOp::Arcsin => l.call(T::asin),
+        UnaryOp::Arccos => l.call(T::acos),
+        UnaryOp::Arctan => l.call(T::atan),
+        UnaryOp::Sinh => l.call(T::sinh),
+        UnaryOp::Cosh => l.call(T::cosh),
+        UnaryOp::Tanh => l.call(T::tanh),
         UnaryOp::Not => l.test(|v: T| !v.truthy()),
         UnaryOp::IsNan => l.test(T::is_nan),
         UnaryOp::IsFinite => l.test(T::is_finite),
@@ -76,9 +99,9 @@ pub(crate) fn binary<T: Num, L: BinaryLoop<T>>(op: BinaryOp, l: L) -> L::Output 
         BinaryOp::Sub => l.map(T::sub),
         BinaryOp::Mul => l.map(T::mul),
         BinaryOp::Div => l.map(T::div),
-        BinaryOp::FloorDiv => l.map(T::floor_div),
-        BinaryOp::Rem => l.map(T::rem),
-        BinaryOp::Pow => l.map(T::pow),
+        BinaryOp::FloorDiv => l.call(T::floor_div),
+        BinaryOp::Rem => l.call(T::rem),
+        BinaryOp::Pow => l.call(T::pow),
         BinaryOp::Maximum => l.map(T::maximum),
         BinaryOp::Minimum => l.map(T::minimum),
         BinaryOp::Eq => l.test(|x: T, y: T| x == y),
@@ -90,9 +113,9 @@ pub(crate) fn binary<T: Num, L: BinaryLoop<T>>(op: BinaryOp, l: L) -> L::Output 
         BinaryOp::And => l.test(|x: T, y: T| x.truthy() && y.truthy()),
         BinaryOp::Or => l.test(|x: T, y: T| x.truthy() || y.truthy()),
         BinaryOp::Xor => l.test(|x: T, y: T| x.truthy() != y.truthy()),
-        BinaryOp::Arctan2 => l.map(T::atan2),
-        BinaryOp::Hypot => l.map(T::hypot),
-        BinaryOp::Fmod => l.map(T::fmod),
+        BinaryOp::Arctan2 => l.call(T::atan2),
+        BinaryOp::Hypot => l.call(T::hypot),
+        BinaryOp::Fmod => l.call(T::fmod),
         BinaryOp::BitAnd => l.map(T::bit_and),
         BinaryOp::BitOr => l.map(T::bit_or),
         BinaryOp::BitXor => l.map(T::bit_xor),

@@ -12,7 +12,10 @@
 //! A linear chain, one array operand whose every operation takes the running value and at
 //! most a scalar (`abs(x * 1.5 - 20)`, `(x - m) / s`), goes further ([`Line`]): it runs over
 //! a few vectors of values at a time with every step applied while they sit in registers,
-//! so each value is read once and written once whatever the chain's length.
+//! so each value is read once and written once whatever the chain's length. It takes only
+//! operations whose element function is a few inline instructions (the table's `map`), not
+//! those that call out of line (`exp`, `pow`, `%`, `//`: the table's `call`), which run in
+//! the strip loops.
 //!
 //! Only chains the fast loops cover compile: every node of the reduction's element type
 //! (not `bool`), operations whose result keeps that type (arithmetic, and float functions
@@ -323,15 +326,17 @@ enum Step<T> {
 }
 
 /// A chain with one slice leaf whose every operation takes the running value and at most a
-/// scalar (`abs(x * 1.5 - 20)`): run over [`LANES`] values at a time, all steps applied
-/// while they are in registers, so the values are written once instead of once per step.
+/// scalar (`abs(x * 1.5 - 20)`) and runs in registers ([`InRegisters`]): run over [`LANES`]
+/// values at a time, all steps applied while they are in registers, so the values are
+/// written once instead of once per step.
 struct Line<'a, T> {
     src: &'a [T],
     steps: Vec<Step<T>>,
 }
 
-impl<'a, T: Copy> Line<'a, T> {
-    /// `node` as a linear chain, if it is one.
+impl<'a, T: Num> Line<'a, T> {
+    /// `node` as a linear chain, if it is one whose every operation the register loop runs
+    /// ([`InRegisters`]).
     fn of(node: &StripNode<'a, T>) -> Option<Self> {
         let (inner, step) = match node {
             StripNode::Leaf(Src::Slice(src)) => {
@@ -341,6 +346,10 @@ impl<'a, T: Copy> Line<'a, T> {
                 })
             }
             StripNode::Leaf(Src::Scalar(_)) => return None,
+            StripNode::Unary(op, _) if !functions::unary::<T, _>(*op, InRegisters) => return None,
+            StripNode::Binary(op, ..) if !functions::binary::<T, _>(*op, InRegisters) => {
+                return None
+            }
             StripNode::Unary(op, x) => (&**x, Step::Unary(*op)),
             StripNode::Binary(op, x, c) => match (&**x, &**c) {
                 (x, StripNode::Leaf(Src::Scalar(c))) => (x, Step::Right(*op, *c)),
@@ -404,16 +413,59 @@ struct Right<'v, T>(&'v mut Vectors<T>, T);
 /// A two-operand step with a scalar on the left: `v = f(c, v)`.
 struct Left<'v, T>(&'v mut Vectors<T>, T);
 
+/// The probe loop: whether the register loop runs an operation. It runs the operations
+/// whose element function is a few inline instructions (`map`): a call out of line in any
+/// arm of [`apply`]'s `match` (`call`) has LLVM move all the vectors' values out of the
+/// registers, into scalar registers and the stack, before every step of every chain, and
+/// predicates (`test`) change the type, which no chain holds.
+struct InRegisters;
+
+impl<T> UnaryLoop<T> for InRegisters {
+    type Output = bool;
+    fn map(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> bool {
+        true
+    }
+    fn call(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> bool {
+        false
+    }
+    fn test(self, _: impl Fn(T) -> bool + Copy + Send + Sync) -> bool {
+        false
+    }
+}
+
+impl<T> BinaryLoop<T> for InRegisters {
+    type Output = bool;
+    fn map(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> bool {
+        true
+    }
+    fn call(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> bool {
+        false
+    }
+    fn test(self, _: impl Fn(T, T) -> bool + Copy + Send + Sync) -> bool {
+        false
+    }
+}
+
+/// The arms of [`apply`] for operations [`Line::of`] refuses ([`InRegisters`]): no line
+/// holds one, and a call that does not return keeps the vectors in registers where a
+/// working arm would not.
+#[cold]
+#[inline(never)]
+fn not_in_registers() -> ! {
+    unreachable!("Line::of takes only operations the register loop runs")
+}
+
 impl<T: Num> UnaryLoop<T> for Each<'_, T> {
     type Output = ();
     #[inline(always)]
     fn map(self, f: impl Fn(T) -> T + Copy + Send + Sync) {
         each(self.0, f)
     }
-    /// As [`Strip1::test`]: no chain runs this.
-    #[inline(always)]
-    fn test(self, f: impl Fn(T) -> bool + Copy + Send + Sync) {
-        each(self.0, |x| T::from_bool(f(x)))
+    fn call(self, _: impl Fn(T) -> T + Copy + Send + Sync) {
+        not_in_registers()
+    }
+    fn test(self, _: impl Fn(T) -> bool + Copy + Send + Sync) {
+        not_in_registers()
     }
 }
 
@@ -424,11 +476,11 @@ impl<T: Num> BinaryLoop<T> for Right<'_, T> {
         let c = self.1;
         each(self.0, |x| f(x, c))
     }
-    /// As [`Strip1::test`]: no chain runs this.
-    #[inline(always)]
-    fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) {
-        let c = self.1;
-        each(self.0, |x| T::from_bool(f(x, c)))
+    fn call(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) {
+        not_in_registers()
+    }
+    fn test(self, _: impl Fn(T, T) -> bool + Copy + Send + Sync) {
+        not_in_registers()
     }
 }
 
@@ -439,11 +491,11 @@ impl<T: Num> BinaryLoop<T> for Left<'_, T> {
         let c = self.1;
         each(self.0, |x| f(c, x))
     }
-    /// As [`Strip1::test`]: no chain runs this.
-    #[inline(always)]
-    fn test(self, f: impl Fn(T, T) -> bool + Copy + Send + Sync) {
-        let c = self.1;
-        each(self.0, |x| T::from_bool(f(c, x)))
+    fn call(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) {
+        not_in_registers()
+    }
+    fn test(self, _: impl Fn(T, T) -> bool + Copy + Send + Sync) {
+        not_in_registers()
     }
 }
 
