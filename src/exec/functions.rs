@@ -122,25 +122,42 @@ pub(crate) fn binary<T: Num, L: BinaryLoop<T>>(op: BinaryOp, l: L) -> L::Output 
     }
 }
 
-/// The probe loop: whether an operation's result keeps the operand's type (runs nothing).
-pub(crate) struct KeepsType;
+/// Which loop method the table gives an operation's element function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Function {
+    /// A few inline instructions, result of the operand's type (`map`).
+    Map,
+    /// A call out of line for floats, result of the operand's type (`call`).
+    Call,
+    /// A predicate: the result is `bool` (`test`).
+    Test,
+}
 
-impl<T> UnaryLoop<T> for KeepsType {
-    type Output = bool;
-    fn map(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> bool {
-        true
+/// The probe loop: which [`Function`] an operation has (runs nothing).
+pub(crate) struct Probe;
+
+impl<T> UnaryLoop<T> for Probe {
+    type Output = Function;
+    fn map(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> Function {
+        Function::Map
     }
-    fn test(self, _: impl Fn(T) -> bool + Copy + Send + Sync) -> bool {
-        false
+    fn call(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> Function {
+        Function::Call
+    }
+    fn test(self, _: impl Fn(T) -> bool + Copy + Send + Sync) -> Function {
+        Function::Test
     }
 }
 
-impl<T> BinaryLoop<T> for KeepsType {
-    type Output = bool;
-    fn map(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> bool {
-        true
+impl<T> BinaryLoop<T> for Probe {
+    type Output = Function;
+    fn map(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> Function {
+        Function::Map
     }
-    fn test(self, _: impl Fn(T, T) -> bool + Copy + Send + Sync) -> bool {
-        false
+    fn call(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> Function {
+        Function::Call
+    }
+    fn test(self, _: impl Fn(T, T) -> bool + Copy + Send + Sync) -> Function {
+        Function::Test
     }
 }

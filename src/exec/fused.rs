@@ -29,7 +29,7 @@ use std::ops::Range;
 use multiversion::multiversion;
 
 use super::eval::Leaves;
-use super::functions::{self, BinaryLoop, KeepsType, UnaryLoop};
+use super::functions::{self, BinaryLoop, Function, Probe, UnaryLoop};
 use crate::element::{prefetch_ahead, Kind, Num};
 use crate::expr::plan::broadcast_region;
 use crate::expr::{BinaryOp, LazyArray, Op, UnaryOp};
@@ -79,12 +79,12 @@ pub(crate) struct Fused<'a, T> {
 /// Whether a chain of type `T` can hold `op`: its result keeps the type (the table says so),
 /// and the type is not `bool` (whose arithmetic the strip loops do not cover).
 fn unary_keeps_type<T: Num>(op: UnaryOp) -> bool {
-    T::DATA_TYPE.kind() != Kind::Bool && functions::unary::<T, _>(op, KeepsType)
+    T::DATA_TYPE.kind() != Kind::Bool && functions::unary::<T, _>(op, Probe) != Function::Test
 }
 
 /// As [`unary_keeps_type`], for a two-operand operation.
 fn binary_keeps_type<T: Num>(op: BinaryOp) -> bool {
-    T::DATA_TYPE.kind() != Kind::Bool && functions::binary::<T, _>(op, KeepsType)
+    T::DATA_TYPE.kind() != Kind::Bool && functions::binary::<T, _>(op, Probe) != Function::Test
 }
 
 impl<'a, T: Num> Fused<'a, T> {
@@ -326,7 +326,7 @@ enum Step<T> {
 }
 
 /// A chain with one slice leaf whose every operation takes the running value and at most a
-/// scalar (`abs(x * 1.5 - 20)`) and runs in registers ([`InRegisters`]): run over [`LANES`]
+/// scalar (`abs(x * 1.5 - 20)`) and runs in registers ([`Line::of`]): run over [`LANES`]
 /// values at a time, all steps applied while they are in registers, so the values are
 /// written once instead of once per step.
 struct Line<'a, T> {
@@ -335,8 +335,11 @@ struct Line<'a, T> {
 }
 
 impl<'a, T: Num> Line<'a, T> {
-    /// `node` as a linear chain, if it is one whose every operation the register loop runs
-    /// ([`InRegisters`]).
+    /// `node` as a linear chain, if it is one whose every operation the register loop runs:
+    /// those whose element function is a few inline instructions ([`Function::Map`]). A
+    /// call out of line in any arm of [`apply`]'s `match` has LLVM move all the vectors'
+    /// values out of the registers, into scalar registers and the stack, before every step
+    /// of every chain, and predicates change the type, which no chain holds.
     fn of(node: &StripNode<'a, T>) -> Option<Self> {
         let (inner, step) = match node {
             StripNode::Leaf(Src::Slice(src)) => {
@@ -346,8 +349,10 @@ impl<'a, T: Num> Line<'a, T> {
                 })
             }
             StripNode::Leaf(Src::Scalar(_)) => return None,
-            StripNode::Unary(op, _) if !functions::unary::<T, _>(*op, InRegisters) => return None,
-            StripNode::Binary(op, ..) if !functions::binary::<T, _>(*op, InRegisters) => {
+            StripNode::Unary(op, _) if functions::unary::<T, _>(*op, Probe) != Function::Map => {
+                return None
+            }
+            StripNode::Binary(op, ..) if functions::binary::<T, _>(*op, Probe) != Function::Map => {
                 return None
             }
             StripNode::Unary(op, x) => (&**x, Step::Unary(*op)),
@@ -413,40 +418,7 @@ struct Right<'v, T>(&'v mut Vectors<T>, T);
 /// A two-operand step with a scalar on the left: `v = f(c, v)`.
 struct Left<'v, T>(&'v mut Vectors<T>, T);
 
-/// The probe loop: whether the register loop runs an operation. It runs the operations
-/// whose element function is a few inline instructions (`map`): a call out of line in any
-/// arm of [`apply`]'s `match` (`call`) has LLVM move all the vectors' values out of the
-/// registers, into scalar registers and the stack, before every step of every chain, and
-/// predicates (`test`) change the type, which no chain holds.
-struct InRegisters;
-
-impl<T> UnaryLoop<T> for InRegisters {
-    type Output = bool;
-    fn map(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> bool {
-        true
-    }
-    fn call(self, _: impl Fn(T) -> T + Copy + Send + Sync) -> bool {
-        false
-    }
-    fn test(self, _: impl Fn(T) -> bool + Copy + Send + Sync) -> bool {
-        false
-    }
-}
-
-impl<T> BinaryLoop<T> for InRegisters {
-    type Output = bool;
-    fn map(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> bool {
-        true
-    }
-    fn call(self, _: impl Fn(T, T) -> T + Copy + Send + Sync) -> bool {
-        false
-    }
-    fn test(self, _: impl Fn(T, T) -> bool + Copy + Send + Sync) -> bool {
-        false
-    }
-}
-
-/// The arms of [`apply`] for operations [`Line::of`] refuses ([`InRegisters`]): no line
+/// The arms of [`apply`] for operations [`Line::of`] refuses (its operations are [`Function::Map`]): no line
 /// holds one, and a call that does not return keeps the vectors in registers where a
 /// working arm would not.
 #[cold]
